@@ -1,0 +1,26 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'examples/**', 'test/fixtures/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', argv: 'readonly', $: 'readonly', fs: 'readonly', path: 'readonly', chalk: 'readonly', echo: 'readonly' } },
+  },
+  {
+    // dockerode and the AWS SDK each enter the code base through exactly one adapter file.
+    files: ['packages/**/*.ts'],
+    ignores: ['packages/builder/src/engine/docker-engine.ts', 'packages/builder/src/push/ecr-client.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['dockerode', '@aws-sdk/*'], message: 'Import dockerode only in engine/docker-engine.ts and the AWS SDK only in push/ecr-client.ts.' }] }],
+    },
+  },
+);

@@ -1,0 +1,362 @@
+import Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import type {
+  ContainerInspect,
+  ContainerSpec,
+  Engine,
+  EngineBuildRequest,
+  EngineJsonMessage,
+  EngineVersion,
+  ImageHistoryEntry,
+  ImageInspect,
+  RegistryAuth,
+} from './engine.js';
+import type { EngineEndpoint } from './connection.js';
+import { EngineRequestError, EngineUnavailableError } from '../errors.js';
+
+/** Raw shape of errors raised by docker-modem. */
+interface ModemError {
+  statusCode?: number;
+  json?: { message?: string } | string | null;
+  reason?: string;
+  code?: string;
+  message?: string;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTFOUND']);
+
+/**
+ * The Engine adapter over dockerode: the only file in the code base that imports it. Stateless apart from the
+ * connection; every daemon error becomes an {@link EngineRequestError} or {@link EngineUnavailableError}.
+ */
+export class DockerEngine implements Engine {
+  readonly address: string;
+  readonly source: string;
+  private readonly docker: Docker;
+  private readonly timeoutMs: number;
+
+  constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number | undefined } = {}) {
+    this.address = endpoint.address;
+    this.source = endpoint.source;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.docker = endpoint.socketPath
+      ? new Docker({ socketPath: endpoint.socketPath })
+      : new Docker({
+          protocol: endpoint.protocol,
+          host: endpoint.host,
+          port: endpoint.port,
+          username: endpoint.username,
+          ca: endpoint.tls?.ca,
+          cert: endpoint.tls?.cert,
+          key: endpoint.tls?.key,
+          ...(endpoint.protocol === 'ssh' ? { sshOptions: { agent: process.env.SSH_AUTH_SOCK } } : {}),
+        } as Docker.DockerOptions);
+  }
+
+  async ping(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.docker.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })), this.timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      throw new EngineUnavailableError(this.address, this.source, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async version(): Promise<EngineVersion> {
+    const v = await this.call('GET /version', () => this.docker.version());
+    return { apiVersion: v.ApiVersion, minApiVersion: v.MinAPIVersion, version: v.Version, os: v.Os, arch: v.Arch };
+  }
+
+  // --- builds -------------------------------------------------------------------------------------------------
+
+  async build(request: EngineBuildRequest): Promise<AsyncIterable<EngineJsonMessage>> {
+    const options: Record<string, unknown> = {
+      dockerfile: request.dockerfile,
+      version: '2',
+      buildid: request.buildId,
+      rm: true,
+      forcerm: true,
+    };
+    if (request.tags?.length) options.t = request.tags;
+    if (request.target) options.target = request.target;
+    if (request.buildArgs && Object.keys(request.buildArgs).length) options.buildargs = request.buildArgs;
+    if (request.labels && Object.keys(request.labels).length) options.labels = request.labels;
+    if (request.networkMode) options.networkmode = request.networkMode;
+    if (request.noCache) options.nocache = true;
+    if (request.pull) options.pull = true;
+    if (request.platform) options.platform = request.platform;
+    const stream = await this.call('POST /build', () =>
+      this.dial<Readable>({
+        path: '/build?',
+        method: 'POST',
+        file: request.context,
+        options,
+        headers: { 'Content-Type': 'application/x-tar' },
+        isStream: true,
+        abortSignal: request.signal,
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+      }),
+    );
+    return jsonLines(stream);
+  }
+
+  async cancelBuild(buildId: string): Promise<void> {
+    try {
+      await this.dial({ path: `/build/cancel?`, method: 'POST', options: { id: buildId }, statusCodes: { 200: true, 404: 'no such build', 500: 'server error' } });
+    } catch {
+      // A build that already ended cannot be canceled; that is fine.
+    }
+  }
+
+  // --- images -------------------------------------------------------------------------------------------------
+
+  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return this.orUndefined(`GET /images/${ref}/json`, () => this.docker.getImage(ref).inspect() as Promise<unknown> as Promise<ImageInspect>);
+  }
+
+  async imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
+    return this.call(`GET /images/${ref}/history`, () => this.docker.getImage(ref).history() as Promise<ImageHistoryEntry[]>);
+  }
+
+  async exportImage(ref: string): Promise<Readable> {
+    return this.call(`GET /images/${ref}/get`, () => this.docker.getImage(ref).get() as Promise<Readable>);
+  }
+
+  async tryPull(ref: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const stream = (await this.docker.pull(ref, { abortSignal: signal })) as Readable;
+      for await (const message of jsonLines(stream)) {
+        if (message.errorDetail || message.error) return false;
+      }
+      return (await this.inspectImage(ref)) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    await this.call(`POST /images/${ref}/tag`, () => this.docker.getImage(ref).tag({ repo, tag }));
+  }
+
+  async removeImage(ref: string, options: { force?: boolean; noprune?: boolean } = {}): Promise<void> {
+    await this.orUndefined(`DELETE /images/${ref}`, () => this.docker.getImage(ref).remove({ force: options.force, noprune: options.noprune }));
+  }
+
+  async listImages(filters: Record<string, string[]>) {
+    const images = await this.call('GET /images/json', () => this.docker.listImages({ filters: JSON.stringify(filters) } as Docker.ListImagesOptions));
+    return images.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Labels ?? {} }));
+  }
+
+  // --- containers -----------------------------------------------------------------------------------------------
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const [port, hostPort] of Object.entries(spec.portBindings ?? {})) {
+      exposed[port] = {};
+      bindings[port] = [{ HostIp: '127.0.0.1', HostPort: hostPort === '0' ? '' : hostPort }];
+    }
+    const ns = (ms: number | undefined) => (ms === undefined ? undefined : ms * 1_000_000);
+    const container = await this.call('POST /containers/create', () =>
+      this.docker.createContainer({
+        Image: spec.image,
+        name: spec.name,
+        Cmd: spec.cmd,
+        Entrypoint: spec.entrypoint,
+        User: spec.user,
+        Env: spec.env,
+        Labels: spec.labels,
+        ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+        Healthcheck: spec.healthcheck
+          ? {
+              Test: spec.healthcheck.test,
+              Interval: ns(spec.healthcheck.intervalMs),
+              Timeout: ns(spec.healthcheck.timeoutMs),
+              StartPeriod: ns(spec.healthcheck.startPeriodMs),
+              Retries: spec.healthcheck.retries,
+            }
+          : undefined,
+        HostConfig: {
+          ReadonlyRootfs: spec.readOnlyRootfs ?? false,
+          Tmpfs: spec.tmpfs,
+          NetworkMode: spec.networkMode,
+          PortBindings: Object.keys(bindings).length ? bindings : undefined,
+          ExtraHosts: spec.extraHosts,
+        },
+      }),
+    );
+    return container.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call(`POST /containers/${id}/start`, () => this.docker.getContainer(id).start());
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInspect | undefined> {
+    return this.orUndefined(`GET /containers/${id}/json`, () => this.docker.getContainer(id).inspect() as Promise<unknown> as Promise<ContainerInspect>);
+  }
+
+  async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
+    const result = (await this.call(`POST /containers/${id}/wait`, () =>
+      this.docker.getContainer(id).wait({ abortSignal: signal } as object),
+    )) as { StatusCode: number };
+    return result.StatusCode;
+  }
+
+  async containerLogs(id: string): Promise<{ stdout: string; stderr: string }> {
+    const raw = (await this.call(`GET /containers/${id}/logs`, () =>
+      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false }),
+    )) as unknown as Buffer;
+    return demuxBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
+  }
+
+  async followLogs(id: string, onChunk: (stream: 'stdout' | 'stderr', text: string) => void, signal?: AbortSignal): Promise<void> {
+    const stream = (await this.call(`GET /containers/${id}/logs`, () =>
+      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, abortSignal: signal } as { follow: true }),
+    )) as unknown as Readable;
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (chunk: Buffer) => onChunk('stdout', chunk.toString('utf8')));
+    err.on('data', (chunk: Buffer) => onChunk('stderr', chunk.toString('utf8')));
+    this.docker.modem.demuxStream(stream, out, err);
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+      signal?.addEventListener('abort', () => {
+        stream.destroy();
+        done();
+      });
+    });
+  }
+
+  async getArchive(id: string, path: string): Promise<Readable> {
+    return this.call(`GET /containers/${id}/archive`, () => this.docker.getContainer(id).getArchive({ path }) as Promise<Readable>);
+  }
+
+  async exec(id: string, cmd: string[], options: { user?: string; env?: string[] } = {}) {
+    const container = this.docker.getContainer(id);
+    const exec = await this.call(`POST /containers/${id}/exec`, () =>
+      container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, User: options.user, Env: options.env }),
+    );
+    const stream = await this.call(`POST /exec/${exec.id}/start`, () => exec.start({ hijack: true, stdin: false }));
+    const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    const out = new PassThrough().on('data', (c: Buffer) => chunks.stdout.push(c));
+    const err = new PassThrough().on('data', (c: Buffer) => chunks.stderr.push(c));
+    this.docker.modem.demuxStream(stream, out, err);
+    await new Promise<void>((resolve, reject) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', reject);
+    });
+    const info = await this.call(`GET /exec/${exec.id}/json`, () => exec.inspect());
+    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.orUndefined(`DELETE /containers/${id}`, () => this.docker.getContainer(id).remove({ force: true, v: true }));
+  }
+
+  async listContainers(filters: Record<string, string[]>) {
+    const containers = await this.call('GET /containers/json', () => this.docker.listContainers({ all: true, filters: JSON.stringify(filters) }));
+    return containers.map((c) => ({ id: c.Id, state: c.State, labels: c.Labels ?? {} }));
+  }
+
+  // --- registries -----------------------------------------------------------------------------------------------
+
+  async checkAuth(auth: RegistryAuth): Promise<void> {
+    await this.call(`POST /auth (${auth.serveraddress})`, () => this.docker.checkAuth(auth));
+  }
+
+  async push(repo: string, tag: string, auth: RegistryAuth, signal?: AbortSignal): Promise<AsyncIterable<EngineJsonMessage>> {
+    if (!tag) throw new EngineRequestError(`push ${repo}`, undefined, 'a tag is required (an empty tag would push every tag)');
+    const stream = (await this.call(`POST /images/${repo}/push`, () =>
+      this.docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as object),
+    )) as unknown as Readable;
+    return jsonLines(stream);
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------------------------
+
+  private dial<T>(options: Record<string, unknown>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.docker.modem.dial(options as never, (error: unknown, result: unknown) => (error ? reject(error) : resolve(result as T)));
+    });
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.mapError(operation, error);
+    }
+  }
+
+  private async orUndefined<T>(operation: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (error) {
+      if ((error as ModemError).statusCode === 404) return undefined;
+      throw this.mapError(operation, error);
+    }
+  }
+
+  private mapError(operation: string, error: unknown): Error {
+    const e = error as ModemError;
+    if (e.code && UNREACHABLE.has(e.code) && e.statusCode === undefined) {
+      return new EngineUnavailableError(this.address, this.source, { cause: error });
+    }
+    const json = e.json;
+    const message = typeof json === 'object' && json?.message ? json.message : typeof json === 'string' && json ? json : (e.reason ?? e.message ?? String(error));
+    return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error });
+  }
+}
+
+/** Splits a JSON-lines HTTP body into parsed messages (tolerates chunks that cut lines in half). */
+export async function* jsonLines(stream: Readable): AsyncGenerator<EngineJsonMessage> {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream as AsyncIterable<string>) {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line) yield parseLine(line);
+    }
+  }
+  if (buffer.trim()) yield parseLine(buffer.trim());
+}
+
+function parseLine(line: string): EngineJsonMessage {
+  try {
+    return JSON.parse(line) as EngineJsonMessage;
+  } catch {
+    return { stream: line };
+  }
+}
+
+/** Splits Docker's multiplexed log format (8-byte frame headers) into stdout and stderr. */
+function demuxBuffer(raw: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let offset = 0;
+  const framed = raw.length >= 8 && (raw[0] === 1 || raw[0] === 2) && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
+  if (!framed) return { stdout: raw.toString('utf8'), stderr: '' };
+  while (offset + 8 <= raw.length) {
+    const type = raw[offset];
+    const size = raw.readUInt32BE(offset + 4);
+    const payload = raw.subarray(offset + 8, offset + 8 + size);
+    (type === 2 ? err : out).push(payload);
+    offset += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}

@@ -1,0 +1,166 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The small interface the rest of @4pass/builder uses to talk to a Docker engine. Its one implementation,
+ * `DockerEngine` (engine/docker-engine.ts), is the only file that imports dockerode; tests may hand in a fake.
+ */
+export interface Engine {
+  /** Where the engine was found, e.g. `unix:///var/run/docker.sock`, and from which source (DOCKER_HOST, context…). */
+  readonly address: string;
+  readonly source: string;
+  /** Resolves when the engine answers `/_ping`; rejects with EngineUnavailableError otherwise. */
+  ping(): Promise<void>;
+  version(): Promise<EngineVersion>;
+
+  // --- builds -------------------------------------------------------------------------------------------------
+  /** `POST /build?version=2`: resolves with the JSON-lines stream once the engine accepted the request. */
+  build(request: EngineBuildRequest): Promise<AsyncIterable<EngineJsonMessage>>;
+  /** `POST /build/cancel?id=`. Never throws for an unknown id. */
+  cancelBuild(buildId: string): Promise<void>;
+
+  // --- images -------------------------------------------------------------------------------------------------
+  /** `GET /images/{ref}/json`, or `undefined` when the image does not exist. */
+  inspectImage(ref: string): Promise<ImageInspect | undefined>;
+  imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
+  /** `GET /images/{ref}/get`: a docker-save tar stream. */
+  exportImage(ref: string): Promise<Readable>;
+  /** Pull `ref`; resolves false (never throws) when it cannot be pulled. */
+  tryPull(ref: string, signal?: AbortSignal): Promise<boolean>;
+  tagImage(ref: string, repo: string, tag: string): Promise<void>;
+  /** Removes an image by id or tag; a missing image is not an error. */
+  removeImage(ref: string, options?: { force?: boolean; noprune?: boolean }): Promise<void>;
+  listImages(filters: Record<string, string[]>): Promise<{ id: string; repoTags: string[]; labels: Record<string, string> }[]>;
+
+  // --- containers -----------------------------------------------------------------------------------------------
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  inspectContainer(id: string): Promise<ContainerInspect | undefined>;
+  /** Waits for the container to exit; resolves with its exit code. */
+  waitContainer(id: string, signal?: AbortSignal): Promise<number>;
+  /** stdout and stderr, demultiplexed, as text. */
+  containerLogs(id: string): Promise<{ stdout: string; stderr: string }>;
+  /** Streams demultiplexed log chunks until the container stops or `signal` aborts. */
+  followLogs(id: string, onChunk: (stream: 'stdout' | 'stderr', text: string) => void, signal?: AbortSignal): Promise<void>;
+  /** `GET /containers/{id}/archive?path=`: a tar of that path. */
+  getArchive(id: string, path: string): Promise<Readable>;
+  /** `POST /containers/{id}/exec` + start; resolves with exit code and output. */
+  exec(id: string, cmd: string[], options?: { user?: string; env?: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Force-removes a container with its anonymous volumes; a missing container is not an error. */
+  removeContainer(id: string): Promise<void>;
+  listContainers(filters: Record<string, string[]>): Promise<{ id: string; state: string; labels: Record<string, string> }[]>;
+
+  // --- registries -----------------------------------------------------------------------------------------------
+  /** `POST /auth`: rejects with RegistryAuthError-compatible EngineRequestError on bad credentials. */
+  checkAuth(auth: RegistryAuth): Promise<void>;
+  /** `POST /images/{name}/push?tag=`: the JSON-lines progress stream. Always pushes exactly one tag. */
+  push(repo: string, tag: string, auth: RegistryAuth, signal?: AbortSignal): Promise<AsyncIterable<EngineJsonMessage>>;
+}
+
+export interface EngineVersion {
+  apiVersion: string;
+  minApiVersion?: string;
+  version: string;
+  os: string;
+  arch: string;
+}
+
+export interface EngineBuildRequest {
+  /** A tar stream of the build context. */
+  context: Readable;
+  /** Path of the Dockerfile inside the context tar. */
+  dockerfile: string;
+  tags?: string[];
+  target?: string;
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  networkMode?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  platform?: string;
+  /** Lets `cancelBuild` stop this build on the engine. */
+  buildId: string;
+  signal?: AbortSignal;
+}
+
+/** One line of a JSON-lines response (build, push, pull). Field names are the daemon's. */
+export interface EngineJsonMessage {
+  id?: string;
+  stream?: string;
+  status?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: unknown;
+  error?: string;
+  errorDetail?: { message?: string; code?: number };
+}
+
+/** The parts of `GET /images/{id}/json` we use (daemon field names). */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[] | null;
+  RepoDigests: string[] | null;
+  Created: string;
+  Size: number;
+  Architecture?: string;
+  Os?: string;
+  RootFS: { Type: string; Layers?: string[] };
+  Config: {
+    User?: string;
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+    ExposedPorts?: Record<string, unknown> | null;
+  };
+}
+
+export interface ImageHistoryEntry {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Comment: string;
+  Size: number;
+  Tags: string[] | null;
+}
+
+export interface ContainerSpec {
+  image: string;
+  name?: string;
+  cmd?: string[];
+  entrypoint?: string[];
+  user?: string;
+  env?: string[];
+  labels?: Record<string, string>;
+  readOnlyRootfs?: boolean;
+  tmpfs?: Record<string, string>;
+  /** `none` by default for measurements; `bridge` when the container must reach the network. */
+  networkMode?: string;
+  /** container port (e.g. "8000/tcp") → host port on 127.0.0.1 ("0" = any free port). */
+  portBindings?: Record<string, string>;
+  extraHosts?: string[];
+  healthcheck?: { test: string[]; intervalMs?: number; timeoutMs?: number; startPeriodMs?: number; retries?: number };
+}
+
+export interface ContainerInspect {
+  Id: string;
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+    Health?: { Status: string; Log?: { Start: string; End: string; ExitCode: number; Output: string }[] };
+  };
+  NetworkSettings: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> };
+  Config: { User?: string; Labels?: Record<string, string> };
+}
+
+/** Registry credentials. Never logged, never put in an error message. */
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  serveraddress: string;
+  identitytoken?: string;
+}

@@ -1,0 +1,62 @@
+/**
+ * Typed errors of @4pass/builder. Every error has a literal `name`, structured fields and, where there is one, the
+ * underlying `cause`. Messages never contain credentials.
+ */
+export class FourpassError extends Error {
+  override readonly name: string = 'FourpassError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** No Docker engine answered at the resolved address. */
+export class EngineUnavailableError extends FourpassError {
+  override readonly name = 'EngineUnavailableError' as const;
+  constructor(
+    readonly address: string,
+    readonly source: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `no Docker engine answers at ${address} (from ${source}). Start one (on Debian: "bash scripts/bootstrap.sh", ` +
+        `or "setsid dockerd &"), or point DOCKER_HOST / DOCKER_CONTEXT at a running engine.`,
+      options,
+    );
+  }
+}
+
+/** The engine answered with an error to a request (HTTP status and the daemon's own message). */
+export class EngineRequestError extends FourpassError {
+  override readonly name = 'EngineRequestError' as const;
+  constructor(
+    readonly operation: string,
+    readonly statusCode: number | undefined,
+    readonly daemonMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation} failed${statusCode ? ` (HTTP ${statusCode})` : ''}: ${daemonMessage}`, options);
+  }
+}
+
+/** A configuration file or option is invalid. `issues` lists every problem with its path. */
+export class ConfigError extends FourpassError {
+  override readonly name = 'ConfigError' as const;
+  constructor(
+    readonly file: string,
+    readonly issues: readonly { path: string; message: string }[],
+  ) {
+    super(`invalid config ${file}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+}
+
+/** Name a build context / Dockerfile problem (missing file, unreadable path). */
+export class ContextError extends FourpassError {
+  override readonly name = 'ContextError' as const;
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
