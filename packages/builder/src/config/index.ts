@@ -1,0 +1,3 @@
+export * from './units.js';
+export * from './config-schema.js';
+export * from './load-config.js';
