@@ -1,0 +1,39 @@
+export { resolveTags, normaliseRemoteUrl, type ResolveTagsOptions, type ResolvedTags, type ShaSource } from './tags.js';
+export {
+  pushImage,
+  type PushImageOptions,
+  type PushResult,
+  type PushedTag,
+  type PushEvent,
+  type LayerCounts,
+} from './push-image.js';
+export { parseRegistryHost, defaultRegistryScheme, type RegistryTarget } from './registry-host.js';
+export {
+  registryAuthFromEnv,
+  createRegistryAuth,
+  toEngineAuth,
+  resolveRegistryAuth,
+  type RegistryAuthSource,
+} from './registry-auth.js';
+export {
+  keepLastImagesPolicy,
+  type RegistryApi,
+  type EnsureRepositoryOptions,
+  type EnsureRepositoryResult,
+  type RetagOptions,
+  type LifecyclePolicy,
+} from './registry-api.js';
+export { EcrRegistry, createEcrRegistry, ecrAuthProvider, type EcrRegistryOptions } from './ecr-client.js';
+export { RegistryHttpClient, type RegistryHttpClientOptions } from './registry-http-client.js';
+export { classifyFailure, type RetryOptions, type FailureKind } from './retry.js';
+export {
+  RegistryAuthError,
+  RegistryUnavailableError,
+  PushError,
+  DigestMismatchError,
+  TagImmutableError,
+  DirtyWorkTreeError,
+  TagResolutionError,
+  EcrError,
+  InvalidRepositoryError,
+} from './errors.js';

@@ -1,0 +1,372 @@
+import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
+import { EngineRequestError } from '../errors.js';
+import {
+  DigestMismatchError,
+  PushError,
+  RegistryAuthError,
+  TagImmutableError,
+} from './errors.js';
+import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
+import {
+  registryAuthFromEnv,
+  resolveRegistryAuth,
+  SecretSet,
+  toEngineAuth,
+  type RegistryAuthSource,
+} from './registry-auth.js';
+import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from './registry-host.js';
+import { RegistryHttpClient } from './registry-http-client.js';
+import { classifyFailure, errorText, isTransient, TransientFailure, withRetry, type RetryOptions } from './retry.js';
+
+/** Per-layer outcome counts of one pushed tag. */
+export interface LayerCounts {
+  /** Uploaded in this push. */
+  pushed: number;
+  /** "Layer already exists": nothing uploaded. */
+  existing: number;
+  /** "Mounted from …": copied registry-side, nothing uploaded. */
+  mounted: number;
+  total: number;
+}
+
+/** Progress of `pushImage`, for a renderer. Never carries credentials. */
+export type PushEvent =
+  | { type: 'repository'; repository: string; result: EnsureRepositoryResult }
+  | { type: 'auth-ok'; registry: string; username: string | undefined }
+  | { type: 'push-start'; tag: string; attempt: number }
+  | { type: 'layer'; tag: string; layer: string; status: string; current?: number; total?: number }
+  | { type: 'daemon-retry'; tag: string; layer: string | undefined; status: string }
+  | { type: 'retry'; operation: string; attempt: number; delayMs: number; reason: string }
+  | { type: 'tag-pushed'; tag: string; digest: string; layers: LayerCounts }
+  | { type: 'digest-verified'; tag: string; digest: string }
+  | { type: 'tag-pointed'; tag: string; digest: string; via: 'ecr-put-image' | 'engine-push' };
+
+export interface PushImageOptions {
+  engine: Engine;
+  /** Local image id or reference. */
+  image: string;
+  /** `host[:port]/name`, e.g. `127.0.0.1:5000/4pass/api` or `<acct>.dkr.ecr.<region>.amazonaws.com/4pass/api`. */
+  repository: string;
+  /**
+   * `['sha-<7>', 'latest']` (from `resolveTags`): the first tag is pushed and verified; the others are pointed at the
+   * same digest afterwards, and only if everything before succeeded.
+   */
+  tags: string[];
+  /**
+   * Credentials or a provider. Default: `ecr.getRegistryAuth()` for an ECR host when `ecr` is given, else
+   * `REGISTRY_USERNAME`/`REGISTRY_PASSWORD` (`registryAuthFromEnv`), else anonymous.
+   */
+  auth?: RegistryAuthSource;
+  /** Control plane for ECR hosts: repository ensured, `latest` pointed via BatchGetImage + PutImage. */
+  ecr?: RegistryApi;
+  /** Ensure the ECR repository before pushing (default true when `ecr` is given); options other than the name. */
+  ensureRepository?: boolean | Omit<EnsureRepositoryOptions, 'name'>;
+  onEvent?: (event: PushEvent) => void;
+  /** Transient-failure retries (default `{ max: 3, baseDelayMs: 1000 }`). Auth failures are never retried. */
+  retries?: RetryOptions;
+  /** Scheme of the registry API for the digest check (default http for loopback hosts, https otherwise). */
+  scheme?: 'http' | 'https';
+  /** `fetch` for the registry API (tests). */
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+  /** Test seam: awaited after the first tag is pushed and verified, before any other tag moves. */
+  beforePointingTags?: () => Promise<void>;
+  /** Test seam for backoff delays. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface PushedTag {
+  tag: string;
+  digest: string;
+  via: 'engine-push' | 'ecr-put-image';
+}
+
+export interface PushResult {
+  /** `host[:port]/name`. */
+  repository: string;
+  /** The manifest digest every tag points at. */
+  digest: string;
+  tags: PushedTag[];
+  /** Layer counts of the first (sha) tag's push; a re-run reports `pushed: 0`. */
+  layers: LayerCounts;
+  /** Local tags created for the push (`repository:tag`), kept on the image; remove with `engine.removeImage`. */
+  localRefs: string[];
+  repositoryResult?: EnsureRepositoryResult;
+}
+
+/**
+ * Pushes a local image under `tags` and returns each tag with its digest. Order, each step only if the one before
+ * succeeded: (ECR) ensure repository → check credentials (`POST /auth`; bad ones fail at once, never retried) → tag
+ * locally and push the first tag through the engine → verify the registry serves the same digest (`HEAD
+ * /v2/<name>/manifests/<tag>`) and the local image knows it (`RepoDigests`) → point the other tags (`latest`) at that
+ * digest: on ECR with `BatchGetImage` + `PutImage`, elsewhere by pushing the tag (and verifying again).
+ * A re-run of the same image uploads nothing ("Layer already exists" is success). Transient failures are retried with
+ * bounded exponential backoff. No credential appears in any event, error or result.
+ * @throws {RegistryAuthError} bad credentials (at once).
+ * @throws {RegistryUnavailableError} transient failures that outlasted the retries.
+ * @throws {TagImmutableError} an immutable tag already points at another digest.
+ * @throws {DigestMismatchError} the registry or the local image disagree about the digest.
+ * @throws {PushError} any other push failure, with the daemon's text.
+ */
+export async function pushImage(options: PushImageOptions): Promise<PushResult> {
+  const target = parseRegistryHost(options.repository);
+  const [firstTag, ...otherTags] = options.tags;
+  if (!firstTag) throw new PushError(target.repository, undefined, 'no tags to push');
+  for (const tag of options.tags) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new PushError(target.repository, tag, 'not a valid tag');
+  }
+  const secrets = new SecretSet();
+  const emit = (event: PushEvent): void => options.onEvent?.(event);
+  const ecr = options.ecr && target.isEcr ? options.ecr : undefined;
+
+  let repositoryResult: EnsureRepositoryResult | undefined;
+  if (ecr && options.ensureRepository !== false) {
+    const extra = typeof options.ensureRepository === 'object' ? options.ensureRepository : {};
+    repositoryResult = await ecr.ensureRepository({ ...extra, name: target.name });
+    emit({ type: 'repository', repository: target.repository, result: repositoryResult });
+  }
+
+  const authSource = options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host));
+  const auth: RegistryAuth = authSource ? await resolveRegistryAuth(authSource) : { serveraddress: target.host };
+  secrets.addAuth(auth);
+  const engineAuth = { ...toEngineAuth(auth), serveraddress: auth.serveraddress || target.host };
+
+  const ctx: Ctx = {
+    options,
+    target,
+    auth: engineAuth,
+    secrets,
+    emit,
+    http: new RegistryHttpClient({
+      host: target.host,
+      scheme: options.scheme ?? defaultRegistryScheme(target),
+      auth: engineAuth,
+      fetch: options.fetch,
+      redact: (t) => secrets.redact(t),
+    }),
+  };
+
+  if (engineAuth.password !== undefined || engineAuth.identitytoken !== undefined) {
+    await retrying(ctx, `credential check for ${target.host}`, () => checkAuth(ctx));
+    emit({ type: 'auth-ok', registry: target.host, username: engineAuth.username });
+  }
+
+  const local = await options.engine.inspectImage(options.image);
+  if (!local) throw new PushError(target.repository, firstTag, `image ${options.image} does not exist locally`);
+
+  // 1. The immutable tag first.
+  const localRefs: string[] = [];
+  await options.engine.tagImage(local.Id, target.repository, firstTag);
+  localRefs.push(`${target.repository}:${firstTag}`);
+  const first = await pushTag(ctx, firstTag, local.Id);
+
+  // 2. Verify: the registry serves that digest, and the local image knows it.
+  const served = await retrying(ctx, `digest check of ${target.repository}:${firstTag}`, () =>
+    ctx.http.manifestDigest(target.name, firstTag),
+  );
+  if (served !== first.digest) throw new DigestMismatchError(target.repository, firstTag, first.digest, served, 'registry');
+  const after = await options.engine.inspectImage(local.Id);
+  const repoDigest = `${target.repository}@${first.digest}`;
+  if (!after?.RepoDigests?.includes(repoDigest)) {
+    const known = after?.RepoDigests?.find((d) => d.startsWith(`${target.repository}@`))?.split('@')[1];
+    throw new DigestMismatchError(target.repository, firstTag, first.digest, known, 'local image');
+  }
+  emit({ type: 'digest-verified', tag: firstTag, digest: first.digest });
+  const tags: PushedTag[] = [{ tag: firstTag, digest: first.digest, via: 'engine-push' }];
+
+  await options.beforePointingTags?.();
+
+  // 3. Only now move the other tags (latest) to the same digest.
+  for (const tag of otherTags) {
+    if (ecr) {
+      const { digest } = await retrying(ctx, `retag ${target.repository}:${tag}`, () =>
+        ecr.retag({ repository: target.name, fromDigest: first.digest, toTag: tag }),
+      );
+      if (digest !== first.digest) throw new DigestMismatchError(target.repository, tag, first.digest, digest, 'registry');
+      tags.push({ tag, digest, via: 'ecr-put-image' });
+      emit({ type: 'tag-pointed', tag, digest, via: 'ecr-put-image' });
+      continue;
+    }
+    await options.engine.tagImage(local.Id, target.repository, tag);
+    localRefs.push(`${target.repository}:${tag}`);
+    const pushed = await pushTag(ctx, tag, local.Id);
+    const servedTag = await retrying(ctx, `digest check of ${target.repository}:${tag}`, () =>
+      ctx.http.manifestDigest(target.name, tag),
+    );
+    if (pushed.digest !== first.digest || servedTag !== first.digest) {
+      throw new DigestMismatchError(target.repository, tag, first.digest, servedTag ?? pushed.digest, 'registry');
+    }
+    tags.push({ tag, digest: first.digest, via: 'engine-push' });
+    emit({ type: 'tag-pointed', tag, digest: first.digest, via: 'engine-push' });
+  }
+
+  const result: PushResult = { repository: target.repository, digest: first.digest, tags, layers: first.layers, localRefs };
+  if (repositoryResult) result.repositoryResult = repositoryResult;
+  return result;
+}
+
+interface Ctx {
+  options: PushImageOptions;
+  target: RegistryTarget;
+  /** A plain copy for the engine (no redacting toJSON). */
+  auth: RegistryAuth;
+  secrets: SecretSet;
+  emit: (event: PushEvent) => void;
+  http: RegistryHttpClient;
+}
+
+function retrying<T>(ctx: Ctx, operation: string, fn: (attempt: number) => Promise<T>): Promise<T> {
+  return withRetry(
+    {
+      registry: ctx.target.host,
+      operation,
+      retries: ctx.options.retries,
+      redact: (t) => ctx.secrets.redact(t),
+      onRetry: (info) => ctx.emit({ type: 'retry', operation, ...info }),
+      sleep: ctx.options.sleep,
+      signal: ctx.options.signal,
+    },
+    fn,
+  );
+}
+
+/** `POST /auth`: a rejection is an auth error unless it is transient (registry down), which is retried. */
+async function checkAuth(ctx: Ctx): Promise<void> {
+  try {
+    await ctx.options.engine.checkAuth(ctx.auth);
+  } catch (error) {
+    const text = ctx.secrets.redact(errorText(error));
+    const kind = classifyFailure(text);
+    if (kind === 'auth') throw new RegistryAuthError(ctx.target.host, ctx.auth.username, text);
+    if (kind === 'transient' || isTransient(error)) throw new TransientFailure(text);
+    throw new PushError(ctx.target.repository, undefined, `credential check (POST /auth) failed: ${text}`);
+  }
+}
+
+/** Pushes one tag through the engine with retries; returns its digest and layer counts. */
+async function pushTag(ctx: Ctx, tag: string, imageId: string): Promise<{ digest: string; layers: LayerCounts }> {
+  const { target } = ctx;
+  try {
+    return await retrying(ctx, `push ${target.repository}:${tag}`, (attempt) => pushTagOnce(ctx, tag, attempt));
+  } catch (error) {
+    if (error instanceof PushError && classifyFailure(error.reason) === 'immutable') {
+      // The registry refused to overwrite the tag. Same digest as ours (an earlier identical push) = success.
+      const existing = await existingDigest(ctx, tag);
+      const local = await ctx.options.engine.inspectImage(imageId);
+      const ours = local?.RepoDigests?.find((d) => d.startsWith(`${target.repository}@`))?.split('@')[1];
+      if (existing && existing === ours) return { digest: existing, layers: { pushed: 0, existing: 0, mounted: 0, total: 0 } };
+      throw new TagImmutableError(target.repository, tag, existing, ours, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function existingDigest(ctx: Ctx, tag: string): Promise<string | undefined> {
+  try {
+    const ecr = ctx.options.ecr && ctx.target.isEcr ? ctx.options.ecr : undefined;
+    return ecr ? await ecr.getTagDigest(ctx.target.name, tag) : await ctx.http.manifestDigest(ctx.target.name, tag);
+  } catch {
+    return undefined;
+  }
+}
+
+async function pushTagOnce(ctx: Ctx, tag: string, attempt: number): Promise<{ digest: string; layers: LayerCounts }> {
+  const { options, target, emit } = ctx;
+  emit({ type: 'push-start', tag, attempt });
+  const abort = new AbortController();
+  const onOuterAbort = (): void => abort.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const layerStatus = new Map<string, string>();
+  let digest: string | undefined;
+  let failure: string | undefined;
+  let daemonRetry = false;
+  try {
+    const stream = await options.engine.push(target.repository, tag, ctx.auth, abort.signal);
+    try {
+      for await (const message of stream) {
+        const outcome = handleMessage(ctx, tag, message, layerStatus);
+        if (outcome.digest) digest = outcome.digest;
+        if (outcome.error) failure = outcome.error;
+        if (outcome.daemonRetry) {
+          // The daemon retries failed uploads for ~75 s without saying why. Stop it and find out ourselves.
+          daemonRetry = true;
+          abort.abort();
+          break;
+        }
+      }
+    } catch (error) {
+      if (!daemonRetry) throw error;
+    }
+  } catch (error) {
+    if (error instanceof EngineRequestError || isTransient(error)) {
+      const text = ctx.secrets.redact(errorText(error));
+      throw classifyPushText(ctx, tag, text);
+    }
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  if (daemonRetry) {
+    // Credentials revoked or expired meanwhile → auth error (no retry); otherwise treat it as transient.
+    await checkAuth(ctx);
+    throw new TransientFailure(`the engine had to retry a layer upload to ${target.host}`);
+  }
+  if (failure !== undefined) throw classifyPushText(ctx, tag, failure);
+  if (!digest) throw new PushError(target.repository, tag, 'the push stream ended without a digest');
+  const layers = countLayers(layerStatus);
+  emit({ type: 'tag-pushed', tag, digest, layers });
+  return { digest, layers };
+}
+
+function classifyPushText(ctx: Ctx, tag: string, text: string): Error {
+  switch (classifyFailure(text)) {
+    case 'auth':
+      return new RegistryAuthError(ctx.target.host, ctx.auth.username, text);
+    case 'transient':
+      return new TransientFailure(text);
+    default:
+      return new PushError(ctx.target.repository, tag, text);
+  }
+}
+
+const DIGEST_LINE = /digest: (sha256:[0-9a-f]{64})/;
+
+function handleMessage(
+  ctx: Ctx,
+  tag: string,
+  message: EngineJsonMessage,
+  layers: Map<string, string>,
+): { digest?: string; error?: string; daemonRetry?: boolean } {
+  if (message.errorDetail || message.error) {
+    return { error: ctx.secrets.redact(message.errorDetail?.message ?? message.error ?? 'unknown error') };
+  }
+  const aux = message.aux as { Digest?: unknown } | undefined;
+  if (aux && typeof aux.Digest === 'string') return { digest: aux.Digest };
+  const status = message.status ?? '';
+  if (/^Retrying in \d+ seconds?/.test(status)) {
+    ctx.emit({ type: 'daemon-retry', tag, layer: message.id, status });
+    return { daemonRetry: true };
+  }
+  if (message.id && status && !status.startsWith('The push refers to')) {
+    const digestLine = DIGEST_LINE.exec(status);
+    if (digestLine) return { digest: digestLine[1] };
+    layers.set(message.id, status);
+    const event: PushEvent = { type: 'layer', tag, layer: message.id, status };
+    if (message.progressDetail?.current !== undefined) event.current = message.progressDetail.current;
+    if (message.progressDetail?.total !== undefined) event.total = message.progressDetail.total;
+    ctx.emit(event);
+    return {};
+  }
+  const digestLine = DIGEST_LINE.exec(status);
+  return digestLine ? { digest: digestLine[1] } : {};
+}
+
+function countLayers(status: Map<string, string>): LayerCounts {
+  const counts: LayerCounts = { pushed: 0, existing: 0, mounted: 0, total: status.size };
+  for (const value of status.values()) {
+    if (value === 'Pushed') counts.pushed++;
+    else if (value === 'Layer already exists') counts.existing++;
+    else if (value.startsWith('Mounted from')) counts.mounted++;
+  }
+  return counts;
+}

@@ -1,0 +1,77 @@
+import type { RegistryAuth } from '../engine/engine.js';
+
+/**
+ * What the push logic needs from a managed registry's control plane (ECR). `EcrRegistry` (push/ecr-client.ts, the
+ * only file importing the AWS SDK) implements it; tests hand in fakes. Domain types only, camelCase.
+ */
+export interface RegistryApi {
+  /** The registry host, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`. */
+  readonly registryHost: string;
+  /** Registry credentials (user `AWS` + a 12-hour token for ECR), cached until shortly before they expire. */
+  getRegistryAuth(): Promise<RegistryAuth>;
+  /** Creates the repository if it is missing and brings its settings and lifecycle policy to the desired state. */
+  ensureRepository(options: EnsureRepositoryOptions): Promise<EnsureRepositoryResult>;
+  /** The manifest digest a tag points at, or `undefined` when the tag (or repository) does not exist. */
+  getTagDigest(repository: string, tag: string): Promise<string | undefined>;
+  /**
+   * Points `toTag` at the image identified by `fromTag` / `fromDigest` without pulling or pushing layers
+   * (`BatchGetImage` + `PutImage`). Idempotent: a tag that already points at that digest is success.
+   * @throws {TagImmutableError} when `toTag` is immutable and points at another digest.
+   */
+  retag(options: RetagOptions): Promise<{ digest: string }>;
+}
+
+export interface EnsureRepositoryOptions {
+  /** Repository name inside the registry, e.g. `4pass/api`. */
+  name: string;
+  /** Scan images on push (default true). */
+  scanOnPush?: boolean;
+  /** Make tags immutable except `latest` (default true). */
+  immutableSha?: boolean;
+  /** Tags that stay mutable when `immutableSha` is on (default `['latest']`). */
+  mutableTags?: string[];
+  /** Keep this many images (lifecycle policy); default 10. `false` leaves the lifecycle policy alone. */
+  keepImages?: number | false;
+}
+
+export interface EnsureRepositoryResult {
+  name: string;
+  uri?: string;
+  created: boolean;
+  /** Settings changed on an existing repository (`scanOnPush`, `tagMutability`). */
+  updated: string[];
+  lifecyclePolicyApplied: boolean;
+  /** The tag mutability in force: `IMMUTABLE_WITH_EXCLUSION` (sha immutable, latest mutable) or a fallback. */
+  tagMutability: string;
+}
+
+export interface RetagOptions {
+  repository: string;
+  fromTag?: string;
+  fromDigest?: string;
+  toTag: string;
+}
+
+/** The lifecycle policy that keeps the last `count` images of any tag status. */
+export function keepLastImagesPolicy(count: number): LifecyclePolicy {
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `keep the last ${count} images`,
+        selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: count },
+        action: { type: 'expire' },
+      },
+    ],
+  };
+}
+
+/** ECR lifecycle policy document (ECR's own JSON field names). */
+export interface LifecyclePolicy {
+  rules: {
+    rulePriority: number;
+    description?: string;
+    selection: { tagStatus: string; countType: string; countNumber: number; tagPrefixList?: string[] };
+    action: { type: string };
+  }[];
+}

@@ -1,0 +1,83 @@
+import { inspect } from 'node:util';
+import type { RegistryAuth } from '../engine/engine.js';
+
+/** Credentials, or something that produces them on demand (e.g. an ECR token provider that caches and refreshes). */
+export type RegistryAuthSource = RegistryAuth | (() => Promise<RegistryAuth>);
+
+const REDACTED = '***';
+
+function redactedView(auth: RegistryAuth): Record<string, string | undefined> {
+  return {
+    serveraddress: auth.serveraddress,
+    username: auth.username,
+    password: auth.password === undefined ? undefined : REDACTED,
+    identitytoken: auth.identitytoken === undefined ? undefined : REDACTED,
+  };
+}
+
+/**
+ * Makes a credentials object that redacts its secrets when serialised (`JSON.stringify`, `util.inspect`,
+ * `console.log`): the password and identity token read as `***`. The fields themselves stay readable.
+ * Hand engines a plain copy (`toEngineAuth`) – `pushImage` does – since an engine serialises what it gets.
+ */
+export function createRegistryAuth(auth: RegistryAuth): RegistryAuth {
+  const copy: RegistryAuth = { ...toEngineAuth(auth) };
+  Object.defineProperties(copy, {
+    toJSON: { value: () => redactedView(copy), enumerable: false },
+    [inspect.custom]: { value: () => redactedView(copy), enumerable: false },
+  });
+  return copy;
+}
+
+/** A plain object with only the fields an engine needs (no redacting `toJSON`): for the `X-Registry-Auth` header. */
+export function toEngineAuth(auth: RegistryAuth): RegistryAuth {
+  const plain: RegistryAuth = { serveraddress: auth.serveraddress };
+  if (auth.username !== undefined) plain.username = auth.username;
+  if (auth.password !== undefined) plain.password = auth.password;
+  if (auth.identitytoken !== undefined) plain.identitytoken = auth.identitytoken;
+  return plain;
+}
+
+/**
+ * Credentials for a generic registry from `REGISTRY_USERNAME` / `REGISTRY_PASSWORD`, or `undefined` when
+ * `REGISTRY_PASSWORD` is not set (the username defaults to `AWS`, as for ECR-style tokens, when only the password is).
+ */
+export function registryAuthFromEnv(host: string, env: NodeJS.ProcessEnv = process.env): RegistryAuth | undefined {
+  const password = env.REGISTRY_PASSWORD;
+  if (password === undefined || password === '') return undefined;
+  return createRegistryAuth({ serveraddress: host, username: env.REGISTRY_USERNAME || 'AWS', password });
+}
+
+/** Resolves a `RegistryAuthSource` (calls the provider if it is one). */
+export async function resolveRegistryAuth(source: RegistryAuthSource): Promise<RegistryAuth> {
+  return typeof source === 'function' ? source() : source;
+}
+
+/** Secret values that must never leave the process in text form; `redact` replaces them (and base64 forms) with ***. */
+export class SecretSet {
+  private readonly values = new Set<string>();
+
+  add(...secrets: (string | undefined)[]): void {
+    for (const secret of secrets) {
+      if (!secret || secret.length < 4) continue;
+      this.values.add(secret);
+      this.values.add(Buffer.from(secret).toString('base64'));
+      this.values.add(encodeURIComponent(secret));
+    }
+  }
+
+  addAuth(auth: RegistryAuth): void {
+    this.add(auth.password, auth.identitytoken);
+    if (auth.username && auth.password) {
+      const basic = `${auth.username}:${auth.password}`;
+      this.add(Buffer.from(basic).toString('base64'), Buffer.from(basic).toString('base64url'));
+    }
+  }
+
+  redact(text: string): string {
+    let out = text;
+    // Longest first, so a secret that contains another one is replaced whole.
+    for (const secret of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
+    return out;
+  }
+}

@@ -1,0 +1,163 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { DirtyWorkTreeError, TagResolutionError } from './errors.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface ResolveTagsOptions {
+  /** A commit sha given explicitly (e.g. `--sha`); wins over everything else. */
+  explicitSha?: string;
+  /** Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Where to run git (default `process.cwd()`). */
+  cwd?: string;
+  /** Accept a dirty work tree for pushes (the `dirty` flag still says so). */
+  allowDirty?: boolean;
+  /** The tags are for a push: a dirty work tree is refused unless `allowDirty`. */
+  forPush?: boolean;
+  /** Clock for `org.opencontainers.image.created` (default: `SOURCE_DATE_EPOCH` if set, else now). */
+  now?: () => Date;
+}
+
+/** Where the sha came from. */
+export type ShaSource = 'explicit' | 'pull_request' | 'GITHUB_SHA' | 'git';
+
+export interface ResolvedTags {
+  /** Full commit sha, lower-case hex. */
+  sha: string;
+  /** First 7 hex digits. */
+  shortSha: string;
+  shaSource: ShaSource;
+  /** `['sha-<7>', 'latest']`: the immutable tag first (pushed first), then `latest`. */
+  tags: string[];
+  /** OCI labels to set at build time. */
+  labels: {
+    'org.opencontainers.image.revision': string;
+    'org.opencontainers.image.source'?: string;
+    'org.opencontainers.image.created': string;
+  };
+  /** The work tree had uncommitted changes (false when it is not a git work tree). */
+  dirty: boolean;
+}
+
+const HEX_SHA = /^[0-9a-f]{7,64}$/;
+
+/**
+ * Resolves the commit the image is built from and the tags/labels that go with it. Sha source, in order: `explicitSha`
+ * → the pull request's head commit (`GITHUB_EVENT_PATH`, when `GITHUB_EVENT_NAME` is `pull_request` /
+ * `pull_request_target`; not GitHub's merge commit) → `GITHUB_SHA` → `git rev-parse HEAD`. The source URL comes from
+ * `GITHUB_SERVER_URL/GITHUB_REPOSITORY` or `git remote get-url origin`, with any credentials stripped.
+ * @throws {TagResolutionError} when no sha is found or it is not hex (≥ 7 digits).
+ * @throws {DirtyWorkTreeError} when `forPush` and the work tree is dirty, unless `allowDirty`.
+ */
+export async function resolveTags(options: ResolveTagsOptions = {}): Promise<ResolvedTags> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const { sha, source } = await resolveSha(options.explicitSha, env, cwd);
+  const shortSha = sha.slice(0, 7);
+
+  const status = await git(cwd, ['status', '--porcelain']);
+  const changes = status === undefined ? [] : status.split('\n').filter((line) => line.trim() !== '');
+  const dirty = changes.length > 0;
+  if (dirty && options.forPush && !options.allowDirty) throw new DirtyWorkTreeError(cwd, sha, changes);
+
+  const sourceUrl = await resolveSourceUrl(env, cwd);
+  const labels: ResolvedTags['labels'] = {
+    'org.opencontainers.image.revision': sha,
+    'org.opencontainers.image.created': createdAt(options.now, env),
+  };
+  if (sourceUrl) labels['org.opencontainers.image.source'] = sourceUrl;
+  return { sha, shortSha, shaSource: source, tags: [`sha-${shortSha}`, 'latest'], labels, dirty };
+}
+
+async function resolveSha(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<{ sha: string; source: ShaSource }> {
+  if (explicit !== undefined) return { sha: validSha(explicit, 'explicit'), source: 'explicit' };
+  const event = env.GITHUB_EVENT_NAME;
+  if ((event === 'pull_request' || event === 'pull_request_target') && env.GITHUB_EVENT_PATH) {
+    let payload: { pull_request?: { head?: { sha?: unknown } } };
+    try {
+      payload = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as typeof payload;
+    } catch (error) {
+      throw new TagResolutionError(
+        `cannot read the GitHub event payload ${env.GITHUB_EVENT_PATH}: ${(error as Error).message}`,
+        'pull_request',
+        { cause: error },
+      );
+    }
+    const head = payload.pull_request?.head?.sha;
+    if (typeof head === 'string') return { sha: validSha(head, 'pull_request'), source: 'pull_request' };
+  }
+  if (env.GITHUB_SHA) return { sha: validSha(env.GITHUB_SHA, 'GITHUB_SHA'), source: 'GITHUB_SHA' };
+  const head = await git(cwd, ['rev-parse', 'HEAD']);
+  if (head === undefined) {
+    throw new TagResolutionError(
+      `no commit sha: ${cwd} is not a git work tree with commits (or git is missing), and neither an explicit sha nor GITHUB_SHA is set`,
+      'git',
+    );
+  }
+  return { sha: validSha(head.trim(), 'git'), source: 'git' };
+}
+
+function validSha(value: string, source: ShaSource): string {
+  const sha = value.trim().toLowerCase();
+  if (!HEX_SHA.test(sha)) {
+    throw new TagResolutionError(`commit sha from ${source} is not 7-64 hex digits: "${value.slice(0, 80)}"`, source);
+  }
+  return sha;
+}
+
+async function resolveSourceUrl(env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {
+  if (env.GITHUB_REPOSITORY) {
+    const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+    return stripCredentials(`${server}/${env.GITHUB_REPOSITORY}`);
+  }
+  const origin = await git(cwd, ['remote', 'get-url', 'origin']);
+  return origin ? normaliseRemoteUrl(origin.trim()) : undefined;
+}
+
+/**
+ * A git remote as a browsable https URL without credentials: `https://user:tok@host/o/r.git` → `https://host/o/r`,
+ * `git@host:o/r.git` → `https://host/o/r`. Anything else is returned with credentials stripped.
+ */
+export function normaliseRemoteUrl(remote: string): string | undefined {
+  if (!remote) return undefined;
+  const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/)(.+?)(?:\.git)?\/?$/.exec(remote);
+  if (scp && !/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) return `https://${scp[1]}/${scp[2]}`;
+  const stripped = stripCredentials(remote);
+  return stripped?.replace(/\.git\/?$/, '').replace(/^ssh:\/\/([^/]+?)(?::\d+)?\//, 'https://$1/');
+}
+
+function stripCredentials(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    parsed.search = '';
+    parsed.hash = '';
+    return parsed.toString().replace(/\/+$/, '');
+  } catch {
+    return undefined; // not a URL: better no source label than a leaked one
+  }
+}
+
+function createdAt(now: (() => Date) | undefined, env: NodeJS.ProcessEnv): string {
+  if (now) return now().toISOString();
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString();
+  return new Date().toISOString();
+}
+
+/** Runs git; `undefined` when git fails (not a repository, no commits, git missing). Never throws. */
+async function git(cwd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileAsync('git', args, {
+      cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  } catch {
+    return undefined;
+  }
+}
