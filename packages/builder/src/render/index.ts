@@ -1,0 +1,3 @@
+export { createPlainRenderer } from './plain-renderer.js';
+export type { PlainRendererOptions } from './plain-renderer.js';
+export { formatBytes, formatLogTime, formatSeconds } from './format.js';
