@@ -10,13 +10,14 @@ export interface DockerignoreMatcher {
 
 /**
  * Parses `.dockerignore` text into patterns the way moby's `dockerignore.ReadAll` does: one pattern per line,
- * `#` comments (only at the start of a line), surrounding whitespace trimmed, blank lines ignored.
+ * `#` comments (only in the first column), surrounding whitespace trimmed, blank lines ignored.
  */
 export function parseDockerignore(text: string): string[] {
   const patterns: string[] = [];
   for (const raw of text.split(/\r?\n/)) {
+    if (raw.startsWith('#')) continue; // only a `#` in the first column starts a comment
     const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    if (line === '') continue;
     patterns.push(line);
   }
   return patterns;

@@ -1,3 +1,2 @@
 export { createPlainRenderer } from './plain-renderer.js';
 export type { PlainRendererOptions } from './plain-renderer.js';
-export { formatBytes, formatLogTime, formatSeconds } from './format.js';
