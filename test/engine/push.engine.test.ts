@@ -24,7 +24,12 @@ function tarOf(files: Record<string, string>): Buffer {
     header.write('0000000\0', 108);
     header.write('0000000\0', 116);
     header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    header.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     header.write('        ', 148);
     header.write('0', 156);
     header.write('ustar\0', 257);
@@ -55,7 +60,8 @@ async function buildTinyImage(e: Engine, tag: string, content: string): Promise<
   });
   let id: string | undefined;
   for await (const message of stream) {
-    if (message.errorDetail || message.error) throw new Error(`build failed: ${message.errorDetail?.message ?? message.error}`);
+    if (message.errorDetail || message.error)
+      throw new Error(`build failed: ${message.errorDetail?.message ?? message.error}`);
     const aux = message.aux as { ID?: string } | undefined;
     if (message.id === 'moby.image.id' && aux?.ID) id = aux.ID;
   }
@@ -71,7 +77,9 @@ function everything(things: unknown[]): string {
     .map((t) => {
       let json = '';
       try {
-        json = JSON.stringify(t, (_k, v: unknown) => (v instanceof Error ? { ...v, message: v.message, stack: v.stack } : v));
+        json = JSON.stringify(t, (_k, v: unknown) =>
+          v instanceof Error ? { ...v, message: v.message, stack: v.stack } : v,
+        );
       } catch {
         json = '';
       }
@@ -146,7 +154,9 @@ describe('pushImage against a real registry (htpasswd, user AWS)', () => {
     expect(result.layers.pushed).toBeGreaterThanOrEqual(1);
     expect(result.layers.existing).toBe(0);
     // Order: auth checked, sha pushed and verified before latest moved.
-    const order = events.map((ev) => (ev.type === 'tag-pushed' || ev.type === 'tag-pointed' ? `${ev.type}:${ev.tag}` : ev.type));
+    const order = events.map((ev) =>
+      ev.type === 'tag-pushed' || ev.type === 'tag-pointed' ? `${ev.type}:${ev.tag}` : ev.type,
+    );
     expect(order.indexOf('auth-ok')).toBeLessThan(order.indexOf(`tag-pushed:${shaA}`));
     expect(order.indexOf(`tag-pushed:${shaA}`)).toBeLessThan(order.indexOf('digest-verified'));
     expect(order.indexOf('digest-verified')).toBeLessThan(order.indexOf('tag-pointed:latest'));

@@ -47,7 +47,9 @@ async function htpasswdLine(username: string, password: string): Promise<string>
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`htpasswd exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`htpasswd exited ${code}: ${err}`)),
+    );
     child.stdin.end(password);
   });
 }

@@ -118,7 +118,9 @@ export class EcrRegistry implements RegistryApi {
     const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw new EcrError('GetAuthorizationToken', 'MalformedToken', 'the token is not "user:password"');
-    const host = data.proxyEndpoint ? data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, '') : this.registryHost;
+    const host = data.proxyEndpoint
+      ? data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, '')
+      : this.registryHost;
     const auth = createRegistryAuth({
       username: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),
@@ -166,7 +168,11 @@ export class EcrRegistry implements RegistryApi {
       if ((repository.imageScanningConfiguration?.scanOnPush ?? false) !== scanOnPush) {
         await this.call('PutImageScanningConfiguration', () =>
           this.client.send(
-            new PutImageScanningConfigurationCommand({ repositoryName: name, registryId, imageScanningConfiguration: { scanOnPush } }),
+            new PutImageScanningConfigurationCommand({
+              repositoryName: name,
+              registryId,
+              imageScanningConfiguration: { scanOnPush },
+            }),
           ),
         );
         updated.push('scanOnPush');
@@ -196,7 +202,11 @@ export class EcrRegistry implements RegistryApi {
       if (current === undefined || !isDeepStrictEqual(current, desired)) {
         await this.call('PutLifecyclePolicy', () =>
           this.client.send(
-            new PutLifecyclePolicyCommand({ repositoryName: name, registryId, lifecyclePolicyText: JSON.stringify(desired) }),
+            new PutLifecyclePolicyCommand({
+              repositoryName: name,
+              registryId,
+              lifecyclePolicyText: JSON.stringify(desired),
+            }),
           ),
         );
         lifecyclePolicyApplied = true;
@@ -226,13 +236,18 @@ export class EcrRegistry implements RegistryApi {
    */
   async retag(options: RetagOptions): Promise<{ digest: string }> {
     const { repository, toTag } = options;
-    if (!options.fromTag && !options.fromDigest) throw new EcrError('BatchGetImage', 'InvalidParameter', 'fromTag or fromDigest is required');
+    if (!options.fromTag && !options.fromDigest)
+      throw new EcrError('BatchGetImage', 'InvalidParameter', 'fromTag or fromDigest is required');
     const source = await this.batchGetImage(
       repository,
       options.fromDigest ? { imageDigest: options.fromDigest } : { imageTag: options.fromTag },
     );
     if (!source) {
-      throw new EcrError('BatchGetImage', 'ImageNotFound', `${repository}@${options.fromDigest ?? options.fromTag} does not exist`);
+      throw new EcrError(
+        'BatchGetImage',
+        'ImageNotFound',
+        `${repository}@${options.fromDigest ?? options.fromTag} does not exist`,
+      );
     }
     try {
       await this.client.send(
@@ -284,7 +299,11 @@ export class EcrRegistry implements RegistryApi {
       }
       throw new EcrError('BatchGetImage', failure.failureCode ?? 'Failure', failure.failureReason ?? 'unknown failure');
     }
-    return { digest: image.imageId.imageDigest, manifest: image.imageManifest, mediaType: image.imageManifestMediaType };
+    return {
+      digest: image.imageId.imageDigest,
+      manifest: image.imageManifest,
+      mediaType: image.imageManifestMediaType,
+    };
   }
 
   private async describeRepository(name: string): Promise<Repository | undefined> {
@@ -301,7 +320,9 @@ export class EcrRegistry implements RegistryApi {
 
   private async getLifecyclePolicy(name: string): Promise<unknown> {
     try {
-      const out = await this.client.send(new GetLifecyclePolicyCommand({ repositoryName: name, registryId: this.accountId }));
+      const out = await this.client.send(
+        new GetLifecyclePolicyCommand({ repositoryName: name, registryId: this.accountId }),
+      );
       if (!out.lifecyclePolicyText) return undefined;
       try {
         return JSON.parse(out.lifecyclePolicyText) as unknown;

@@ -1,11 +1,6 @@
 import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
 import { EngineRequestError } from '../errors.js';
-import {
-  DigestMismatchError,
-  PushError,
-  RegistryAuthError,
-  TagImmutableError,
-} from './errors.js';
+import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
 import {
   registryAuthFromEnv,
@@ -113,7 +108,8 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const [firstTag, ...otherTags] = options.tags;
   if (!firstTag) throw new PushError(target.repository, undefined, 'no tags to push');
   for (const tag of options.tags) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new PushError(target.repository, tag, 'not a valid tag');
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag))
+      throw new PushError(target.repository, tag, 'not a valid tag');
   }
   const secrets = new SecretSet();
   const emit = (event: PushEvent): void => options.onEvent?.(event);
@@ -164,7 +160,8 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const served = await retrying(ctx, `digest check of ${target.repository}:${firstTag}`, () =>
     ctx.http.manifestDigest(target.name, firstTag),
   );
-  if (served !== first.digest) throw new DigestMismatchError(target.repository, firstTag, first.digest, served, 'registry');
+  if (served !== first.digest)
+    throw new DigestMismatchError(target.repository, firstTag, first.digest, served, 'registry');
   const after = await options.engine.inspectImage(local.Id);
   const repoDigest = `${target.repository}@${first.digest}`;
   if (!after?.RepoDigests?.includes(repoDigest)) {
@@ -182,7 +179,8 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
       const { digest } = await retrying(ctx, `retag ${target.repository}:${tag}`, () =>
         ecr.retag({ repository: target.name, fromDigest: first.digest, toTag: tag }),
       );
-      if (digest !== first.digest) throw new DigestMismatchError(target.repository, tag, first.digest, digest, 'registry');
+      if (digest !== first.digest)
+        throw new DigestMismatchError(target.repository, tag, first.digest, digest, 'registry');
       tags.push({ tag, digest, via: 'ecr-put-image' });
       emit({ type: 'tag-pointed', tag, digest, via: 'ecr-put-image' });
       continue;
@@ -200,7 +198,13 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
     emit({ type: 'tag-pointed', tag, digest: first.digest, via: 'engine-push' });
   }
 
-  const result: PushResult = { repository: target.repository, digest: first.digest, tags, layers: first.layers, localRefs };
+  const result: PushResult = {
+    repository: target.repository,
+    digest: first.digest,
+    tags,
+    layers: first.layers,
+    localRefs,
+  };
   if (repositoryResult) result.repositoryResult = repositoryResult;
   return result;
 }
@@ -254,7 +258,8 @@ async function pushTag(ctx: Ctx, tag: string, imageId: string): Promise<{ digest
       const existing = await existingDigest(ctx, tag);
       const local = await ctx.options.engine.inspectImage(imageId);
       const ours = local?.RepoDigests?.find((d) => d.startsWith(`${target.repository}@`))?.split('@')[1];
-      if (existing && existing === ours) return { digest: existing, layers: { pushed: 0, existing: 0, mounted: 0, total: 0 } };
+      if (existing && existing === ours)
+        return { digest: existing, layers: { pushed: 0, existing: 0, mounted: 0, total: 0 } };
       throw new TagImmutableError(target.repository, tag, existing, ours, { cause: error });
     }
     throw error;

@@ -38,10 +38,14 @@ export function parseRegistryHost(repository: string): RegistryTarget {
     throw new InvalidRepositoryError(repository, `"${host}" is not a valid host[:port]`);
   }
   if (!name) throw new InvalidRepositoryError(repository, 'no repository name after the host');
-  if (name.includes(':')) throw new InvalidRepositoryError(repository, 'a tag is not allowed here (tags are passed separately)');
+  if (name.includes(':'))
+    throw new InvalidRepositoryError(repository, 'a tag is not allowed here (tags are passed separately)');
   for (const component of name.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
-      throw new InvalidRepositoryError(repository, `path component "${component}" must be lower-case [a-z0-9] joined by . _ __ -`);
+      throw new InvalidRepositoryError(
+        repository,
+        `path component "${component}" must be lower-case [a-z0-9] joined by . _ __ -`,
+      );
     }
   }
   const hostname = host.replace(/:\d+$/, '');

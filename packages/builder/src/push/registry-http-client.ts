@@ -71,11 +71,19 @@ export class RegistryHttpClient {
     return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   }
 
-  private async request(method: string, path: string, scope: string, headers: Record<string, string>): Promise<Response> {
+  private async request(
+    method: string,
+    path: string,
+    scope: string,
+    headers: Record<string, string>,
+  ): Promise<Response> {
     const url = `${this.options.scheme}://${this.options.host}${path}`;
     const token = this.tokens.get(scope);
     const authorization = token ? `Bearer ${token}` : this.basicHeader();
-    let response = await this.send(method, url, { ...headers, ...(authorization ? { Authorization: authorization } : {}) });
+    let response = await this.send(method, url, {
+      ...headers,
+      ...(authorization ? { Authorization: authorization } : {}),
+    });
     if (response.status === 401) {
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
       await response.body?.cancel();
@@ -89,7 +97,11 @@ export class RegistryHttpClient {
     }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      throw new RegistryAuthError(this.registry, this.options.auth?.username, `${method} ${path} → HTTP ${response.status}`);
+      throw new RegistryAuthError(
+        this.registry,
+        this.options.auth?.username,
+        `${method} ${path} → HTTP ${response.status}`,
+      );
     }
     if (response.status >= 500 || response.status === 429) {
       const text = method === 'HEAD' ? '' : await safeText(response);
@@ -110,7 +122,11 @@ export class RegistryHttpClient {
     const response = await this.send('GET', realm.toString(), basic ? { Authorization: basic } : {});
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      throw new RegistryAuthError(this.registry, this.options.auth?.username, `token service ${realm.host} → HTTP ${response.status}`);
+      throw new RegistryAuthError(
+        this.registry,
+        this.options.auth?.username,
+        `token service ${realm.host} → HTTP ${response.status}`,
+      );
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -126,7 +142,11 @@ export class RegistryHttpClient {
 
   private async send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
     try {
-      return await this.fetchFn(url, { method, headers, signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) });
+      return await this.fetchFn(url, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (error as Error).message;

@@ -35,7 +35,16 @@ export function classifyFailure(message: string): FailureKind {
   return 'fatal';
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /** True for errors worth another attempt: `TransientFailure`, network errors, 5xx engine errors with a transient text. */
 export function isTransient(error: unknown): boolean {
@@ -95,7 +104,8 @@ export function errorText(error: unknown): string {
   if (error instanceof EngineRequestError) return error.daemonMessage;
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
-    const causeText = cause instanceof Error ? `${(cause as { code?: string }).code ?? ''} ${cause.message}`.trim() : '';
+    const causeText =
+      cause instanceof Error ? `${(cause as { code?: string }).code ?? ''} ${cause.message}`.trim() : '';
     return causeText && !error.message.includes(causeText) ? `${error.message}: ${causeText}` : error.message;
   }
   return String(error);

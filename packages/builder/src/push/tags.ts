@@ -71,7 +71,11 @@ export async function resolveTags(options: ResolveTagsOptions = {}): Promise<Res
   return { sha, shortSha, shaSource: source, tags: [`sha-${shortSha}`, 'latest'], labels, dirty };
 }
 
-async function resolveSha(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<{ sha: string; source: ShaSource }> {
+async function resolveSha(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ sha: string; source: ShaSource }> {
   if (explicit !== undefined) return { sha: validSha(explicit, 'explicit'), source: 'explicit' };
   const event = env.GITHUB_EVENT_NAME;
   if ((event === 'pull_request' || event === 'pull_request_target') && env.GITHUB_EVENT_PATH) {
