@@ -315,7 +315,10 @@ export class DockerEngine implements Engine {
       return new EngineUnavailableError(this.address, this.source, { cause: error });
     }
     const json = e.json;
-    const message = typeof json === 'object' && json?.message ? json.message : typeof json === 'string' && json ? json : (e.reason ?? e.message ?? String(error));
+    // Streaming dials (isStream) leave `json` null; docker-modem then puts the daemon's text in the message:
+    // "(HTTP code 500) server error - network mode "bridge" not supported by buildkit".
+    const fromMessage = /^\(HTTP code \d+\) [^-]*- (.+)$/s.exec(e.message ?? '')?.[1]?.trim();
+    const message = typeof json === 'object' && json?.message ? json.message : typeof json === 'string' && json ? json : (fromMessage || (e.reason ?? e.message ?? String(error)));
     return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error });
   }
 }
