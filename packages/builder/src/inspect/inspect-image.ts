@@ -1,0 +1,185 @@
+import type { Engine, ImageInspect } from '../engine/engine.js';
+import { analyzeLayers, measurePaths, type Inefficiency, type TreeEntry } from './analyze-layers.js';
+import { ImageNotFoundError } from './inspect-errors.js';
+import { readDockerSave, type ArchiveLayer, type ImageConfigFile, type LayerSizeCache } from './read-docker-save.js';
+
+/** One layer of an image, with the Dockerfile step that made it. */
+export interface LayerFacts {
+  index: number;
+  diffId: string;
+  /** The history entry's `created_by` (e.g. `RUN /bin/sh -c pip install … # buildkit`), or '' when unknown. */
+  createdBy: string;
+  comment?: string;
+  /** Regular-file bytes in the layer (dive's layer size). */
+  sizeBytes: number;
+  /** Bytes of the uncompressed layer tar. */
+  tarBytes: number;
+  /** Gzip size, as a registry stores it. */
+  compressedBytes: number;
+  entryCount: number;
+  /** Bytes of this layer's files hidden by later layers. */
+  wastedBytes: number;
+}
+
+/** A history entry (Dockerfile step); `layer` is the index of the layer it made, or undefined for metadata steps. */
+export interface HistoryFacts {
+  createdBy: string;
+  created?: string;
+  comment?: string;
+  emptyLayer: boolean;
+  layer?: number;
+}
+
+/** The image config parts the structure checks read (daemon field names live in engine.ts; these are ours). */
+export interface ImageRuntimeConfig {
+  user: string;
+  /** `NAME=value` strings as in the image. Values are never copied into reports. */
+  env: string[];
+  labels: Record<string, string>;
+  /** The HEALTHCHECK test, or undefined when the image declares none (`["NONE"]` counts as none). */
+  healthcheck?: string[];
+  cmd?: string[];
+  entrypoint?: string[];
+}
+
+/** Everything measured about one image (in memory; the report holds a serialisable subset). */
+export interface ImageFacts {
+  ref: string;
+  imageId: string;
+  tags: string[];
+  created?: string;
+  architecture?: string;
+  os?: string;
+  /** The engine's `Size`: uncompressed size (what `docker images` shows). */
+  sizeBytes: number;
+  /** Sum of the layers' gzip sizes: what a registry stores. */
+  compressedSizeBytes: number;
+  layers: LayerFacts[];
+  history: HistoryFacts[];
+  config: ImageRuntimeConfig;
+  /** Regular-file bytes under each requested path of the final tree. */
+  paths: Record<string, number>;
+  /** The final file tree. */
+  tree: ReadonlyMap<string, TreeEntry>;
+  waste: { totalBytes: number; finalBytes: number; wastedBytes: number; efficiency: number; inefficiencies: Inefficiency[] };
+  /** Time spent inspecting (ms): export + analysis. */
+  inspectMs: number;
+}
+
+export interface InspectImageOptions {
+  /** Paths whose sizes to measure in the final tree. */
+  paths?: readonly string[];
+  /** Compressed layer sizes already known (shared base layers are then not compressed again). */
+  cache?: LayerSizeCache;
+  gzipLevel?: number;
+}
+
+/**
+ * Measures an image through the engine: `inspectImage` for id, tags and size, then one streaming pass over the
+ * docker-save export (`exportImage`) for layers, history, compressed sizes, the final file tree, per-path sizes and waste.
+ * @throws {ImageNotFoundError} when the image does not exist.
+ * @throws {ImageArchiveError} when the export cannot be read.
+ * @throws {EngineRequestError} when the engine fails a request.
+ */
+export async function inspectImage(engine: Engine, ref: string, options: InspectImageOptions = {}): Promise<ImageFacts> {
+  const started = performance.now();
+  const inspect = await engine.inspectImage(ref);
+  if (!inspect) throw new ImageNotFoundError(ref);
+  // Export by id, so a tag moved meanwhile cannot give us another image's layers.
+  const archive = await engine.exportImage(inspect.Id);
+  const contents = await readDockerSave(archive, {
+    ...(options.cache && { cache: options.cache }),
+    ...(options.gzipLevel !== undefined && { gzipLevel: options.gzipLevel }),
+  });
+  const facts = imageFactsFrom(ref, inspect, contents.config, contents.layers, options.paths ?? []);
+  facts.inspectMs = performance.now() - started;
+  return facts;
+}
+
+/**
+ * Builds `ImageFacts` from the engine's inspect result, the archive's image config and its layers (pure; exported for
+ * tests and for callers that read an archive themselves).
+ */
+export function imageFactsFrom(
+  ref: string,
+  inspect: ImageInspect | undefined,
+  configFile: ImageConfigFile,
+  archiveLayers: readonly ArchiveLayer[],
+  paths: readonly string[],
+): ImageFacts {
+  const analysis = analyzeLayers(archiveLayers);
+  const history = mapHistory(configFile.history ?? [], archiveLayers.length);
+  const byLayer = new Map(history.filter((h) => h.layer !== undefined).map((h) => [h.layer as number, h]));
+  const layers: LayerFacts[] = archiveLayers.map((l, index) => {
+    const h = byLayer.get(index);
+    const summary = analysis.layers[index];
+    return {
+      index,
+      diffId: l.diffId,
+      createdBy: h?.createdBy ?? '',
+      ...(h?.comment && { comment: h.comment }),
+      sizeBytes: summary?.sizeBytes ?? 0,
+      tarBytes: l.tarBytes,
+      compressedBytes: l.compressedBytes,
+      entryCount: summary?.entryCount ?? 0,
+      wastedBytes: summary?.wastedBytes ?? 0,
+    };
+  });
+  const c = { ...configFile.config, ...pickDefined(inspect?.Config) };
+  const test = c.Healthcheck?.Test;
+  const healthcheck = test && test.length > 0 && test[0] !== 'NONE' ? test : undefined;
+  return {
+    ref,
+    imageId: inspect?.Id ?? '',
+    tags: inspect?.RepoTags ?? [],
+    ...((inspect?.Created ?? configFile.created) && { created: inspect?.Created ?? configFile.created }),
+    ...((inspect?.Architecture ?? configFile.architecture) && { architecture: inspect?.Architecture ?? configFile.architecture }),
+    ...((inspect?.Os ?? configFile.os) && { os: inspect?.Os ?? configFile.os }),
+    sizeBytes: inspect?.Size ?? analysis.finalBytes,
+    compressedSizeBytes: layers.reduce((a, l) => a + l.compressedBytes, 0),
+    layers,
+    history,
+    config: {
+      user: c.User ?? '',
+      env: c.Env ?? [],
+      labels: c.Labels ?? {},
+      ...(healthcheck && { healthcheck }),
+      ...(c.Cmd && { cmd: c.Cmd }),
+      ...(c.Entrypoint && { entrypoint: c.Entrypoint }),
+    },
+    paths: measurePaths(analysis.tree, paths),
+    tree: analysis.tree,
+    waste: {
+      totalBytes: analysis.totalBytes,
+      finalBytes: analysis.finalBytes,
+      wastedBytes: analysis.wastedBytes,
+      efficiency: analysis.efficiency,
+      inefficiencies: analysis.inefficiencies,
+    },
+    inspectMs: 0,
+  };
+}
+
+/**
+ * Maps history entries to layers: each entry without `empty_layer` made the next layer, in order. When the history
+ * describes fewer layers than there are (squashed or foreign images), the remaining layers get no step.
+ */
+export function mapHistory(entries: NonNullable<ImageConfigFile['history']>, layerCount: number): HistoryFacts[] {
+  let next = 0;
+  return entries.map((e) => {
+    const emptyLayer = e.empty_layer === true;
+    const layer = !emptyLayer && next < layerCount ? next++ : undefined;
+    return {
+      createdBy: e.created_by ?? '',
+      ...(e.created && { created: e.created }),
+      ...(e.comment && { comment: e.comment }),
+      emptyLayer,
+      ...(layer !== undefined && { layer }),
+    };
+  });
+}
+
+function pickDefined<T extends object>(o: T | undefined): Partial<T> {
+  if (!o) return {};
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
+}

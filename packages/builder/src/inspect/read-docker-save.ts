@@ -1,0 +1,392 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import * as tar from 'tar-stream';
+import { normalizeEntryPath, type EntryType, type LayerEntry } from './analyze-layers.js';
+import { ImageArchiveError } from './inspect-errors.js';
+
+/**
+ * Reads a docker-save tar (`GET /images/{ref}/get`) in one streaming pass: every layer is listed (entries with path,
+ * size, type, mode), hashed (diffID), measured uncompressed and gzip-compressed, without buffering layer data.
+ * Works for the 20.10 layout (`<v1id>/layer.tar`, plain), Docker ≥ 25 (`blobs/sha256/…` + `manifest.json`) and the
+ * containerd store (gzip/zstd blobs): layers are found through `manifest.json` and their compression is sniffed.
+ */
+
+/** `manifest.json` of a docker-save tar (wire format). */
+export interface DockerSaveManifestEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+
+/** The parts of the image config JSON (the `Config` file of the archive) we use — wire field names. */
+export interface ImageConfigFile {
+  architecture?: string;
+  os?: string;
+  created?: string;
+  config?: {
+    User?: string;
+    Env?: string[] | null;
+    Labels?: Record<string, string> | null;
+    Healthcheck?: { Test?: string[] } | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+  };
+  rootfs?: { type: string; diff_ids?: string[] };
+  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
+}
+
+export type LayerCompression = 'none' | 'gzip' | 'zstd';
+
+/** One layer read from the archive. */
+export interface ArchiveLayer {
+  /** Name of the layer file inside the archive (`<v1id>/layer.tar`, `blobs/sha256/<hex>`). */
+  archivePath: string;
+  compression: LayerCompression;
+  /** `sha256:` of the uncompressed tar: the layer's diffID. */
+  diffId: string;
+  /** Bytes of the uncompressed layer tar. */
+  tarBytes: number;
+  /** Gzip-compressed size: the blob's own size when it is compressed already, else measured (see `estimateGzipSize`). */
+  compressedBytes: number;
+  /** True when `compressedBytes` came from the cache. */
+  compressedFromCache: boolean;
+  entries: LayerEntry[];
+}
+
+export interface DockerSaveContents {
+  manifest: DockerSaveManifestEntry;
+  config: ImageConfigFile;
+  /** Layers in manifest order (bottom first). */
+  layers: ArchiveLayer[];
+}
+
+/**
+ * A cache of compressed layer sizes keyed by the layer's name in the archive — content-addressed in every layout
+ * (20.10's v1 ids derive from the layer chain; newer layouts use blob digests) — and by diffID. A `Map` will do; the
+ * CLI may persist one between runs.
+ */
+export interface LayerSizeCache {
+  get(key: string): number | undefined;
+  set(key: string, compressedBytes: number): unknown;
+}
+
+export interface ReadDockerSaveOptions {
+  /** Which image of a multi-image archive (matched against RepoTags); default: the first. */
+  ref?: string;
+  /** Skip gzip for layers whose compressed size is known. */
+  cache?: LayerSizeCache;
+  /** gzip level used to measure compressed sizes; default 6, like the engine's push (Go's DefaultCompression). */
+  gzipLevel?: number;
+}
+
+const MAX_JSON_BYTES = 32 * 1024 * 1024;
+const BLOCK_BYTES = 4 * 1024 * 1024;
+const GZIP_FRAMING_BYTES = 18; // 10-byte header + CRC32 + ISIZE
+const deflateRaw = promisify(zlib.deflateRaw);
+
+/**
+ * Streams the archive once and returns manifest, image config and every layer's listing and sizes.
+ * @throws {ImageArchiveError} when the archive has no manifest.json, a listed layer is missing, or a layer is unreadable.
+ */
+export async function readDockerSave(archive: Readable | AsyncIterable<Buffer>, options: ReadDockerSaveOptions = {}): Promise<DockerSaveContents> {
+  const extract = tar.extract();
+  const files = new Map<string, Buffer>();
+  const layers = new Map<string, ArchiveLayer>();
+  const feeding = feed(archive, extract);
+  feeding.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/^\.\//, '');
+      if (entry.header.type !== 'file' && entry.header.type !== 'contiguous-file') {
+        entry.resume();
+        continue;
+      }
+      const isLayerName = name.endsWith('/layer.tar') || name.endsWith('.tar') || name.endsWith('.tar.gz') || name.startsWith('blobs/');
+      if (isLayerName) {
+        const read = await readLayerEntry(entry as unknown as AsyncIterable<Buffer>, name, options);
+        if (read.kind === 'layer') layers.set(name, read.layer);
+        else files.set(name, read.data);
+      } else if (name.endsWith('.json') || name === 'repositories' || name === 'oci-layout') {
+        files.set(name, await collect(entry as unknown as AsyncIterable<Buffer>, MAX_JSON_BYTES, name));
+      } else {
+        entry.resume();
+      }
+    }
+  } catch (e) {
+    const error = e instanceof ImageArchiveError ? e : new ImageArchiveError('the image archive is not a readable tar', { cause: e });
+    extract.destroy(error);
+    (archive as { destroy?: (e?: Error) => void }).destroy?.(error);
+    await feeding.catch(() => undefined);
+    throw error;
+  }
+  await feeding;
+
+  const manifestText = files.get('manifest.json');
+  if (!manifestText) throw new ImageArchiveError('the image archive has no manifest.json (is it a docker-save tar?)');
+  const manifests = parseJson<DockerSaveManifestEntry[]>(manifestText, 'manifest.json');
+  const manifest = (options.ref ? manifests.find((m) => m.RepoTags?.some((t) => matchesRef(t, options.ref as string))) : undefined) ?? manifests[0];
+  if (!manifest) throw new ImageArchiveError('manifest.json lists no image');
+  const configText = files.get(manifest.Config);
+  if (!configText) throw new ImageArchiveError(`the image config ${manifest.Config} named by manifest.json is missing`);
+  const config = parseJson<ImageConfigFile>(configText, manifest.Config);
+  const ordered = manifest.Layers.map((p) => {
+    const layer = layers.get(p);
+    if (!layer) throw new ImageArchiveError(`layer ${p} named by manifest.json is missing or not a tar`);
+    return layer;
+  });
+  return { manifest, config, layers: ordered };
+}
+
+function matchesRef(tag: string, ref: string): boolean {
+  return tag === ref || tag === `${ref}:latest` || tag.endsWith(`/${ref}`) || tag.endsWith(`/${ref}:latest`);
+}
+
+async function feed(archive: Readable | AsyncIterable<Buffer>, extract: tar.Extract): Promise<void> {
+  try {
+    for await (const chunk of archive) {
+      if ((extract as unknown as { destroyed: boolean }).destroyed) return;
+      if (!extract.write(chunk as Buffer)) await drained(extract as unknown as NodeJS.EventEmitter);
+    }
+    extract.end(undefined);
+  } catch (e) {
+    extract.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw new ImageArchiveError('reading the image archive failed', { cause: e });
+  }
+}
+
+/** Resolves when a writable (node or streamx) drains — or closes or fails, so a dead consumer never hangs the writer. */
+function drained(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}
+
+async function collect(stream: AsyncIterable<Buffer>, limit: number, name: string, first: Buffer[] = []): Promise<Buffer> {
+  const chunks = [...first];
+  let n = chunks.reduce((a, c) => a + c.length, 0);
+  for await (const c of stream) {
+    n += c.length;
+    if (n > limit) throw new ImageArchiveError(`${name} is larger than ${limit} bytes; not a metadata file`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJson<T>(buf: Buffer, name: string): T {
+  try {
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch (e) {
+    throw new ImageArchiveError(`${name} in the image archive is not valid JSON`, { cause: e });
+  }
+}
+
+type EntryRead = { kind: 'layer'; layer: ArchiveLayer } | { kind: 'blob'; data: Buffer };
+
+function sniff(head: Buffer): LayerCompression | 'blob' | undefined {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd) return 'zstd';
+  if (head.length < 512) return undefined;
+  if (head.subarray(257, 262).toString('latin1') === 'ustar') return 'none';
+  if (head.subarray(0, 512).every((b) => b === 0)) return 'none'; // an empty layer: only end-of-archive blocks
+  return 'blob';
+}
+
+async function readLayerEntry(entry: AsyncIterable<Buffer>, name: string, options: ReadDockerSaveOptions): Promise<EntryRead> {
+  const iterator = entry[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let kind: ReturnType<typeof sniff>;
+  for (;;) {
+    kind = sniff(Buffer.concat(head));
+    if (kind !== undefined) break;
+    const next = await iterator.next();
+    if (next.done) break;
+    head.push(next.value);
+    headBytes += next.value.length;
+  }
+  const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => iterator };
+  if (kind === undefined) {
+    // Shorter than a tar block and not compressed: a tiny metadata blob (or an empty file).
+    return { kind: 'blob', data: Buffer.concat(head) };
+  }
+  if (kind === 'blob') return { kind: 'blob', data: await collect(rest, MAX_JSON_BYTES, name, head) };
+  void headBytes;
+  return { kind: 'layer', layer: await readLayer(name, kind, head, rest, options) };
+}
+
+async function readLayer(
+  archivePath: string,
+  compression: LayerCompression,
+  head: Buffer[],
+  rest: AsyncIterable<Buffer>,
+  options: ReadDockerSaveOptions,
+): Promise<ArchiveLayer> {
+  const entries: LayerEntry[] = [];
+  const inner = tar.extract();
+  inner.on('entry', (header, stream, next) => {
+    entries.push(toEntry(header));
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  const innerDone = new Promise<void>((resolve, reject) => {
+    inner.on('finish', () => resolve());
+    inner.on('close', () => resolve());
+    inner.on('error', reject);
+  });
+  innerDone.catch(() => undefined);
+
+  const hash = createHash('sha256');
+  let tarBytes = 0;
+  let rawBytes = 0;
+  const cached = options.cache?.get(archivePath);
+  const gzip = compression === 'none' && cached === undefined ? new GzipSizeEstimator(options.gzipLevel ?? 6) : undefined;
+
+  const onTar = async (chunk: Buffer): Promise<void> => {
+    tarBytes += chunk.length;
+    hash.update(chunk);
+    gzip?.push(chunk);
+    if (!inner.write(chunk)) await Promise.race([drained(inner as unknown as NodeJS.EventEmitter), innerDone]);
+    await gzip?.backpressure();
+  };
+
+  try {
+    if (compression === 'none') {
+      for (const c of head) await onTar(c);
+      for await (const c of rest) await onTar(c);
+    } else {
+      const decompressor = makeDecompressor(compression, archivePath);
+      const decompressed = (async () => {
+        for await (const c of decompressor as AsyncIterable<Buffer>) await onTar(c);
+      })();
+      decompressed.catch(() => undefined);
+      const write = async (c: Buffer): Promise<void> => {
+        rawBytes += c.length;
+        if (!decompressor.write(c)) await drained(decompressor);
+      };
+      for (const c of head) await write(c);
+      for await (const c of rest) await write(c);
+      decompressor.end();
+      await decompressed;
+    }
+    inner.end(undefined);
+    await innerDone;
+  } catch (e) {
+    inner.destroy();
+    if (e instanceof ImageArchiveError) throw e;
+    throw new ImageArchiveError(`layer ${archivePath} could not be read`, { cause: e });
+  }
+  const diffId = `sha256:${hash.digest('hex')}`;
+  let compressedBytes: number;
+  let compressedFromCache = false;
+  if (compression !== 'none') compressedBytes = rawBytes;
+  else if (cached !== undefined) {
+    compressedBytes = cached;
+    compressedFromCache = true;
+  } else compressedBytes = await (gzip as GzipSizeEstimator).finish();
+  if (!compressedFromCache && options.cache) {
+    options.cache.set(archivePath, compressedBytes);
+    options.cache.set(diffId, compressedBytes);
+  }
+  return { archivePath, compression, diffId, tarBytes, compressedBytes, compressedFromCache, entries };
+}
+
+function makeDecompressor(compression: LayerCompression, archivePath: string): zlib.Gunzip {
+  if (compression === 'gzip') return zlib.createGunzip();
+  const create = (zlib as unknown as { createZstdDecompress?: () => zlib.Gunzip }).createZstdDecompress;
+  if (!create) throw new ImageArchiveError(`layer ${archivePath} is zstd-compressed; this Node.js has no zstd (needs Node ≥ 22.15)`);
+  return create();
+}
+
+function toEntry(header: tar.Header): LayerEntry {
+  const type: EntryType =
+    header.type === 'file' || header.type === 'contiguous-file'
+      ? 'file'
+      : header.type === 'directory'
+        ? 'directory'
+        : header.type === 'symlink'
+          ? 'symlink'
+          : header.type === 'link'
+            ? 'link'
+            : 'other';
+  return {
+    path: normalizeEntryPath(header.name),
+    size: type === 'file' ? header.size : 0,
+    type,
+    mode: header.mode & 0o7777,
+    ...(header.linkname && { linkname: header.linkname }),
+  };
+}
+
+/**
+ * Measures the gzip size of a stream without holding it: 4 MiB blocks are deflated independently on libuv's thread pool
+ * (level 6 by default), so compression runs on other cores while the archive is parsed. Independent blocks lose up to
+ * 32 KiB of history at each boundary: the total is within ~0.5% of a single gzip stream, and well within the spread
+ * between zlib and Go's compress/gzip (what the engine pushes).
+ */
+export class GzipSizeEstimator {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private total = GZIP_FRAMING_BYTES;
+  private inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(
+    private readonly level = 6,
+    private readonly maxInFlight = 3,
+  ) {}
+
+  push(chunk: Buffer): void {
+    // Exact block boundaries, so the estimate does not depend on how the stream happened to be chunked.
+    while (this.pendingBytes + chunk.length >= BLOCK_BYTES) {
+      const take = BLOCK_BYTES - this.pendingBytes;
+      this.pending.push(chunk.subarray(0, take));
+      this.pendingBytes += take;
+      this.flush();
+      chunk = chunk.subarray(take);
+    }
+    if (chunk.length > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+    }
+  }
+
+  /** Resolves when fewer than `maxInFlight` blocks are being compressed. */
+  async backpressure(): Promise<void> {
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  async finish(): Promise<number> {
+    this.flush(true);
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+    return this.total;
+  }
+
+  private flush(final = false): void {
+    if (this.pendingBytes === 0 && !final) return;
+    const block = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const p: Promise<void> = deflateRaw(block, { level: this.level, finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_FULL_FLUSH })
+      .then((out) => {
+        this.total += out.length;
+      })
+      .catch((e: unknown) => {
+        this.failure = e;
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+}
