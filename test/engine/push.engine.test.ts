@@ -212,6 +212,47 @@ describe('pushImage against a real registry (htpasswd, user AWS)', () => {
     expect((await e.inspectImage(imageA))?.RepoTags ?? []).not.toContain(`${registry.host}/${name}:sha-0000001`);
   });
 
+  it('credentials that pass /auth but fail during the push: RegistryAuthError within seconds, never retried', async () => {
+    // Simulates a token revoked between the credential check and the push: the first /auth call is waved through,
+    // later ones reach the real engine. The daemon then answers the upload's 401 with "Retrying in 5 seconds"…
+    let waved = false;
+    const revoked = new Proxy(e, {
+      get(target, prop, receiver) {
+        if (prop === 'checkAuth' && !waved) {
+          return async () => {
+            waved = true;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const events: PushEvent[] = [];
+    const name = repoName('revoked');
+    const wrong = `revoked-${randomBytes(16).toString('hex')}`;
+    const started = Date.now();
+    const error = await pushImage({
+      engine: revoked,
+      image: imageB,
+      repository: `${registry.host}/${name}`,
+      tags: ['sha-0000002', 'latest'],
+      auth: { username: 'AWS', password: wrong, serveraddress: registry.host },
+      onEvent: collect(events),
+    }).catch((err: unknown) => err);
+    const elapsed = Date.now() - started;
+    seen.push(error);
+    expect(waved).toBe(true);
+    expect(error).toBeInstanceOf(RegistryAuthError);
+    expect(elapsed).toBeLessThan(10_000);
+    expect(events.filter((ev) => ev.type === 'push-start')).toHaveLength(1);
+    expect(everything([error, events])).not.toContain(wrong);
+    expect(await registry.listTags(name)).toBeUndefined();
+    // docker-registry 2.8 + engine 20.10 report the 401 at once here; registries that make the daemon loop
+    // ("Retrying in N seconds") are cut short after the first such line (unit-tested with a fake engine).
+    const daemonRetries = events.filter((ev) => ev.type === 'daemon-retry').length;
+    expect(daemonRetries).toBeLessThanOrEqual(1);
+  });
+
   it('registry stopped after the sha push: clear error, latest untouched', async () => {
     const events: PushEvent[] = [];
     const name = repoName('midway');

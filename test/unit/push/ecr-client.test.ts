@@ -7,6 +7,7 @@ import {
   GetLifecyclePolicyCommand,
   ImageAlreadyExistsException,
   ImageTagAlreadyExistsException,
+  InvalidParameterException,
   LifecyclePolicyNotFoundException,
   PutImageCommand,
   PutImageScanningConfigurationCommand,
@@ -229,6 +230,20 @@ describe('EcrRegistry.ensureRepository', () => {
       imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
       imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
     });
+  });
+
+  it('falls back to MUTABLE (with a warning) where tag-mutability exclusions are rejected', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(new RepositoryNotFoundException({ message: 'not found', ...meta }));
+    ecr
+      .on(CreateRepositoryCommand, { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' })
+      .rejects(new InvalidParameterException({ message: 'Invalid parameter: imageTagMutability', ...meta }))
+      .on(CreateRepositoryCommand, { imageTagMutability: 'MUTABLE' })
+      .resolves({ repository: { repositoryName: 'x' } });
+    ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: JSON.stringify(keepLastImagesPolicy(10)) });
+    const result = await createEcrRegistry({ registryHost: HOST }).ensureRepository({ name: 'x' });
+    expect(result).toMatchObject({ created: true, tagMutability: 'MUTABLE', lifecyclePolicyApplied: false });
+    expect(result.warnings[0]).toMatch(/fell back to MUTABLE/);
+    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(2);
   });
 
   it('wraps other AWS errors in EcrError with the operation and code', async () => {

@@ -309,6 +309,7 @@ describe('pushImage on ECR', () => {
           updated: [],
           lifecyclePolicyApplied: true,
           tagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+          warnings: [],
         };
       },
       async getTagDigest(repository: string, tag: string) {

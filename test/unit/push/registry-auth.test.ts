@@ -1,6 +1,12 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createRegistryAuth, RegistryAuthError, registryAuthFromEnv, toEngineAuth } from '@4pass/builder';
+import {
+  createRegistryAuth,
+  RegistryAuthError,
+  registryAuthFromEnv,
+  registryAuthFromStdin,
+  toEngineAuth,
+} from '@4pass/builder';
 
 const SECRET = 'env-registry-secret-123';
 
@@ -42,5 +48,17 @@ describe('registry credentials', () => {
     expect(error.message).toContain('127.0.0.1:5000');
     expect(error.message).toContain('"AWS"');
     expect(error.name).toBe('RegistryAuthError');
+  });
+});
+
+describe('registryAuthFromStdin', () => {
+  it('reads the password up to EOF without the trailing newline', async () => {
+    const { Readable } = await import('node:stream');
+    const auth = await registryAuthFromStdin('h:5000', {
+      stdin: Readable.from([`${SECRET}\n`]),
+      env: { REGISTRY_USERNAME: 'robot' },
+    });
+    expect(auth).toMatchObject({ serveraddress: 'h:5000', username: 'robot', password: SECRET });
+    expect(JSON.stringify(auth)).not.toContain(SECRET);
   });
 });

@@ -140,22 +140,33 @@ export class EcrRegistry implements RegistryApi {
   async ensureRepository(options: EnsureRepositoryOptions): Promise<EnsureRepositoryResult> {
     const name = options.name;
     const scanOnPush = options.scanOnPush ?? true;
-    const mutability = desiredMutability(options);
+    let mutability = desiredMutability(options);
     const registryId = this.accountId;
     let repository = await this.describeRepository(name);
     let created = false;
     const updated: string[] = [];
+    const warnings: string[] = [];
     if (!repository) {
-      try {
-        const out = await this.client.send(
+      const create = (m: typeof mutability) =>
+        this.client.send(
           new CreateRepositoryCommand({
             repositoryName: name,
             registryId,
             imageScanningConfiguration: { scanOnPush },
-            imageTagMutability: mutability.imageTagMutability,
-            imageTagMutabilityExclusionFilters: mutability.filters,
+            imageTagMutability: m.imageTagMutability,
+            imageTagMutabilityExclusionFilters: m.filters,
           }),
         );
+      try {
+        let out;
+        try {
+          out = await create(mutability);
+        } catch (error) {
+          if (!exclusionUnsupported(error, mutability)) throw error;
+          warnings.push(fallbackWarning(error));
+          mutability = MUTABLE;
+          out = await create(mutability);
+        }
         repository = out.repository;
         created = true;
       } catch (error) {
@@ -182,17 +193,27 @@ export class EcrRegistry implements RegistryApi {
         repository.imageTagMutability !== mutability.imageTagMutability ||
         !isDeepStrictEqual(currentFilters, normaliseFilters(mutability.filters))
       ) {
-        await this.call('PutImageTagMutability', () =>
+        const put = (m: typeof mutability) =>
           this.client.send(
             new PutImageTagMutabilityCommand({
               repositoryName: name,
               registryId,
-              imageTagMutability: mutability.imageTagMutability,
-              imageTagMutabilityExclusionFilters: mutability.filters,
+              imageTagMutability: m.imageTagMutability,
+              imageTagMutabilityExclusionFilters: m.filters,
             }),
-          ),
-        );
-        updated.push('tagMutability');
+          );
+        try {
+          await put(mutability);
+          updated.push('tagMutability');
+        } catch (error) {
+          if (!exclusionUnsupported(error, mutability)) throw toEcrError('PutImageTagMutability', error);
+          warnings.push(fallbackWarning(error));
+          mutability = MUTABLE;
+          if (repository.imageTagMutability !== 'MUTABLE') {
+            await this.call('PutImageTagMutability', () => put(mutability));
+            updated.push('tagMutability');
+          }
+        }
       }
     }
     let lifecyclePolicyApplied = false;
@@ -219,6 +240,7 @@ export class EcrRegistry implements RegistryApi {
       updated,
       lifecyclePolicyApplied,
       tagMutability: mutability.imageTagMutability,
+      warnings,
     };
   }
 
@@ -368,6 +390,21 @@ function desiredMutability(options: EnsureRepositoryOptions): {
     imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
     filters: mutableTags.map((filter) => ({ filterType: 'WILDCARD', filter })),
   };
+}
+
+const MUTABLE = { imageTagMutability: 'MUTABLE' as ImageTagMutability, filters: undefined };
+
+/** An ECR endpoint (region/partition) that rejects tag-mutability exclusions: fall back to MUTABLE, with a warning. */
+function exclusionUnsupported(error: unknown, mutability: { imageTagMutability: string }): boolean {
+  if (!mutability.imageTagMutability.endsWith('_WITH_EXCLUSION')) return false;
+  const name = errorName(error) ?? '';
+  const message = error instanceof Error ? error.message : '';
+  return /InvalidParameter|Validation|SerializationException/.test(name) && /mutability|exclusion/i.test(message);
+}
+
+function fallbackWarning(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `tag-mutability exclusions are not accepted here (${message}); fell back to MUTABLE tags, so sha tags are not protected from overwrites`;
 }
 
 function normaliseFilters(filters: ImageTagMutabilityExclusionFilter[] | undefined): string[] {

@@ -10,6 +10,7 @@ export {
 export { parseRegistryHost, defaultRegistryScheme, type RegistryTarget } from './registry-host.js';
 export {
   registryAuthFromEnv,
+  registryAuthFromStdin,
   createRegistryAuth,
   toEngineAuth,
   resolveRegistryAuth,

@@ -43,6 +43,8 @@ export interface EnsureRepositoryResult {
   lifecyclePolicyApplied: boolean;
   /** The tag mutability in force: `IMMUTABLE_WITH_EXCLUSION` (sha immutable, latest mutable) or a fallback. */
   tagMutability: string;
+  /** E.g. the MUTABLE fallback when the endpoint rejects tag-mutability exclusions. */
+  warnings: string[];
 }
 
 export interface RetagOptions {

@@ -81,3 +81,21 @@ export class SecretSet {
     return out;
   }
 }
+
+/**
+ * Credentials with the password read from a stream (default stdin, as `docker login --password-stdin`): everything
+ * up to EOF, one trailing newline removed. Username from the option, `REGISTRY_USERNAME`, else `AWS`.
+ */
+export async function registryAuthFromStdin(
+  host: string,
+  options: { username?: string; stdin?: AsyncIterable<Buffer | string>; env?: NodeJS.ProcessEnv } = {},
+): Promise<RegistryAuth> {
+  let text = '';
+  for await (const chunk of options.stdin ?? process.stdin) text += chunk.toString();
+  const password = text.replace(/\r?\n$/, '');
+  return createRegistryAuth({
+    serveraddress: host,
+    username: options.username ?? ((options.env ?? process.env).REGISTRY_USERNAME || 'AWS'),
+    password,
+  });
+}
