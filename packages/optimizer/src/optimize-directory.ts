@@ -1,0 +1,273 @@
+import { lstat, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NotSitePackagesError } from './errors.js';
+import { isMetadataFile, testImports } from './metadata.js';
+import {
+  indexTree,
+  isWithin,
+  planOptimization,
+  readDistributions,
+  ownerOfPath,
+  testPackageCandidates,
+  type OptimizeReport,
+  type Plan,
+  type TreeIndex,
+} from './plan.js';
+import { keptServices, type Profile } from './profile.js';
+import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree.js';
+
+/** Options of {@link optimizeDirectory}. */
+export interface OptimizeDirectoryOptions {
+  /** Compute and report, change nothing. */
+  dryRun?: boolean;
+  /** The site-packages directory relative to `dir`, when it cannot be detected. */
+  sitePackagesPrefix?: string;
+}
+
+/** Run `fn` over `items` with at most `limit` promises in flight. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** List every entry below `root` (not following symlinks), with regular-file sizes. */
+export async function walkDirectory(root: string): Promise<TreeEntry[]> {
+  let rootStat;
+  try {
+    rootStat = await stat(root);
+  } catch (err) {
+    throw new NotSitePackagesError(root, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (!rootStat.isDirectory()) throw new NotSitePackagesError(root, 'it is not a directory');
+  const entries: TreeEntry[] = [];
+  const files: TreeEntry[] = [];
+  let level = [''];
+  while (level.length > 0) {
+    const nextLevel: string[] = [];
+    await forEachLimit(level, 16, async (rel) => {
+      const dirents = await readdir(path.join(root, rel), { withFileTypes: true });
+      for (const d of dirents) {
+        const p = joinPath(rel, d.name);
+        if (d.isDirectory()) {
+          entries.push({ path: p, type: 'directory', size: 0 });
+          nextLevel.push(p);
+        } else if (d.isFile()) {
+          const e: TreeEntry = { path: p, type: 'file', size: 0 };
+          entries.push(e);
+          files.push(e);
+        } else {
+          entries.push({ path: p, type: d.isSymbolicLink() ? 'symlink' : 'other', size: 0 });
+        }
+      }
+    });
+    level = nextLevel;
+  }
+  await forEachLimit(files, 32, async (e) => {
+    e.size = (await lstat(path.join(root, e.path))).size;
+  });
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return entries;
+}
+
+interface Loaded {
+  index: TreeIndex;
+  layout: Layout;
+  content: Map<string, Buffer>;
+}
+
+async function loadTree(dir: string, profile: Profile | undefined, sitePackagesPrefix?: string): Promise<Loaded> {
+  const list = await walkDirectory(dir);
+  const index = indexTree(list);
+  const pythonTags = list.flatMap((e) =>
+    e.path.endsWith('.pyc') ? [parseBytecodeName(path.posix.basename(e.path))?.tag ?? ''] : [],
+  );
+  const layout = detectLayout(dir, index.dirs, (p) => index.entries.has(p), {
+    ...(sitePackagesPrefix !== undefined ? { sitePackagesPrefix } : {}),
+    pythonTags: pythonTags.filter((t) => t !== ''),
+  });
+  const wanted = new Set(profile ? keptServices(profile) : []);
+  const content = new Map<string, Buffer>();
+  const toRead = list.filter(
+    (e) => e.type === 'file' && isWithin(e.path, layout.sitePackages) && isMetadataFile(e.path, wanted),
+  );
+  await forEachLimit(toRead, 16, async (e) => {
+    content.set(e.path, await readFile(path.join(dir, e.path)));
+  });
+  return { index, layout, content };
+}
+
+/** Test modules imported by the kept sources of the packages that hold a test-package candidate. */
+async function scanTestImports(dir: string, index: TreeIndex, layout: Layout): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const candidates = testPackageCandidates(index, layout);
+  if (candidates.length === 0) return out;
+  const sp = layout.sitePackages;
+  const tops = new Set(candidates.map((c) => joinPath(sp, c.slice(sp === '' ? 0 : sp.length + 1).split('/')[0] ?? '')));
+  const sources = [...index.entries.values()].filter(
+    (e) => e.type === 'file' && e.path.endsWith('.py') && [...tops].some((t) => isWithin(e.path, t)),
+  );
+  await forEachLimit(sources, 16, async (e) => {
+    const text = await readFile(path.join(dir, e.path), 'utf8');
+    if (!text.includes('test')) return;
+    const pkg = parentOf(e.path)
+      .slice(sp === '' ? 0 : sp.length + 1)
+      .replaceAll('/', '.');
+    const names = testImports(text, pkg);
+    if (names.length > 0) out.set(e.path, names);
+  });
+  return out;
+}
+
+/**
+ * Compute the transform of a directory (site-packages, venv root or `pip install --target` dir) without touching it.
+ * @throws {NotSitePackagesError} when `dir` holds no site-packages
+ * @throws {ProfileError} when a profile service is not in the tree's botocore/data
+ */
+export async function planDirectory(dir: string, profile: Profile, opts: OptimizeDirectoryOptions = {}): Promise<Plan> {
+  const { index, layout, content } = await loadTree(dir, profile, opts.sitePackagesPrefix);
+  const imports = profile.strip.tests ? await scanTestImports(dir, index, layout) : new Map<string, string[]>();
+  return planOptimization({
+    inputName: dir,
+    index,
+    layout,
+    content,
+    testImports: imports,
+    profile,
+    dryRun: opts.dryRun ?? false,
+  });
+}
+
+/**
+ * Apply a profile to a directory in place. The plan is computed completely first, so a bad profile or input
+ * changes nothing. Only the listed removals and rewrites touch the tree.
+ * @throws {NotSitePackagesError} when `dir` holds no site-packages
+ * @throws {ProfileError} when a profile service is not in the tree's botocore/data
+ */
+export async function optimizeDirectory(
+  dir: string,
+  profile: Profile,
+  opts: OptimizeDirectoryOptions = {},
+): Promise<OptimizeReport> {
+  const plan = await planDirectory(dir, profile, opts);
+  if (!opts.dryRun) await applyPlan(dir, plan);
+  return plan.report;
+}
+
+/** Carry out a plan on `dir`: rewrite files, unlink removed files, then remove directories deepest first. */
+export async function applyPlan(dir: string, plan: Plan): Promise<void> {
+  await forEachLimit([...plan.rewrites], 8, async ([p, rw]) => {
+    await writeFile(path.join(dir, p), rw.content);
+  });
+  const files: string[] = [];
+  const dirs: string[] = [];
+  for (const [p] of plan.removed) (plan.dirs.has(p) ? dirs : files).push(p);
+  await forEachLimit(files, 64, async (p) => {
+    await unlink(path.join(dir, p));
+  });
+  const byDepth = new Map<number, string[]>();
+  for (const d of dirs) {
+    const depth = d.split('/').length;
+    const list = byDepth.get(depth);
+    if (list) list.push(d);
+    else byDepth.set(depth, [d]);
+  }
+  for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+    await forEachLimit(byDepth.get(depth) ?? [], 64, async (d) => {
+      await rmdir(path.join(dir, d));
+    });
+  }
+}
+
+/** A distribution as found in a tree. */
+export interface InventoryDistribution {
+  name: string;
+  version: string;
+  distInfo: string;
+  topLevel: string[];
+  /** RECORD paths resolved inside the tree (relative to the input root). */
+  record: string[];
+  bytes: number;
+  files: number;
+}
+
+/** Everything the optimizer knows about a tree before deciding anything. */
+export interface Inventory {
+  root: string;
+  layout: Layout;
+  /** Every entry, with the dist-info that owns it (`(unowned)` if none). */
+  entries: (TreeEntry & { distribution: string })[];
+  distributions: InventoryDistribution[];
+  /** `__pycache__` bytecode: interpreter tag and the source it was compiled from (`sourceExists`). */
+  bytecode: { path: string; tag: string; source: string; sourceExists: boolean }[];
+  /** botocore/data service directories. */
+  awsServices: string[];
+  totals: { bytes: number; files: number };
+}
+
+/**
+ * Read a site-packages tree (directory, venv root or `pip install --target` dir).
+ * @throws {NotSitePackagesError} when `dir` holds no site-packages
+ */
+export async function readInventory(dir: string, opts: { sitePackagesPrefix?: string } = {}): Promise<Inventory> {
+  const { index, layout, content } = await loadTree(dir, undefined, opts.sitePackagesPrefix);
+  return inventoryOf(dir, index, layout, content);
+}
+
+/** Build an inventory from an indexed tree and its metadata contents. */
+export function inventoryOf(
+  root: string,
+  index: TreeIndex,
+  layout: Layout,
+  content: ReadonlyMap<string, Buffer>,
+): Inventory {
+  const sp = layout.sitePackages;
+  const { dists, ownerByPath, topOwners } = readDistributions(index, layout, content);
+  const byKey = new Map<string, InventoryDistribution>(
+    dists.map((d) => [
+      d.key,
+      {
+        name: d.name,
+        version: d.version,
+        distInfo: d.key,
+        topLevel: d.topLevel,
+        record: d.resolved.filter((p): p is string => p !== undefined),
+        bytes: 0,
+        files: 0,
+      },
+    ]),
+  );
+  const entries: Inventory['entries'] = [];
+  const bytecode: Inventory['bytecode'] = [];
+  const totals = { bytes: 0, files: 0 };
+  for (const e of index.entries.values()) {
+    const distribution = ownerOfPath(e.path, sp, ownerByPath, topOwners);
+    entries.push({ ...e, distribution });
+    if (e.type === 'directory') continue;
+    totals.bytes += e.size;
+    totals.files++;
+    const d = byKey.get(distribution);
+    if (d) {
+      d.bytes += e.size;
+      d.files++;
+    }
+    const dirName = parentOf(e.path);
+    const parsed =
+      path.posix.basename(dirName) === '__pycache__' ? parseBytecodeName(path.posix.basename(e.path)) : undefined;
+    if (parsed) {
+      const source = joinPath(parentOf(dirName), `${parsed.module}.py`);
+      bytecode.push({ path: e.path, tag: parsed.tag, source, sourceExists: index.entries.has(source) });
+    }
+  }
+  const botoData = joinPath(sp, 'botocore/data');
+  const awsServices = (index.children.get(botoData) ?? [])
+    .filter((p) => index.dirs.has(p))
+    .map((p) => path.posix.basename(p))
+    .sort();
+  return { root, layout, entries, distributions: [...byKey.values()], bytecode, awsServices, totals };
+}
