@@ -7,6 +7,12 @@ export {
   type PushEvent,
   type LayerCounts,
 } from './push-image.js';
+export {
+  pushToRegistry,
+  resolveRegistryHost,
+  type PushToRegistryOptions,
+  type RegistrySettings,
+} from './push-to-registry.js';
 export { parseRegistryHost, defaultRegistryScheme, type RegistryTarget } from './registry-host.js';
 export {
   registryAuthFromEnv,

@@ -1,5 +1,5 @@
 import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
-import { EngineRequestError } from '../errors.js';
+import { EngineRequestError, FourpassError } from '../errors.js';
 import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
 import {
@@ -52,6 +52,8 @@ export interface PushImageOptions {
    * `REGISTRY_USERNAME`/`REGISTRY_PASSWORD` (`registryAuthFromEnv`), else anonymous.
    */
   auth?: RegistryAuthSource;
+  /** For the `REGISTRY_USERNAME`/`REGISTRY_PASSWORD` default (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
   /** Control plane for ECR hosts: repository ensured, `latest` pointed via BatchGetImage + PutImage. */
   ecr?: RegistryApi;
   /** Ensure the ECR repository before pushing (default true when `ecr` is given); options other than the name. */
@@ -122,7 +124,8 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
     emit({ type: 'repository', repository: target.repository, result: repositoryResult });
   }
 
-  const authSource = options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host));
+  const authSource =
+    options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host, options.env));
   const auth: RegistryAuth = authSource ? await resolveRegistryAuth(authSource) : { serveraddress: target.host };
   secrets.addAuth(auth);
   const engineAuth = { ...toEngineAuth(auth), serveraddress: auth.serveraddress || target.host };
@@ -157,9 +160,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const first = await pushTag(ctx, firstTag, local.Id);
 
   // 2. Verify: the registry serves that digest, and the local image knows it.
-  const served = await retrying(ctx, `digest check of ${target.repository}:${firstTag}`, () =>
-    ctx.http.manifestDigest(target.name, firstTag),
-  );
+  const served = await registryDigest(ctx, firstTag);
   if (served !== first.digest)
     throw new DigestMismatchError(target.repository, firstTag, first.digest, served, 'registry');
   const after = await options.engine.inspectImage(local.Id);
@@ -188,9 +189,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
     await options.engine.tagImage(local.Id, target.repository, tag);
     localRefs.push(`${target.repository}:${tag}`);
     const pushed = await pushTag(ctx, tag, local.Id);
-    const servedTag = await retrying(ctx, `digest check of ${target.repository}:${tag}`, () =>
-      ctx.http.manifestDigest(target.name, tag),
-    );
+    const servedTag = await registryDigest(ctx, tag);
     if (pushed.digest !== first.digest || servedTag !== first.digest) {
       throw new DigestMismatchError(target.repository, tag, first.digest, servedTag ?? pushed.digest, 'registry');
     }
@@ -232,6 +231,19 @@ function retrying<T>(ctx: Ctx, operation: string, fn: (attempt: number) => Promi
     },
     fn,
   );
+}
+
+/** The digest the registry serves for `tag` (registry API v2, retried on transient failures). */
+async function registryDigest(ctx: Ctx, tag: string): Promise<string | undefined> {
+  const operation = `digest check of ${ctx.target.repository}:${tag}`;
+  try {
+    return await retrying(ctx, operation, () => ctx.http.manifestDigest(ctx.target.name, tag));
+  } catch (error) {
+    if (error instanceof FourpassError) throw error;
+    throw new PushError(ctx.target.repository, tag, `${operation} failed: ${ctx.secrets.redact(errorText(error))}`, {
+      cause: error,
+    });
+  }
 }
 
 /** `POST /auth`: a rejection is an auth error unless it is transient (registry down), which is retried. */
