@@ -1,0 +1,152 @@
+import { checkStructure } from '../budgets/check-structure.js';
+import type { Check } from '../budgets/check.js';
+import { evaluateBudgets } from '../budgets/evaluate-budgets.js';
+import { redactSecrets, secretEnvValues } from '../budgets/scan-secrets.js';
+import type { ImageConfig } from '../config/config-schema.js';
+import { formatDuration } from '../config/units.js';
+import type { ImageFacts } from '../inspect/inspect-image.js';
+import type { StartupResult } from '../startup/startup-result.js';
+import { baselineImage, diffImage } from './diff-reports.js';
+import { REPORT_SCHEMA_VERSION, type GateReport, type ImageError, type ImageReport, type StartupReport } from './gate-report.js';
+
+export interface EvaluateImageOptions {
+  /** Stage durations to record in the report (ms). */
+  durations?: Record<string, number>;
+}
+
+/**
+ * Evaluates one image: budget rules, structure checks, startup outcome and growth against the baseline, into the
+ * serialisable `ImageReport`. Pure. Layer step texts are redacted (`NAME=***`) so the report never carries a secret.
+ */
+export function evaluateImage(
+  facts: ImageFacts,
+  config: Pick<ImageConfig, 'name' | 'budgets' | 'structure'>,
+  startup?: StartupResult,
+  baseline?: GateReport | ImageReport,
+  options: EvaluateImageOptions = {},
+): ImageReport {
+  const base = baselineImage(baseline, config.name);
+  const checks: Check[] = [];
+  if (startup) checks.push(startupCheck(startup));
+  checks.push(
+    ...evaluateBudgets(
+      {
+        sizeBytes: facts.sizeBytes,
+        compressedSizeBytes: facts.compressedSizeBytes,
+        layerCount: facts.layers.length,
+        wastedBytes: facts.waste.wastedBytes,
+        efficiency: facts.waste.efficiency,
+        paths: facts.paths,
+        ...(startup && { startup }),
+        ...(base && { baseline: base.image }),
+      },
+      config.budgets,
+    ),
+  );
+  checks.push(...checkStructure(facts, config.structure, startup));
+
+  const known = secretEnvValues(facts.config.env);
+  const report: Omit<ImageReport, 'diff'> = {
+    name: config.name,
+    ref: facts.ref,
+    imageId: facts.imageId,
+    tags: facts.tags,
+    pass: !checks.some((c) => c.status === 'fail'),
+    sizeBytes: facts.sizeBytes,
+    compressedSizeBytes: facts.compressedSizeBytes,
+    layerCount: facts.layers.length,
+    layers: facts.layers.map((l) => ({
+      index: l.index,
+      diffId: l.diffId,
+      createdBy: redactSecrets(l.createdBy, known),
+      sizeBytes: l.sizeBytes,
+      compressedSizeBytes: l.compressedBytes,
+      wastedBytes: l.wastedBytes,
+      entryCount: l.entryCount,
+    })),
+    paths: { ...facts.paths },
+    waste: {
+      wastedBytes: facts.waste.wastedBytes,
+      efficiency: facts.waste.efficiency,
+      totalBytes: facts.waste.totalBytes,
+      top: facts.waste.inefficiencies.slice(0, 20).map((i) => ({ path: i.path, wastedBytes: i.wastedBytes, count: i.count, removed: i.removed })),
+    },
+    startup: startup ? startupReport(startup) : null,
+    checks,
+    summary: {
+      passed: checks.filter((c) => c.status === 'pass').length,
+      warned: checks.filter((c) => c.status === 'warn').length,
+      failed: checks.filter((c) => c.status === 'fail').length,
+      skipped: checks.filter((c) => c.status === 'skip').length,
+    },
+    ...(options.durations && { durations: options.durations }),
+  };
+  return base ? { ...report, diff: diffImage(report, base.image, base.generatedAt) } : report;
+}
+
+function startupCheck(s: StartupResult): Check {
+  const failed = s.runs.filter((r) => !r.ok);
+  if (failed.length === 0) {
+    return {
+      id: 'startup',
+      status: 'pass',
+      actual: s.runs.length,
+      limit: s.runs.length,
+      unit: 'count',
+      level: 'fail',
+      message: `ready by ${s.ready} in ${s.runs.length}/${s.runs.length} runs (median ${formatDuration(s.medianMs ?? 0)})`,
+    };
+  }
+  return {
+    id: 'startup',
+    status: 'fail',
+    actual: s.runs.length - failed.length,
+    limit: s.runs.length,
+    unit: 'count',
+    level: 'fail',
+    message: `ready by ${s.ready} in ${s.runs.length - failed.length}/${s.runs.length} runs; run ${failed[0]?.run}: ${failed[0]?.error ?? 'failed'}`,
+    details: s.failures.flatMap((f) => [`run ${f.run}: ${f.reason}`, ...f.logTail.map((l) => `  | ${l}`)]),
+  };
+}
+
+function startupReport(s: StartupResult): StartupReport {
+  return {
+    ready: s.ready,
+    ok: s.ok,
+    medianMs: s.medianMs ?? null,
+    p95Ms: s.p95Ms ?? null,
+    minMs: s.minMs ?? null,
+    maxMs: s.maxMs ?? null,
+    processMedianMs: s.processMedianMs ?? null,
+    runs: s.runs,
+    failures: s.failures,
+    runtimeUid: s.runtimeUid ?? null,
+    settings: s.settings,
+  };
+}
+
+/** Assembles the gate report; `pass` is false when any image failed or could not be measured. */
+export function buildGateReport(
+  images: ImageReport[],
+  options: { errors?: ImageError[]; baseline?: GateReport; baselineSource?: string; now?: Date } = {},
+): GateReport {
+  const errors = options.errors ?? [];
+  const failed = images.filter((i) => !i.pass).length;
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generatedAt: (options.now ?? new Date()).toISOString(),
+    pass: failed === 0 && errors.length === 0,
+    summary: {
+      images: images.length + errors.length,
+      passed: images.length - failed,
+      failed,
+      warnings: images.reduce((a, i) => a + i.summary.warned, 0),
+      errors: errors.length,
+    },
+    ...(options.baseline && {
+      baseline: { generatedAt: options.baseline.generatedAt, ...(options.baselineSource && { source: options.baselineSource }) },
+    }),
+    images,
+    errors,
+  };
+}

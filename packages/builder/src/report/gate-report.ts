@@ -1,0 +1,244 @@
+import { z } from 'zod';
+import type { Check } from '../budgets/check.js';
+import type { StartupFailure, StartupRun } from '../startup/startup-result.js';
+
+/**
+ * The JSON report of a gate run (`--json FILE`), `schemaVersion: 1`. One object feeds every renderer (terminal table,
+ * Markdown, JUnit). Sizes are bytes, durations milliseconds, ratios in [0, 1]. Documented in docs/report-schema.md.
+ */
+export const REPORT_SCHEMA_VERSION = 1 as const;
+
+/** One layer, with the Dockerfile step that made it (credential-looking values in the step text are replaced by `***`). */
+export interface LayerReport {
+  index: number;
+  diffId: string;
+  createdBy: string;
+  /** Regular-file bytes in the layer. */
+  sizeBytes: number;
+  /** Gzip size as a registry stores it. */
+  compressedSizeBytes: number;
+  /** Bytes of this layer's files hidden by later layers. */
+  wastedBytes: number;
+  entryCount: number;
+}
+
+/** Startup measurement (container start → ready), or `null` in `ImageReport.startup` when not measured. */
+export interface StartupReport {
+  ready: 'healthcheck' | 'logPattern' | 'command';
+  ok: boolean;
+  medianMs: number | null;
+  p95Ms: number | null;
+  minMs: number | null;
+  maxMs: number | null;
+  /** In-container process time reported by the image, median (ms). */
+  processMedianMs: number | null;
+  runs: StartupRun[];
+  failures: StartupFailure[];
+  runtimeUid: number | null;
+  settings: { runs: number; timeoutMs: number; network: boolean; readOnly: boolean; user?: string; healthcheckIntervalMs?: number };
+}
+
+export interface SizeChange {
+  before: number;
+  after: number;
+  delta: number;
+  /** `delta / before * 100`; null when `before` is 0. */
+  percent: number | null;
+}
+
+/** A layer matched between baseline and now by its Dockerfile step (`createdBy`, then occurrence). */
+export interface LayerChange {
+  createdBy: string;
+  change: 'added' | 'removed' | 'changed' | 'unchanged';
+  before: number | null;
+  after: number | null;
+  delta: number;
+}
+
+export interface PathChange {
+  path: string;
+  before: number | null;
+  after: number | null;
+  delta: number;
+}
+
+/** This image compared with the same image (by name) in the baseline report. */
+export interface ImageDiff {
+  baselineImageId: string;
+  baselineGeneratedAt?: string;
+  sizeBytes: SizeChange;
+  compressedSizeBytes: SizeChange;
+  layerCount: { before: number; after: number };
+  layers: LayerChange[];
+  paths: PathChange[];
+  startupMedianMs: { before: number | null; after: number | null; delta: number | null };
+}
+
+export interface ImageReport {
+  /** The image's name in images.config.json. */
+  name: string;
+  /** The reference that was measured (tag or id). */
+  ref: string;
+  imageId: string;
+  tags: string[];
+  /** No check failed (warnings pass). */
+  pass: boolean;
+  sizeBytes: number;
+  compressedSizeBytes: number;
+  layerCount: number;
+  layers: LayerReport[];
+  /** Regular-file bytes under each configured path of the final tree. */
+  paths: Record<string, number>;
+  waste: {
+    wastedBytes: number;
+    /** finalBytes / totalBytes over all layers. */
+    efficiency: number;
+    totalBytes: number;
+    /** The paths wasting most, at most 20. */
+    top: { path: string; wastedBytes: number; count: number; removed: boolean }[];
+  };
+  startup: StartupReport | null;
+  checks: Check[];
+  summary: { passed: number; warned: number; failed: number; skipped: number };
+  /** Against the baseline report, when one was given and holds this image. */
+  diff?: ImageDiff;
+  /** Stage durations (ms) that the caller wants recorded, e.g. `{ build: 41000, inspect: 2100, startup: 5200 }`. */
+  durations?: Record<string, number>;
+}
+
+/** An image the gate could not measure (build or engine failure); it fails the gate. */
+export interface ImageError {
+  name: string;
+  stage: string;
+  message: string;
+}
+
+export interface GateReport {
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  generatedAt: string;
+  /** Every image passed and there are no errors. */
+  pass: boolean;
+  summary: { images: number; passed: number; failed: number; warnings: number; errors: number };
+  baseline?: { generatedAt: string; source?: string };
+  images: ImageReport[];
+  errors: ImageError[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// zod schema (kept in step with the interfaces by the `z.ZodType<…>` annotations)
+
+const nullableNumber = z.number().nullable();
+
+export const checkSchema: z.ZodType<Check> = z.object({
+  id: z.string().min(1),
+  status: z.enum(['pass', 'warn', 'fail', 'skip']),
+  actual: z.union([z.number(), z.string()]).nullable(),
+  limit: z.union([z.number(), z.string()]).nullable(),
+  unit: z.enum(['bytes', 'ms', 'count', 'ratio', 'percent']).optional(),
+  level: z.enum(['warn', 'fail']),
+  message: z.string(),
+  details: z.array(z.string()).optional(),
+});
+
+const startupRunSchema: z.ZodType<StartupRun> = z.object({
+  run: z.number().int().min(1),
+  ok: z.boolean(),
+  readyMs: z.number().nonnegative().optional(),
+  processMs: z.number().nonnegative().optional(),
+  error: z.string().optional(),
+});
+
+export const startupReportSchema: z.ZodType<StartupReport> = z.object({
+  ready: z.enum(['healthcheck', 'logPattern', 'command']),
+  ok: z.boolean(),
+  medianMs: nullableNumber,
+  p95Ms: nullableNumber,
+  minMs: nullableNumber,
+  maxMs: nullableNumber,
+  processMedianMs: nullableNumber,
+  runs: z.array(startupRunSchema),
+  failures: z.array(z.object({ run: z.number().int(), reason: z.string(), logTail: z.array(z.string()) })),
+  runtimeUid: z.number().int().nullable(),
+  settings: z.object({
+    runs: z.number().int(),
+    timeoutMs: z.number(),
+    network: z.boolean(),
+    readOnly: z.boolean(),
+    user: z.string().optional(),
+    healthcheckIntervalMs: z.number().optional(),
+  }),
+});
+
+const sizeChangeSchema = z.object({ before: z.number(), after: z.number(), delta: z.number(), percent: nullableNumber });
+
+export const imageDiffSchema: z.ZodType<ImageDiff> = z.object({
+  baselineImageId: z.string(),
+  baselineGeneratedAt: z.string().optional(),
+  sizeBytes: sizeChangeSchema,
+  compressedSizeBytes: sizeChangeSchema,
+  layerCount: z.object({ before: z.number().int(), after: z.number().int() }),
+  layers: z.array(
+    z.object({
+      createdBy: z.string(),
+      change: z.enum(['added', 'removed', 'changed', 'unchanged']),
+      before: nullableNumber,
+      after: nullableNumber,
+      delta: z.number(),
+    }),
+  ),
+  paths: z.array(z.object({ path: z.string(), before: nullableNumber, after: nullableNumber, delta: z.number() })),
+  startupMedianMs: z.object({ before: nullableNumber, after: nullableNumber, delta: nullableNumber }),
+});
+
+const bytes = z.number().int().nonnegative();
+
+export const imageReportSchema: z.ZodType<ImageReport> = z.object({
+  name: z.string().min(1),
+  ref: z.string(),
+  imageId: z.string(),
+  tags: z.array(z.string()),
+  pass: z.boolean(),
+  sizeBytes: bytes,
+  compressedSizeBytes: bytes,
+  layerCount: z.number().int().nonnegative(),
+  layers: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      diffId: z.string(),
+      createdBy: z.string(),
+      sizeBytes: bytes,
+      compressedSizeBytes: bytes,
+      wastedBytes: bytes,
+      entryCount: z.number().int().nonnegative(),
+    }),
+  ),
+  paths: z.record(z.string(), bytes),
+  waste: z.object({
+    wastedBytes: bytes,
+    efficiency: z.number().min(0).max(1),
+    totalBytes: bytes,
+    top: z.array(z.object({ path: z.string(), wastedBytes: bytes, count: z.number().int(), removed: z.boolean() })),
+  }),
+  startup: startupReportSchema.nullable(),
+  checks: z.array(checkSchema),
+  summary: z.object({ passed: z.number().int(), warned: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
+  diff: imageDiffSchema.optional(),
+  durations: z.record(z.string(), z.number()).optional(),
+});
+
+/** Validates a JSON report (e.g. `gateReportSchema.parse(JSON.parse(text))`). */
+export const gateReportSchema: z.ZodType<GateReport> = z.object({
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  generatedAt: z.string(),
+  pass: z.boolean(),
+  summary: z.object({
+    images: z.number().int(),
+    passed: z.number().int(),
+    failed: z.number().int(),
+    warnings: z.number().int(),
+    errors: z.number().int(),
+  }),
+  baseline: z.object({ generatedAt: z.string(), source: z.string().optional() }).optional(),
+  images: z.array(imageReportSchema),
+  errors: z.array(z.object({ name: z.string(), stage: z.string(), message: z.string() })),
+});

@@ -1,0 +1,108 @@
+import type { Check, CheckStatus } from '../budgets/check.js';
+import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
+import type { GateReport, ImageReport } from './gate-report.js';
+
+export interface RenderTextOptions {
+  /** ANSI colours (the CLI passes `process.stdout.isTTY`). Default false. */
+  color?: boolean;
+  /** Also list passing and skipped checks. Default true. */
+  verbose?: boolean;
+}
+
+const SYMBOL: Record<CheckStatus, string> = { pass: '✓', warn: '!', fail: '✗', skip: '-' };
+const ANSI: Record<CheckStatus | 'bold' | 'dim', [string, string]> = {
+  pass: ['\x1b[32m', '\x1b[39m'],
+  warn: ['\x1b[33m', '\x1b[39m'],
+  fail: ['\x1b[31m', '\x1b[39m'],
+  skip: ['\x1b[90m', '\x1b[39m'],
+  bold: ['\x1b[1m', '\x1b[22m'],
+  dim: ['\x1b[2m', '\x1b[22m'],
+};
+
+/** Aligns rows of cells into columns separated by two spaces (cells may contain ANSI codes). */
+export function alignColumns(rows: string[][]): string[] {
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c))));
+  return rows.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - visible(c))))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** Startup cell: `812 ms / 950 ms`, `FAILED`, or `-`. */
+export function startupCell(image: ImageReport): string {
+  const s = image.startup;
+  if (!s) return '-';
+  if (!s.ok) return 'FAILED';
+  return `${formatDuration(s.medianMs ?? 0)} / ${formatDuration(s.p95Ms ?? 0)}`;
+}
+
+function imageStatus(image: ImageReport): CheckStatus {
+  return !image.pass ? 'fail' : image.summary.warned > 0 ? 'warn' : 'pass';
+}
+
+const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+
+/**
+ * The terminal view: one summary row per image, then each image's checks (what passed, what failed and by how much),
+ * the baseline diff when present, and the overall result. Pure; returns the text.
+ */
+export function renderTextReport(report: GateReport, options: RenderTextOptions = {}): string {
+  const paint = (kind: keyof typeof ANSI, s: string) => (options.color ? `${ANSI[kind][0]}${s}${ANSI[kind][1]}` : s);
+  const verbose = options.verbose ?? true;
+  const lines: string[] = [];
+  const header = ['IMAGE', 'RESULT', 'SIZE', 'COMPRESSED', 'LAYERS', 'STARTUP p50 / p95', 'EFFICIENCY', 'Δ SIZE'];
+  const rows = report.images.map((i) => {
+    const st = imageStatus(i);
+    return [
+      i.name,
+      paint(st, STATUS_WORD[st]),
+      formatBytes(i.sizeBytes),
+      formatBytes(i.compressedSizeBytes),
+      String(i.layerCount),
+      startupCell(i),
+      formatRatio(i.waste.efficiency),
+      i.diff ? `${formatBytesDelta(i.diff.sizeBytes.delta)}` : '-',
+    ];
+  });
+  for (const e of report.errors) rows.push([e.name, paint('fail', 'ERROR'), '-', '-', '-', '-', '-', '-']);
+  lines.push(...alignColumns([header.map((h) => paint('bold', h)), ...rows]));
+
+  for (const image of report.images) {
+    const st = imageStatus(image);
+    const s = image.summary;
+    lines.push('', paint('bold', `${image.name} — ${STATUS_WORD[st]}`) + paint('dim', ` (${s.passed} passed, ${s.failed} failed, ${s.warned} warnings, ${s.skipped} skipped) ${image.ref}`));
+    const shown = verbose ? image.checks : image.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+    const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
+    const sorted = [...shown].sort((a, b) => order[a.status] - order[b.status]);
+    lines.push(...alignColumns(sorted.map((c: Check) => ['  ' + paint(c.status, SYMBOL[c.status]), c.id, paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message)])));
+    for (const c of sorted) {
+      if ((c.status === 'fail' || c.status === 'warn') && c.details) for (const d of c.details.slice(0, 12)) lines.push(paint('dim', `      ${d}`));
+    }
+    if (image.diff) {
+      const d = image.diff;
+      const pct = d.sizeBytes.percent === null ? '' : ` (${d.sizeBytes.percent > 0 ? '+' : ''}${+d.sizeBytes.percent.toFixed(2)}%)`;
+      lines.push(`  vs baseline: size ${formatBytesDelta(d.sizeBytes.delta)}${pct}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}, layers ${d.layerCount.before} → ${d.layerCount.after}`);
+      const changed = d.layers.filter((l) => l.change !== 'unchanged').sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
+      for (const l of changed.slice(0, 5)) lines.push(paint('dim', `    ${l.change.padEnd(8)} ${formatBytesDelta(l.delta).padStart(10)}  ${truncate(l.createdBy, 90)}`));
+      for (const p of d.paths.filter((p) => p.delta !== 0)) lines.push(paint('dim', `    path     ${formatBytesDelta(p.delta).padStart(10)}  ${p.path}`));
+    }
+  }
+  for (const e of report.errors) lines.push('', paint('fail', `${e.name} — ERROR in ${e.stage}: ${e.message}`));
+  const failed = report.summary.failed + report.summary.errors;
+  lines.push(
+    '',
+    report.pass
+      ? paint('pass', `Result: PASS — ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} within budget${report.summary.warnings ? `, ${report.summary.warnings} warning${report.summary.warnings === 1 ? '' : 's'}` : ''}`)
+      : paint('fail', `Result: FAIL — ${failed} of ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} failed`),
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function truncate(s: string, n: number): string {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length <= n ? one : one.slice(0, n - 1) + '…';
+}
