@@ -61,7 +61,9 @@ try {
     const c = median(times[mode].cli);
     return { mode, lib, cli: c, ratio: lib / c };
   });
-  console.log(`\nbench build: ${path.relative(root, dockerfile)} (context ${path.relative(root, contextDir) || '.'}), ${runs} runs each, alternating`);
+  console.log(
+    `\nbench build: ${path.relative(root, dockerfile)} (context ${path.relative(root, contextDir) || '.'}), ${runs} runs each, alternating`,
+  );
   console.log('mode  | library median | docker CLI median | library/CLI');
   console.log('------|----------------|-------------------|------------');
   for (const r of rows) {
@@ -70,10 +72,14 @@ try {
     );
   }
   for (const mode of ['cold', 'warm']) {
-    console.log(`${mode} samples (ms): library ${times[mode].lib.map((x) => x.toFixed(0)).join(' ')} | cli ${times[mode].cli.map((x) => x.toFixed(0)).join(' ')}`);
+    console.log(
+      `${mode} samples (ms): library ${times[mode].lib.map((x) => x.toFixed(0)).join(' ')} | cli ${times[mode].cli.map((x) => x.toFixed(0)).join(' ')}`,
+    );
   }
   const worst = Math.max(...rows.map((r) => r.ratio));
-  console.log(worst <= 1.05 ? 'target met: ratio ≤ 1.05 cold and warm' : `target missed: worst ratio ${worst.toFixed(3)} > 1.05`);
+  console.log(
+    worst <= 1.05 ? 'target met: ratio ≤ 1.05 cold and warm' : `target missed: worst ratio ${worst.toFixed(3)} > 1.05`,
+  );
 } catch (error) {
   console.error(`bench build failed: ${error instanceof Error ? error.message : String(error)}`);
   exitCode = 1;

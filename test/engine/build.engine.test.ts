@@ -57,7 +57,9 @@ describe('buildImage against the real engine', () => {
     const image = await engine.inspectImage(`${repo}:multi`);
     expect(image?.Id).toBe(first.imageId);
     expect(image?.Config.Labels?.['org.4pass.test']).toBe(runId);
-    expect(first.baseImages).toEqual([{ arg: 'PYTHON_IMAGE', requested: 'python:3.11-slim', used: PYTHON_BASE, fallback: true }]);
+    expect(first.baseImages).toEqual([
+      { arg: 'PYTHON_IMAGE', requested: 'python:3.11-slim', used: PYTHON_BASE, fallback: true },
+    ]);
     const names = first.steps.map((s) => s.name);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -74,11 +76,18 @@ describe('buildImage against the real engine', () => {
     expect(first.totalSteps).toBe(first.steps.length);
     expect(events.some((e) => e.type === 'step-log' && e.text === 'hello from app')).toBe(true);
     expect(events.some((e) => e.type === 'base-image-fallback')).toBe(true);
-    expect(plain).toMatch(/^#\d+ \[stage-1 3\/3\] RUN python3 \/app\/app\.py\n#\d+ \d\.\d{3} hello from app\n#\d+ DONE \d+\.\ds$/m);
+    expect(plain).toMatch(
+      /^#\d+ \[stage-1 3\/3\] RUN python3 \/app\/app\.py\n#\d+ \d\.\d{3} hello from app\n#\d+ DONE \d+\.\ds$/m,
+    );
   });
 
   it('reports every Dockerfile step CACHED on a rebuild', async () => {
-    const again = await buildImage({ engine, contextDir: fixture('multistage'), tags: [`${repo}:multi`], labels: testLabel });
+    const again = await buildImage({
+      engine,
+      contextDir: fixture('multistage'),
+      tags: [`${repo}:multi`],
+      labels: testLabel,
+    });
     expect(again.imageId).toBe(first.imageId);
     const instructions = again.steps.filter((s) => /^\[[^\]]+ \d+\/\d+\] (?!FROM)/.test(s.name));
     expect(instructions.map((s) => s.name)).toHaveLength(5);
@@ -122,27 +131,41 @@ describe('buildImage against the real engine', () => {
 
   it('names a missing Dockerfile', async () => {
     const missing = join(fixture('multistage'), 'Nope.Dockerfile');
-    const error = await buildImage({ engine, contextDir: fixture('multistage'), dockerfile: missing }).catch((e: unknown) => e);
+    const error = await buildImage({ engine, contextDir: fixture('multistage'), dockerfile: missing }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ContextError);
     expect((error as Error).message).toBe(`Dockerfile not found: ${missing}`);
   });
 
   it('gives a clear error for an unknown target', async () => {
-    const error = await buildImage({ engine, contextDir: fixture('multistage'), target: 'nope', labels: testLabel }).catch((e: unknown) => e);
+    const error = await buildImage({
+      engine,
+      contextDir: fixture('multistage'),
+      target: 'nope',
+      labels: testLabel,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildError);
     expect((error as BuildError).step).toBeUndefined();
     expect((error as Error).message).toMatch(/^build failed: .*target stage nope could not be found/);
   });
 
   it('gives a clear error for a Dockerfile syntax error', async () => {
-    const error = await buildImage({ engine, contextDir: fixture('parse-error'), labels: testLabel }).catch((e: unknown) => e);
+    const error = await buildImage({ engine, contextDir: fixture('parse-error'), labels: testLabel }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BuildError);
     expect((error as BuildError).step).toBeUndefined();
     expect((error as Error).message).toMatch(/dockerfile parse error line 3: unknown instruction: FOO/);
   });
 
   it('maps an HTTP error before the stream (network mode bridge) to BuildError', async () => {
-    const error = await buildImage({ engine, contextDir: fixture('multistage'), networkMode: 'bridge', labels: testLabel }).catch((e: unknown) => e);
+    const error = await buildImage({
+      engine,
+      contextDir: fixture('multistage'),
+      networkMode: 'bridge',
+      labels: testLabel,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildError);
     expect((error as BuildError).statusCode).toBe(500);
     expect((error as Error).message).toMatch(/network mode "bridge" not supported by buildkit/);
@@ -153,7 +176,9 @@ describe('buildImage against the real engine', () => {
     tmpDirs.push(dir);
     const socket = join(dir, 'docker.sock');
     await writeFile(socket, '');
-    const error = await connectEngine({ env: { DOCKER_HOST: `unix://${socket}` }, timeoutMs: 2000 }).catch((e: unknown) => e);
+    const error = await connectEngine({ env: { DOCKER_HOST: `unix://${socket}` }, timeoutMs: 2000 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(EngineUnavailableError);
     expect((error as Error).message).toContain(`unix://${socket}`);
     expect((error as Error).message).toContain('DOCKER_HOST');

@@ -19,7 +19,8 @@ beforeAll(async () => {
   engine = await sharedEngine();
 });
 afterAll(async () => {
-  for (const image of await engine.listImages({ reference: [`${repo}:*`] })) await engine.removeImage(image.id, { force: true });
+  for (const image of await engine.listImages({ reference: [`${repo}:*`] }))
+    await engine.removeImage(image.id, { force: true });
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
@@ -44,7 +45,10 @@ describe('.dockerignore: the library sends what the Docker CLI sends', () => {
     const sorted = (m: Map<string, string>): [string, string][] => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
     expect(cli.size).toBeGreaterThan(20);
     expect(sorted(lib)).toEqual(sorted(cli));
-    const files = [...cli].filter(([, type]) => type !== 'directory').map(([path]) => path).sort();
+    const files = [...cli]
+      .filter(([, type]) => type !== 'directory')
+      .map(([path]) => path)
+      .sort();
     expect(files).toEqual(dockerignoreExpected); // the CLI really applied the rules we expect
     expect(cli.get('link-to-src')).toBe('symlink');
   });

@@ -11,7 +11,12 @@ describe('buildImage on recorded engine output', () => {
   it('reports image id, steps, durations, cache hits and the base-image fallback', async () => {
     const engine = replayEngine(recorded('success-multistage'), { images: [LOCAL] });
     const events: BuildEvent[] = [];
-    const result = await buildImage({ engine, contextDir: context('multistage'), tags: ['x:1'], onEvent: (e) => events.push(e) });
+    const result = await buildImage({
+      engine,
+      contextDir: context('multistage'),
+      tags: ['x:1'],
+      onEvent: (e) => events.push(e),
+    });
 
     expect(result.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(result.tags).toEqual(['x:1']);
@@ -21,7 +26,9 @@ describe('buildImage on recorded engine output', () => {
     expect(run).toMatchObject({ cached: false });
     expect(run?.durationMs).toBeGreaterThan(100);
     expect(result.cachedSteps).toBe(1); // only the FROM
-    expect(result.baseImages).toEqual([{ arg: 'PYTHON_IMAGE', requested: 'python:3.11-slim', used: LOCAL, fallback: true }]);
+    expect(result.baseImages).toEqual([
+      { arg: 'PYTHON_IMAGE', requested: 'python:3.11-slim', used: LOCAL, fallback: true },
+    ]);
 
     const request = engine.requests[0];
     expect(request?.buildArgs).toEqual({ PYTHON_IMAGE: LOCAL });
@@ -49,7 +56,11 @@ describe('buildImage on recorded engine output', () => {
   it('rejects a failing RUN with the step, exit code, log tail and daemon message', async () => {
     const engine = replayEngine(recorded('failing-run'), { images: [LOCAL] });
     const events: BuildEvent[] = [];
-    const error = await buildImage({ engine, contextDir: context('failing-run'), onEvent: (e) => events.push(e) }).catch((e: unknown) => e);
+    const error = await buildImage({
+      engine,
+      contextDir: context('failing-run'),
+      onEvent: (e) => events.push(e),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildError);
     const e = error as BuildError;
     expect(e.name).toBe('BuildError');
@@ -63,7 +74,9 @@ describe('buildImage on recorded engine output', () => {
 
   it('rejects a Dockerfile parse error without a step', async () => {
     const engine = replayEngine(recorded('parse-error'), { images: [LOCAL] });
-    const error = (await buildImage({ engine, contextDir: context('parse-error') }).catch((e: unknown) => e)) as BuildError;
+    const error = (await buildImage({ engine, contextDir: context('parse-error') }).catch(
+      (e: unknown) => e,
+    )) as BuildError;
     expect(error).toBeInstanceOf(BuildError);
     expect(error.step).toBeUndefined();
     expect(error.exitCode).toBeUndefined();
@@ -75,7 +88,9 @@ describe('buildImage on recorded engine output', () => {
       images: [LOCAL],
       buildError: new EngineRequestError('POST /build', 500, 'network mode "bridge" not supported by buildkit'),
     });
-    const error = (await buildImage({ engine, contextDir: context('multistage'), networkMode: 'bridge' }).catch((e: unknown) => e)) as BuildError;
+    const error = (await buildImage({ engine, contextDir: context('multistage'), networkMode: 'bridge' }).catch(
+      (e: unknown) => e,
+    )) as BuildError;
     expect(error).toBeInstanceOf(BuildError);
     expect(error.statusCode).toBe(500);
     expect(error.message).toBe('build failed: network mode "bridge" not supported by buildkit');
@@ -86,7 +101,9 @@ describe('buildImage on recorded engine output', () => {
     const first = recorded('success-multistage').slice(0, 2);
     const engine = replayEngine(() => hangAfter(first, engineSignal()), { images: [LOCAL] });
     const engineSignal = (): AbortSignal | undefined => engine.requests[0]?.signal;
-    const error = (await buildImage({ engine, contextDir: context('multistage'), stallTimeoutMs: 100 }).catch((e: unknown) => e)) as BuildError;
+    const error = (await buildImage({ engine, contextDir: context('multistage'), stallTimeoutMs: 100 }).catch(
+      (e: unknown) => e,
+    )) as BuildError;
     expect(error).toBeInstanceOf(BuildError);
     expect(error.message).toMatch(/no progress from the engine/);
     expect(engine.canceled).toEqual([engine.requests[0]?.buildId]);
@@ -114,8 +131,13 @@ describe('buildImage on recorded engine output', () => {
   });
 
   it('rejects with BuildError when the stream ends without an image id', async () => {
-    const engine = replayEngine(recorded('success-multistage').filter((m) => m.id !== 'moby.image.id'), { images: [LOCAL] });
-    await expect(buildImage({ engine, contextDir: context('multistage') })).rejects.toThrow(/without reporting an image id/);
+    const engine = replayEngine(
+      recorded('success-multistage').filter((m) => m.id !== 'moby.image.id'),
+      { images: [LOCAL] },
+    );
+    await expect(buildImage({ engine, contextDir: context('multistage') })).rejects.toThrow(
+      /without reporting an image id/,
+    );
   });
 });
 
@@ -123,7 +145,9 @@ describe('base image resolution', () => {
   it('uses the official image when present and leaves build args alone', async () => {
     const engine = replayEngine(recorded('cached-rebuild'), { images: ['python:3.11-slim'] });
     const result = await buildImage({ engine, contextDir: context('multistage') });
-    expect(result.baseImages).toEqual([{ arg: 'PYTHON_IMAGE', requested: 'python:3.11-slim', used: 'python:3.11-slim', fallback: false }]);
+    expect(result.baseImages).toEqual([
+      { arg: 'PYTHON_IMAGE', requested: 'python:3.11-slim', used: 'python:3.11-slim', fallback: false },
+    ]);
     expect(engine.requests[0]?.buildArgs).toEqual({});
     expect(engine.pulls).toEqual([]);
   });
@@ -136,7 +160,11 @@ describe('base image resolution', () => {
 
   it('does not touch an ARG the caller set', async () => {
     const engine = replayEngine(recorded('cached-rebuild'), {});
-    const result = await buildImage({ engine, contextDir: context('multistage'), buildArgs: { PYTHON_IMAGE: 'mine:1' } });
+    const result = await buildImage({
+      engine,
+      contextDir: context('multistage'),
+      buildArgs: { PYTHON_IMAGE: 'mine:1' },
+    });
     expect(result.baseImages).toEqual([]);
     expect(engine.requests[0]?.buildArgs).toEqual({ PYTHON_IMAGE: 'mine:1' });
   });
@@ -153,7 +181,9 @@ describe('base image resolution', () => {
 
   it('names the image and the bootstrap script when nothing is available', async () => {
     const engine = replayEngine(recorded('cached-rebuild'), {});
-    const error = (await buildImage({ engine, contextDir: context('multistage') }).catch((e: unknown) => e)) as BaseImageError;
+    const error = (await buildImage({ engine, contextDir: context('multistage') }).catch(
+      (e: unknown) => e,
+    )) as BaseImageError;
     expect(error).toBeInstanceOf(BaseImageError);
     expect(error.message).toContain('python:3.11-slim');
     expect(error.message).toContain('4pass-local/python:3.11-slim');
@@ -162,7 +192,10 @@ describe('base image resolution', () => {
   });
 });
 
-async function* hangAfter(messages: EngineJsonMessage[], signal: AbortSignal | undefined): AsyncGenerator<EngineJsonMessage> {
+async function* hangAfter(
+  messages: EngineJsonMessage[],
+  signal: AbortSignal | undefined,
+): AsyncGenerator<EngineJsonMessage> {
   for (const m of messages) yield m;
   await new Promise<void>((_, reject) => {
     if (signal?.aborted) reject(new Error('aborted'));

@@ -60,7 +60,8 @@ export function replayEngine(
     },
   };
   return new Proxy(engine, {
-    get: (target, key) => (key in target ? target[key as keyof typeof target] : key === 'then' ? undefined : unsupported),
+    get: (target, key) =>
+      key in target ? target[key as keyof typeof target] : key === 'then' ? undefined : unsupported,
   }) as unknown as ReplayEngine;
 }
 

@@ -3,7 +3,10 @@ import { TraceTracker, decodeBuildkitTrace, findBaseImageArgs, localStandIn } fr
 import type { WireStatusResponse, WireVertex } from '@4pass/builder';
 import { recorded } from './replay-engine.js';
 
-const ts = (ms: number): { seconds: number; nanos: number } => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+const ts = (ms: number): { seconds: number; nanos: number } => ({
+  seconds: Math.floor(ms / 1000),
+  nanos: (ms % 1000) * 1e6,
+});
 const vertex = (digest: string, fields: Partial<WireVertex>): WireVertex => ({
   digest,
   inputs: [],
@@ -14,7 +17,13 @@ const vertex = (digest: string, fields: Partial<WireVertex>): WireVertex => ({
   error: '',
   ...fields,
 });
-const status = (fields: Partial<WireStatusResponse>): WireStatusResponse => ({ vertexes: [], statuses: [], logs: [], warnings: [], ...fields });
+const status = (fields: Partial<WireStatusResponse>): WireStatusResponse => ({
+  vertexes: [],
+  statuses: [],
+  logs: [],
+  warnings: [],
+  ...fields,
+});
 const log = (v: string, at: number, text: string | Buffer, stream = 1) => ({
   vertex: v,
   timestamp: ts(at),
@@ -42,14 +51,22 @@ describe('TraceTracker (progressui rules)', () => {
     const t = new TraceTracker();
     const euro = Buffer.from('€');
     expect(t.apply(status({ vertexes: [vertex('a', {})] }))).toEqual([]); // not started: nothing shown
-    const started = t.apply(status({ vertexes: [vertex('b', { started: ts(1000) }), vertex('a', { started: ts(1500) })] }));
+    const started = t.apply(
+      status({ vertexes: [vertex('b', { started: ts(1000) }), vertex('a', { started: ts(1500) })] }),
+    );
     expect(started.map((e) => [e.type, 'index' in e ? e.index : 0, 'digest' in e ? e.digest : ''])).toEqual([
       ['step-started', 1, 'b'],
       ['step-started', 2, 'a'],
     ]);
     const logs = [
-      ...t.apply(status({ logs: [log('b', 1250, 'hel'), log('b', 1300, Buffer.concat([Buffer.from('lo '), euro.subarray(0, 1)]))] })),
-      ...t.apply(status({ logs: [log('b', 1400, Buffer.concat([euro.subarray(1), Buffer.from('\nsecond\nthi')]), 2)] })),
+      ...t.apply(
+        status({
+          logs: [log('b', 1250, 'hel'), log('b', 1300, Buffer.concat([Buffer.from('lo '), euro.subarray(0, 1)]))],
+        }),
+      ),
+      ...t.apply(
+        status({ logs: [log('b', 1400, Buffer.concat([euro.subarray(1), Buffer.from('\nsecond\nthi')]), 2)] }),
+      ),
     ];
     expect(logs.map((e) => (e.type === 'step-log' ? [e.text, e.elapsedMs, e.stream] : e.type))).toEqual([
       ['hello €', 250, 'stdout'],
@@ -67,7 +84,11 @@ describe('TraceTracker (progressui rules)', () => {
 
   it('reports cached, error (with log tail) and canceled steps; completed ones first by completion time', () => {
     const t = new TraceTracker();
-    t.apply(status({ vertexes: [vertex('x', { started: ts(0) }), vertex('y', { started: ts(0) }), vertex('z', { started: ts(0) })] }));
+    t.apply(
+      status({
+        vertexes: [vertex('x', { started: ts(0) }), vertex('y', { started: ts(0) }), vertex('z', { started: ts(0) })],
+      }),
+    );
     const lines = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join('\n');
     t.apply(status({ logs: [log('y', 10, `${lines}\n`)] }));
     const events = t.apply(
@@ -105,13 +126,48 @@ describe('TraceTracker (progressui rules)', () => {
     const events = t.apply(
       status({
         statuses: [
-          { ID: 'exporting layers', vertex: 'e', name: '', current: 10, total: 100, timestamp: ts(50), started: ts(0), completed: null },
-          { ID: 'exporting layers', vertex: 'e', name: '', current: 100, total: 100, timestamp: ts(90), started: ts(0), completed: ts(90) },
-          { ID: 'orphan', vertex: 'nope', name: '', current: 0, total: 0, timestamp: null, started: null, completed: null },
+          {
+            ID: 'exporting layers',
+            vertex: 'e',
+            name: '',
+            current: 10,
+            total: 100,
+            timestamp: ts(50),
+            started: ts(0),
+            completed: null,
+          },
+          {
+            ID: 'exporting layers',
+            vertex: 'e',
+            name: '',
+            current: 100,
+            total: 100,
+            timestamp: ts(90),
+            started: ts(0),
+            completed: ts(90),
+          },
+          {
+            ID: 'orphan',
+            vertex: 'nope',
+            name: '',
+            current: 0,
+            total: 0,
+            timestamp: null,
+            started: null,
+            completed: null,
+          },
         ],
       }),
     );
-    expect(events).toEqual([expect.objectContaining({ type: 'step-status', id: 'exporting layers', current: 100, completed: true, durationMs: 90 })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'step-status',
+        id: 'exporting layers',
+        current: 100,
+        completed: true,
+        durationMs: 90,
+      }),
+    ]);
   });
 });
 

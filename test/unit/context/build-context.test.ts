@@ -90,14 +90,23 @@ describe('createBuildContext', () => {
     const [one, two] = [await tree(spec), await tree(reversed)];
     const when = new Date('2024-01-02T03:04:05Z');
     for (const d of [one, two]) {
-      for (const p of ['Dockerfile', 'b/2.txt', 'a/1.txt', 'a-b.txt', 'z.txt', 'a', 'b', '.']) await utimes(join(d, p), when, when);
+      for (const p of ['Dockerfile', 'b/2.txt', 'a/1.txt', 'a-b.txt', 'z.txt', 'a', 'b', '.'])
+        await utimes(join(d, p), when, when);
     }
     const first = await readTar((await createBuildContext({ contextDir: one })).stream);
     const again = await readTar((await createBuildContext({ contextDir: one })).stream);
     const other = await readTar((await createBuildContext({ contextDir: two })).stream);
     expect(again.sha256).toBe(first.sha256);
     expect(other.sha256).toBe(first.sha256);
-    expect(first.entries.map((e) => e.name)).toEqual(['Dockerfile', 'a', 'a-b.txt', 'a/1.txt', 'b', 'b/2.txt', 'z.txt']);
+    expect(first.entries.map((e) => e.name)).toEqual([
+      'Dockerfile',
+      'a',
+      'a-b.txt',
+      'a/1.txt',
+      'b',
+      'b/2.txt',
+      'z.txt',
+    ]);
   });
 
   it('adds virtual files and directories without touching the tree', async () => {
@@ -111,13 +120,25 @@ describe('createBuildContext', () => {
         { path: 'venv', sourceDir: venv },
       ],
     });
-    expect(ctx.files).toEqual(['Dockerfile', 'app/build-info.json', 'app/main.py', 'gen/deep/script.sh', 'venv/bin/python', 'venv/lib/site.py']);
+    expect(ctx.files).toEqual([
+      'Dockerfile',
+      'app/build-info.json',
+      'app/main.py',
+      'gen/deep/script.sh',
+      'venv/bin/python',
+      'venv/lib/site.py',
+    ]);
     const { entries } = await readTar(ctx.stream);
     expect(entries.find((e) => e.name === 'app/build-info.json')?.content).toBe('{"v":1}');
     expect(entries.find((e) => e.name === 'gen/deep/script.sh')?.mode).toBe(0o700);
     expect(entries.find((e) => e.name === 'gen/deep')?.type).toBe('directory');
-    expect(entries.find((e) => e.name === 'venv/bin/python')).toMatchObject({ type: 'symlink', linkname: '/usr/bin/python3' });
-    await expect(createBuildContext({ contextDir: dir, extraEntries: [{ path: '../x', content: '' }] })).rejects.toBeInstanceOf(ContextError);
+    expect(entries.find((e) => e.name === 'venv/bin/python')).toMatchObject({
+      type: 'symlink',
+      linkname: '/usr/bin/python3',
+    });
+    await expect(
+      createBuildContext({ contextDir: dir, extraEntries: [{ path: '../x', content: '' }] }),
+    ).rejects.toBeInstanceOf(ContextError);
   });
 
   it('sends a Dockerfile from outside the context under a unique name and honours <Dockerfile>.dockerignore', async () => {
@@ -128,7 +149,10 @@ describe('createBuildContext', () => {
       'examples/secret.txt': 's',
       'examples/public.txt': 'p',
     });
-    const ctx = await createBuildContext({ contextDir: join(root, 'examples'), dockerfile: join(root, 'dockerfiles/api.Dockerfile') });
+    const ctx = await createBuildContext({
+      contextDir: join(root, 'examples'),
+      dockerfile: join(root, 'dockerfiles/api.Dockerfile'),
+    });
     expect(ctx.dockerfileInContext).toMatch(/^\.dockerfile\.[0-9a-f]{20}$/);
     expect(ctx.dockerignorePath).toBe(join(root, 'dockerfiles/api.Dockerfile.dockerignore'));
     expect(ctx.files).toEqual([ctx.dockerfileInContext, '.dockerignore', 'public.txt'].sort());
@@ -137,7 +161,11 @@ describe('createBuildContext', () => {
   });
 
   it('always sends the Dockerfile, even when .dockerignore excludes it', async () => {
-    const dir = await tree({ 'docker/Dockerfile': 'FROM scratch\n', '.dockerignore': 'docker\n.dockerignore\n', 'a.txt': 'a' });
+    const dir = await tree({
+      'docker/Dockerfile': 'FROM scratch\n',
+      '.dockerignore': 'docker\n.dockerignore\n',
+      'a.txt': 'a',
+    });
     const ctx = await createBuildContext({ contextDir: dir, dockerfile: join(dir, 'docker/Dockerfile') });
     expect(ctx.dockerfileInContext).toBe('docker/Dockerfile');
     expect(ctx.files).toEqual(['a.txt', 'docker/Dockerfile']);
@@ -146,7 +174,9 @@ describe('createBuildContext', () => {
   it('names the missing context directory or Dockerfile', async () => {
     const dir = await tree({ 'a.txt': 'a' });
     const missingDir = join(dir, 'nope');
-    await expect(createBuildContext({ contextDir: missingDir })).rejects.toThrow(`build context directory not found: ${missingDir}`);
+    await expect(createBuildContext({ contextDir: missingDir })).rejects.toThrow(
+      `build context directory not found: ${missingDir}`,
+    );
     const error = await createBuildContext({ contextDir: dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ContextError);
     expect((error as ContextError).path).toBe(join(dir, 'Dockerfile'));

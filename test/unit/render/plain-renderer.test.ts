@@ -6,9 +6,13 @@ import type { BuildEvent } from '@4pass/builder';
 import { recorded, replayEngine } from '../build/replay-engine.js';
 
 const context = (name: string): string => fileURLToPath(new URL(`../../fixtures/contexts/${name}`, import.meta.url));
-const golden = (name: string): string => fileURLToPath(new URL(`../../fixtures/engine/${name}.plain.txt`, import.meta.url));
+const golden = (name: string): string =>
+  fileURLToPath(new URL(`../../fixtures/engine/${name}.plain.txt`, import.meta.url));
 
-async function render(fixture: string, contextName: string): Promise<{ output: string; events: BuildEvent[]; error: unknown }> {
+async function render(
+  fixture: string,
+  contextName: string,
+): Promise<{ output: string; events: BuildEvent[]; error: unknown }> {
   let output = '';
   const events: BuildEvent[] = [];
   const renderer = createPlainRenderer((s) => (output += s));

@@ -7,7 +7,12 @@ import { recorded, replayEngine } from '../build/replay-engine.js';
 const context = (name: string): string => fileURLToPath(new URL(`../../fixtures/contexts/${name}`, import.meta.url));
 
 /** A tiny terminal: applies the renderer's "cursor up N + clear to end" redraws and returns the visible lines. */
-function terminal(columns = 60): { write: (s: string) => void; columns: number; screen: () => string[]; writes: () => number } {
+function terminal(columns = 60): {
+  write: (s: string) => void;
+  columns: number;
+  screen: () => string[];
+  writes: () => number;
+} {
   let lines: string[] = [];
   let writes = 0;
   return {
@@ -15,6 +20,7 @@ function terminal(columns = 60): { write: (s: string) => void; columns: number; 
     write(s: string) {
       writes++;
       let rest = s;
+      // eslint-disable-next-line no-control-regex -- matching the renderer's ANSI redraw sequence
       const up = /^\x1b\[(\d+)A\r\x1b\[J/.exec(rest);
       if (up) {
         lines = lines.slice(0, lines.length - Number(up[1]));
@@ -37,7 +43,9 @@ describe('TTY renderer', () => {
     const term = terminal(120);
     await replay('success-multistage', 'multistage', createTtyRenderer(term, { intervalMs: 10_000 }));
     const screen = term.screen();
-    expect(screen[0]).toBe('! base image python:3.11-slim not available: using 4pass-local/python:3.11-slim (ARG PYTHON_IMAGE)');
+    expect(screen[0]).toBe(
+      '! base image python:3.11-slim not available: using 4pass-local/python:3.11-slim (ARG PYTHON_IMAGE)',
+    );
     expect(screen).toContain('✔ #4 [builder 1/4] FROM docker.io/4pass-local/python:3.11-slim CACHED');
     expect(screen).toContain('✔ #9 [stage-1 3/3] RUN python3 /app/app.py 0.2s');
     const long = screen.find((l) => l.startsWith('✔ #7 ')) ?? '';
@@ -57,10 +65,20 @@ describe('TTY renderer', () => {
     render({ type: 'step-started', ...step, startedAt: 0 });
     clock = 3500;
     render({ type: 'step-log', ...step, text: 'compiling foo.c', stream: 'stdout', elapsedMs: 2500 });
-    expect(term.screen()).toEqual(['[+] Building 2.5s (0/1)', ' ⠋ #1 [1/2] RUN make 2.5s', '    \x1b[2mcompiling foo.c\x1b[22m']);
+    expect(term.screen()).toEqual([
+      '[+] Building 2.5s (0/1)',
+      ' ⠋ #1 [1/2] RUN make 2.5s',
+      '    \x1b[2mcompiling foo.c\x1b[22m',
+    ]);
     render({ type: 'step-error', ...step, message: 'exit code: 2', logTail: ['compiling foo.c'] });
     render({ type: 'build-failed', message: 'exit code: 2', step, logTail: ['compiling foo.c'], canceled: false });
-    expect(term.screen()).toEqual(['✘ #1 [1/2] RUN make ERROR: exit code: 2', '------', ' > [1/2] RUN make:', '2.500 compiling foo.c', '------']);
+    expect(term.screen()).toEqual([
+      '✘ #1 [1/2] RUN make ERROR: exit code: 2',
+      '------',
+      ' > [1/2] RUN make:',
+      '2.500 compiling foo.c',
+      '------',
+    ]);
     const writes = term.writes();
     render({ type: 'build-message', text: 'late' });
     expect(term.writes()).toBe(writes);
@@ -77,8 +95,26 @@ describe('plain renderer details', () => {
     render({ type: 'step-started', ...b, startedAt: 0 });
     render({ type: 'step-log', ...b, text: 'b1', stream: 'stdout', elapsedMs: 405 });
     render({ type: 'step-log', ...a, text: 'a1', stream: 'stderr', elapsedMs: 12_345 });
-    render({ type: 'step-status', ...a, id: 'downloading', current: 1_500_000, total: 3_000_000, timestamp: 1, durationMs: 2000, completed: false });
-    render({ type: 'step-status', ...a, id: 'downloading', current: 1_510_000, total: 3_000_000, timestamp: 2, durationMs: 2001, completed: false });
+    render({
+      type: 'step-status',
+      ...a,
+      id: 'downloading',
+      current: 1_500_000,
+      total: 3_000_000,
+      timestamp: 1,
+      durationMs: 2000,
+      completed: false,
+    });
+    render({
+      type: 'step-status',
+      ...a,
+      id: 'downloading',
+      current: 1_510_000,
+      total: 3_000_000,
+      timestamp: 2,
+      durationMs: 2001,
+      completed: false,
+    });
     render({ type: 'step-done', ...a, durationMs: 1250 });
     render({ type: 'step-canceled', ...b });
     expect(out).toBe(
@@ -119,8 +155,19 @@ describe('plain renderer details', () => {
 describe('number formatting like Go', () => {
   it('rounds exact ties to even and keeps BuildKit precision', async () => {
     const { goFixed, formatBytes, formatLogTime } = await import('../../../packages/builder/src/render/format.js');
-    expect([goFixed(1.25, 1), goFixed(1.35, 1), goFixed(0.125, 2), goFixed(0.15, 1), goFixed(2.5, 0)]).toEqual(['1.2', '1.4', '0.12', '0.1', '3']);
-    expect([formatBytes(77), formatBytes(1234), formatBytes(1_982_277), formatBytes(5e9)]).toEqual(['77B', '1.23kB', '1.98MB', '5.00GB']);
+    expect([goFixed(1.25, 1), goFixed(1.35, 1), goFixed(0.125, 2), goFixed(0.15, 1), goFixed(2.5, 0)]).toEqual([
+      '1.2',
+      '1.4',
+      '0.12',
+      '0.1',
+      '3',
+    ]);
+    expect([formatBytes(77), formatBytes(1234), formatBytes(1_982_277), formatBytes(5e9)]).toEqual([
+      '77B',
+      '1.23kB',
+      '1.98MB',
+      '5.00GB',
+    ]);
     expect([formatLogTime(193), formatLogTime(12_345), formatLogTime(123_456)]).toEqual(['0.193', '12.35', '123.5']);
   });
 });

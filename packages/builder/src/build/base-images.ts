@@ -39,11 +39,17 @@ export function findBaseImageArgs(dockerfile: string): BaseImageArg[] {
       }
     } else if (instruction === 'FROM') {
       seenFrom = true;
-      const image = rest.trim().split(/\s+/).find((part) => !part.startsWith('--')) ?? '';
+      const image =
+        rest
+          .trim()
+          .split(/\s+/)
+          .find((part) => !part.startsWith('--')) ?? '';
       for (const ref of image.matchAll(/\$\{?(\w+)/g)) if (ref[1]) used.add(ref[1]);
     }
   }
-  return [...declared].filter(([arg, value]) => used.has(arg) && value !== '').map(([arg, defaultValue]) => ({ arg, defaultValue }));
+  return [...declared]
+    .filter(([arg, value]) => used.has(arg) && value !== '')
+    .map(([arg, defaultValue]) => ({ arg, defaultValue }));
 }
 
 /**
@@ -77,7 +83,10 @@ export async function resolveBaseImages(options: ResolveBaseImagesOptions): Prom
   for (const { arg, defaultValue } of findBaseImageArgs(options.dockerfile)) {
     if (options.buildArgs && arg in options.buildArgs) continue;
     if (defaultValue.includes('$')) continue; // derived from another ARG: BuildKit expands it
-    if ((await options.engine.inspectImage(defaultValue)) || (await options.engine.tryPull(defaultValue, options.signal))) {
+    if (
+      (await options.engine.inspectImage(defaultValue)) ||
+      (await options.engine.tryPull(defaultValue, options.signal))
+    ) {
       resolutions.push({ arg, requested: defaultValue, used: defaultValue, fallback: false });
       continue;
     }

@@ -25,7 +25,9 @@ export class BuildError extends FourpassError {
     cause?: unknown;
   }) {
     const logTail = fields.logTail ?? [];
-    const head = fields.step ? `step "${fields.step}" failed: ${fields.daemonMessage}` : `build failed: ${fields.daemonMessage}`;
+    const head = fields.step
+      ? `step "${fields.step}" failed: ${fields.daemonMessage}`
+      : `build failed: ${fields.daemonMessage}`;
     super(logTail.length ? `${head}\n${logTail.join('\n')}` : head, { cause: fields.cause });
     this.step = fields.step;
     this.logTail = logTail;

@@ -167,7 +167,10 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
           if (message.errorDetail?.code !== undefined) daemonError.code = message.errorDetail.code;
           continue;
         }
-        if (message.id === 'moby.buildkit.trace' && (typeof message.aux === 'string' || message.aux instanceof Uint8Array)) {
+        if (
+          message.id === 'moby.buildkit.trace' &&
+          (typeof message.aux === 'string' || message.aux instanceof Uint8Array)
+        ) {
           for (const event of tracker.apply(decodeBuildkitTrace(message.aux))) guardedEmit(event);
         } else if (message.id === 'moby.image.id') {
           const id = (message.aux as { ID?: unknown } | undefined)?.ID;

@@ -93,7 +93,8 @@ export class TraceTracker {
         });
       }
       for (const w of status.warnings) {
-        if (w.vertex === digest) events.push({ type: 'step-warning', ...ref(v), message: Buffer.from(w.short).toString('utf8') });
+        if (w.vertex === digest)
+          events.push({ type: 'step-warning', ...ref(v), message: Buffer.from(w.short).toString('utf8') });
       }
       for (const l of status.logs) {
         if (l.vertex !== digest) continue;
@@ -201,7 +202,13 @@ export class TraceTracker {
     return false;
   }
 
-  private addLog(v: VertexState, text: string, stream: 'stdout' | 'stderr', elapsedMs: number, out: BuildEvent[]): void {
+  private addLog(
+    v: VertexState,
+    text: string,
+    stream: 'stdout' | 'stderr',
+    elapsedMs: number,
+    out: BuildEvent[],
+  ): void {
     if (text === '') return;
     const parts = text.split('\n');
     for (let i = 0; i < parts.length; i++) {
@@ -224,7 +231,13 @@ export class TraceTracker {
     }
   }
 
-  private pushLine(v: VertexState, text: string, stream: 'stdout' | 'stderr', elapsedMs: number, out: BuildEvent[]): void {
+  private pushLine(
+    v: VertexState,
+    text: string,
+    stream: 'stdout' | 'stderr',
+    elapsedMs: number,
+    out: BuildEvent[],
+  ): void {
     v.logTail.push(text);
     if (v.logTail.length > LOG_TAIL_LINES) v.logTail.shift();
     out.push({ type: 'step-log', ...ref(v), text, stream, elapsedMs: Math.max(0, elapsedMs) });

@@ -109,7 +109,11 @@ const root = protobuf.Root.fromJSON({
                 },
                 Timestamp: { fields: { seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } } },
                 ProgressGroup: {
-                  fields: { id: { type: 'string', id: 1 }, name: { type: 'string', id: 2 }, weak: { type: 'bool', id: 3 } },
+                  fields: {
+                    id: { type: 'string', id: 1 },
+                    name: { type: 'string', id: 2 },
+                    weak: { type: 'bool', id: 3 },
+                  },
                 },
               },
             },

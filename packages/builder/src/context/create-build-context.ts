@@ -113,7 +113,8 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
       if (!dirStat?.isDirectory()) throw new ContextError(`extra context directory not found: ${sourceDir}`, sourceDir);
       sources.set(path, { kind: 'fs', path, abs: sourceDir });
       const found = await fg('**', { cwd: sourceDir, dot: true, onlyFiles: false, followSymbolicLinks: false });
-      for (const rel of found) sources.set(`${path}/${rel}`, { kind: 'fs', path: `${path}/${rel}`, abs: join(sourceDir, rel) });
+      for (const rel of found)
+        sources.set(`${path}/${rel}`, { kind: 'fs', path: `${path}/${rel}`, abs: join(sourceDir, rel) });
     } else {
       const content = typeof extra.content === 'string' ? Buffer.from(extra.content) : extra.content;
       sources.set(path, { kind: 'buffer', path, content, mode: extra.mode ?? 0o644 });
@@ -136,7 +137,10 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
       const st = await lstat(source.abs);
       if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) continue; // sockets, fifos, devices
       stats.set(source.path, st);
-      entries.push({ path: source.path, type: st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'file' });
+      entries.push({
+        path: source.path,
+        type: st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'file',
+      });
     } else {
       entries.push({ path: source.path, type: source.kind === 'dir' ? 'directory' : 'file' });
     }
@@ -186,13 +190,18 @@ function streamTar(sources: readonly Source[], stats: ReadonlyMap<string, Stats>
       if (source.kind === 'dir') {
         await addEntry(tar, { ...base, type: 'directory', mode: source.mode, mtime: fixed });
       } else if (source.kind === 'buffer') {
-        await addEntry(tar, { ...base, type: 'file', mode: source.mode, mtime: fixed, size: source.content.length }, source.content);
+        await addEntry(
+          tar,
+          { ...base, type: 'file', mode: source.mode, mtime: fixed, size: source.content.length },
+          source.content,
+        );
       } else {
         const st = stats.get(source.path);
         if (!st) continue;
         const header = { ...base, mode: st.mode & 0o7777, mtime: mtime ?? st.mtime };
         if (st.isDirectory()) await addEntry(tar, { ...header, type: 'directory' });
-        else if (st.isSymbolicLink()) await addEntry(tar, { ...header, type: 'symlink', linkname: await readlink(source.abs) });
+        else if (st.isSymbolicLink())
+          await addEntry(tar, { ...header, type: 'symlink', linkname: await readlink(source.abs) });
         else if (st.size === 0) await addEntry(tar, { ...header, type: 'file', size: 0 }, Buffer.alloc(0));
         else {
           const entry = tar.entry({ ...header, type: 'file', size: st.size });
@@ -216,7 +225,10 @@ function addEntry(tar: ReturnType<typeof createPack>, header: TarHeader, content
 }
 
 function normaliseEntryPath(path: string): string {
-  const normalised = posix.normalize(toPosix(path)).replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+  const normalised = posix
+    .normalize(toPosix(path))
+    .replace(/^(\.\/|\/)+/, '')
+    .replace(/\/+$/, '');
   if (normalised === '' || normalised === '.' || normalised.startsWith('../')) {
     throw new ContextError(`invalid extra context entry path: ${path}`, path);
   }

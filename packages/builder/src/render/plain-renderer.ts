@@ -15,7 +15,10 @@ const ERROR_LOG_LINES = 10;
  * `#N name`, `#N 0.123 log line`, `#N status`, `#N DONE 1.2s`, `#N CACHED`, `#N ERROR: …`, `#N CANCELED`, `#N ...` when
  * another step interleaves, and on failure the `------ > step: <last lines> ------` block.
  */
-export function createPlainRenderer(write: (text: string) => void, options: PlainRendererOptions = {}): (event: BuildEvent) => void {
+export function createPlainRenderer(
+  write: (text: string) => void,
+  options: PlainRendererOptions = {},
+): (event: BuildEvent) => void {
   let current: string | undefined;
   let notFirst = false;
   const finished = new Set<string>();

@@ -109,7 +109,15 @@ export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions
           existing.state = 'running';
           existing.seenAt = now();
         } else {
-          steps.set(event.digest, { index: event.index, name: event.name, state: 'running', seenAt: now(), durationMs: 0, lastLog: undefined, logs: [] });
+          steps.set(event.digest, {
+            index: event.index,
+            name: event.name,
+            state: 'running',
+            seenAt: now(),
+            durationMs: 0,
+            lastLog: undefined,
+            logs: [],
+          });
         }
         break;
       }
@@ -132,7 +140,14 @@ export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions
       case 'step-canceled': {
         const s = steps.get(event.digest);
         if (!s) break;
-        s.state = event.type === 'step-done' ? 'done' : event.type === 'step-cached' ? 'cached' : event.type === 'step-error' ? 'error' : 'canceled';
+        s.state =
+          event.type === 'step-done'
+            ? 'done'
+            : event.type === 'step-cached'
+              ? 'cached'
+              : event.type === 'step-error'
+                ? 'error'
+                : 'canceled';
         if (event.type === 'step-done') s.durationMs = event.durationMs;
         if (event.type === 'step-error') s.error = event.message;
         pending.push(stepLine(s));
@@ -140,7 +155,9 @@ export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions
       }
       case 'build-finished':
         stop();
-        pending.push(`[+] Built ${event.imageId.slice(0, 19)} in ${formatSeconds(event.durationMs)} (${steps.size} steps)`);
+        pending.push(
+          `[+] Built ${event.imageId.slice(0, 19)} in ${formatSeconds(event.durationMs)} (${steps.size} steps)`,
+        );
         draw(true);
         return;
       case 'build-failed':
