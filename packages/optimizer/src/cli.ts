@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OptimizerError, ProfileError } from './errors.js';
 import { formatReport } from './format-report.js';
@@ -27,7 +29,19 @@ const list = (v: string): string[] =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-async function main(argv: string[]): Promise<number> {
+/** Where the CLI writes. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+};
+
+/** Run `optimize DIR [options]`; resolves to the exit code (0 ok, 2 bad usage, profile or input). */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -44,16 +58,16 @@ async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    io.stderr(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(USAGE);
+    io.stdout(USAGE);
     return 0;
   }
   if (positionals.length !== 1) {
-    process.stderr.write(`Expected exactly one directory, got ${positionals.length}.\n\n${USAGE}`);
+    io.stderr(`Expected exactly one directory, got ${positionals.length}.\n\n${USAGE}`);
     return 2;
   }
   const dir = positionals[0] as string;
@@ -69,20 +83,21 @@ async function main(argv: string[]): Promise<number> {
       .catch(() => BUILTIN_AWS_SERVICES);
     const profile = parseProfile(input, { knownServices: known });
     const report = await optimizeDirectory(dir, profile, { dryRun: values['dry-run'] ?? false });
-    process.stdout.write(formatReport(report));
+    io.stdout(formatReport(report));
     if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2) + '\n');
     return 0;
   } catch (err) {
     if (err instanceof ProfileError) {
-      process.stderr.write(`${err.message}\n`);
+      io.stderr(`${err.message}\n`);
       return 2;
     }
     if (err instanceof OptimizerError) {
-      process.stderr.write(`optimize: ${err.message}\n`);
+      io.stderr(`optimize: ${err.message}\n`);
       return 2;
     }
     throw err;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
+if (invoked === fileURLToPath(import.meta.url)) process.exitCode = await runCli(process.argv.slice(2));

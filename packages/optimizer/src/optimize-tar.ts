@@ -207,9 +207,7 @@ export async function optimizeTar(
   const dir = await mkdtemp(path.join(opts.tmpDir ?? tmpdir(), '4pass-optimizer-'));
   const fh = await open(path.join(dir, 'spool'), 'w+');
   try {
-    const T0 = performance.now();
     const scanned = await scanTar(input, opts.dryRun ? undefined : new Spool(fh), profile, opts);
-    const T1 = performance.now();
     const plan = planOptimization({
       inputName: 'the input tar stream',
       index: scanned.index,
@@ -219,7 +217,6 @@ export async function optimizeTar(
       profile,
       dryRun: opts.dryRun ?? false,
     });
-    const T2a = performance.now();
     if (opts.dryRun) {
       output.end();
       return plan.report;
@@ -229,7 +226,6 @@ export async function optimizeTar(
         throw new OptimizerError(`internal error: ${m.entry.path} is kept but was not spooled`);
       }
     }
-    const T2 = performance.now();
     const pack = tar.pack();
     const writing = pipeline(pack, output);
     try {
@@ -246,15 +242,6 @@ export async function optimizeTar(
       throw err;
     }
     await writing;
-    if (process.env.DBG)
-      console.error(
-        'scan',
-        (T1 - T0).toFixed(0),
-        'plan',
-        (T2a - T1).toFixed(0),
-        'write',
-        (performance.now() - T2).toFixed(0),
-      );
     return plan.report;
   } finally {
     await fh.close();

@@ -270,7 +270,7 @@ export function planOptimization(input: PlanInput): Plan {
       if (!present.includes(s)) warnings.push(`credential service '${s}' is not in botocore/data of this tree`);
     }
     if (!profile.aws.keepCredentialServices) {
-      for (const [service, impact] of Object.entries(CREDENTIAL_SERVICES)) {
+      for (const [service, impact] of Object.entries(CREDENTIAL_SERVICES).sort((a, b) => a[0].localeCompare(b[0]))) {
         if (present.includes(service) && !wanted.has(service)) {
           services.credentialServicesLost.push({ service, impact });
           warnings.push(`removed credential service '${service}': ${impact}`);
