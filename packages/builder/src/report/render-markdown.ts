@@ -2,7 +2,7 @@ import type { CheckStatus } from '../budgets/check.js';
 import { formatValue } from '../budgets/evaluate-budgets.js';
 import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
 import type { GateReport, ImageReport } from './gate-report.js';
-import { startupCell, truncate } from './render-text.js';
+import { plural, startupCell, truncate } from './render-text.js';
 
 /** Marker at the top of the Markdown, so a CI step can find and update its own PR comment. */
 export const MARKDOWN_MARKER = '<!-- 4pass-image-budget -->';
@@ -49,7 +49,7 @@ export function renderMarkdownReport(report: GateReport): string {
   for (const e of report.errors) out.push('', `**${mdCell(e.name)}** could not be measured (${mdCell(e.stage)}): ${mdCell(e.message)}`);
 
   for (const i of report.images) {
-    out.push('', `### ${icon(i)} ${mdCell(i.name)}`, '', `\`${mdCell(i.ref)}\` · ${mdCell(i.imageId.slice(0, 19))} · ${i.summary.passed} passed, ${i.summary.failed} failed, ${i.summary.warned} warnings, ${i.summary.skipped} skipped`, '');
+    out.push('', `### ${icon(i)} ${mdCell(i.name)}`, '', `\`${mdCell(i.ref)}\` · ${mdCell(i.imageId.slice(0, 19))} · ${i.summary.passed} passed, ${i.summary.failed} failed, ${plural(i.summary.warned, 'warning')}, ${i.summary.skipped} skipped`, '');
     out.push('| | Check | Actual | Budget | Details |', '|:-:|---|--:|--:|---|');
     const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
     for (const c of [...i.checks].sort((a, b) => order[a.status] - order[b.status])) {

@@ -74,14 +74,20 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
   for (const image of report.images) {
     const st = imageStatus(image);
     const s = image.summary;
-    lines.push('', paint('bold', `${image.name} — ${STATUS_WORD[st]}`) + paint('dim', ` (${s.passed} passed, ${s.failed} failed, ${s.warned} warnings, ${s.skipped} skipped) ${image.ref}`));
+    lines.push('', paint('bold', `${image.name} — ${STATUS_WORD[st]}`) + paint('dim', ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`));
     const shown = verbose ? image.checks : image.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
     const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
     const sorted = [...shown].sort((a, b) => order[a.status] - order[b.status]);
-    lines.push(...alignColumns(sorted.map((c: Check) => ['  ' + paint(c.status, SYMBOL[c.status]), c.id, paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message)])));
-    for (const c of sorted) {
-      if ((c.status === 'fail' || c.status === 'warn') && c.details) for (const d of c.details.slice(0, 12)) lines.push(paint('dim', `      ${d}`));
-    }
+    const rowsOut = alignColumns(
+      sorted.map((c: Check) => ['  ' + paint(c.status, SYMBOL[c.status]), c.id, paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message)]),
+    );
+    sorted.forEach((c, i) => {
+      lines.push(rowsOut[i] as string);
+      if ((c.status === 'fail' || c.status === 'warn') && c.details && c.details.length > 1) {
+        for (const d of c.details.slice(0, 12)) lines.push(paint('dim', `       ${d}`));
+        if (c.details.length > 12) lines.push(paint('dim', `       … ${c.details.length - 12} more`));
+      }
+    });
     if (image.diff) {
       const d = image.diff;
       const pct = d.sizeBytes.percent === null ? '' : ` (${d.sizeBytes.percent > 0 ? '+' : ''}${+d.sizeBytes.percent.toFixed(2)}%)`;
@@ -105,4 +111,9 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
 export function truncate(s: string, n: number): string {
   const one = s.replace(/\s+/g, ' ');
   return one.length <= n ? one : one.slice(0, n - 1) + '…';
+}
+
+/** `1 warning`, `2 warnings`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
