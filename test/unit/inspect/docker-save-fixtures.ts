@@ -18,9 +18,10 @@ export async function tarOf(entries: FixtureEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: Buffer) => chunks.push(c));
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
+    const events = pack as unknown as NodeJS.EventEmitter;
+    events.on('data', (c: Buffer) => chunks.push(c));
+    events.on('end', () => resolve());
+    events.on('error', reject);
   });
   for (const e of entries) {
     const type = e.type ?? 'file';

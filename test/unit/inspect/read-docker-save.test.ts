@@ -54,10 +54,10 @@ describe('readDockerSave on synthetic archives', () => {
     config: { User: 'app', Healthcheck: { Test: ['CMD', 'true'] } },
   };
 
-  it.each([
-    ['docker20 plain', { layout: 'docker20' as const }],
-    ['oci plain (Docker ≥ 25)', { layout: 'oci' as const }],
-    ['oci gzip (containerd store)', { layout: 'oci' as const, gzip: true }],
+  it.each<[string, { layout: 'docker20' | 'oci'; gzip?: boolean }]>([
+    ['docker20 plain', { layout: 'docker20' }],
+    ['oci plain (Docker ≥ 25)', { layout: 'oci' }],
+    ['oci gzip (containerd store)', { layout: 'oci', gzip: true }],
   ])('%s: same listing, diffIDs from the uncompressed tars, history mapped past empty layers', async (_, variant) => {
     const { archive, diffIds, layerTars } = await dockerSaveOf({ ...image, ...variant });
     const contents = await readDockerSave(chunked(archive, 777));
