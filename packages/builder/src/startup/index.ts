@@ -1,1 +1,2 @@
 export * from './startup-result.js';
+export * from './measure-startup.js';
