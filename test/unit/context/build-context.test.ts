@@ -198,3 +198,22 @@ describe('createBuildContext', () => {
     expect(max).toBeLessThan(1024 * 1024);
   });
 });
+
+describe('createBuildContext pruning', () => {
+  it('skips literal excluded directories without changing the result', async () => {
+    const dir = await tree({
+      Dockerfile: 'FROM scratch\n',
+      '.dockerignore': 'node_modules\n/.git/\nbuild/out\n*.log\n',
+      'node_modules/a/index.js': 'x',
+      '.git/HEAD': 'ref',
+      'build/out/x.bin': 'x',
+      'build/keep.txt': 'k',
+      'src/node_modules/kept.js': 'kept: node_modules is root-only',
+      'a.log': 'x',
+    });
+    const ctx = await createBuildContext({ contextDir: dir });
+    expect(ctx.files).toEqual(['.dockerignore', 'Dockerfile', 'build/keep.txt', 'src/node_modules/kept.js']);
+    const matcher = createDockerignoreMatcher(parseDockerignore('node_modules\n/.git/\nbuild/out\n*.log\n'));
+    expect(['node_modules', '.git/HEAD', 'build/out/x.bin', 'a.log'].every((p) => matcher.excludes(p))).toBe(true);
+  });
+});

@@ -176,9 +176,28 @@ async function walkContext(
   matcher: DockerignoreMatcher | undefined,
   dockerfile: string | undefined,
 ): Promise<Source[]> {
-  const found = await fg('**', { cwd: contextDir, dot: true, onlyFiles: false, followSymbolicLinks: false });
+  const found = await fg('**', {
+    cwd: contextDir,
+    dot: true,
+    onlyFiles: false,
+    followSymbolicLinks: false,
+    ignore: matcher ? prunablePaths(matcher.patterns, dockerfile) : [],
+  });
   const kept = matcher ? found.filter((path) => path === dockerfile || !matcher.excludes(path)) : found;
   return kept.map((path) => ({ kind: 'fs', path, abs: join(contextDir, path) }));
+}
+
+/**
+ * Directories the walk may skip entirely (e.g. `node_modules`, `.git`): literal patterns, only when the file has no
+ * `!` exception that could re-include something below them. The matcher still decides every path that is walked.
+ */
+function prunablePaths(patterns: readonly string[], dockerfile: string | undefined): string[] {
+  if (patterns.some((p) => p.startsWith('!'))) return [];
+  const literal = patterns
+    .map((p) => posix.normalize(p).replace(/^\/+/, '').replace(/\/+$/, ''))
+    .filter((p) => p !== '' && p !== '.' && !p.startsWith('..') && !/[*?[\]\\]/.test(p))
+    .filter((p) => dockerfile === undefined || !(dockerfile === p || dockerfile.startsWith(`${p}/`)));
+  return literal.flatMap((p) => [fg.escapePath(p), `${fg.escapePath(p)}/**`]);
 }
 
 function streamTar(sources: readonly Source[], stats: ReadonlyMap<string, Stats>, mtime: Date | undefined): Readable {
