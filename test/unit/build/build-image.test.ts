@@ -202,3 +202,15 @@ async function* hangAfter(
     signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
   });
 }
+
+describe('buildImage events on unexpected failures', () => {
+  it('ends with build-failed when the engine throws something other than a BuildError', async () => {
+    const engine = replayEngine([], { images: [LOCAL], buildError: new Error('socket hang up') });
+    const events: BuildEvent[] = [];
+    await expect(
+      buildImage({ engine, contextDir: context('multistage'), onEvent: (e) => events.push(e) }),
+    ).rejects.toThrow('socket hang up');
+    expect(events.map((e) => e.type)).toEqual(['base-image-fallback', 'build-started', 'build-failed']);
+    expect(events.at(-1)).toMatchObject({ message: 'socket hang up', canceled: false });
+  });
+});

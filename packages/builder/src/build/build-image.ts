@@ -65,9 +65,37 @@ const DEFAULT_STALL_TIMEOUT_MS = 10 * 60 * 1000;
  * @throws EngineUnavailableError when no engine answers.
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
+  let emitted = false;
+  let failedEmitted = false;
+  let settled = false;
+  const emit = (event: BuildEvent): void => {
+    if (settled) return;
+    emitted = true;
+    if (event.type === 'build-failed') failedEmitted = true;
+    options.onEvent?.(event);
+  };
+  try {
+    return await runBuild(options, emit);
+  } catch (error) {
+    // Whatever failed, a listener that saw the build begin also sees it end (a live view stops its timer).
+    if (emitted && !failedEmitted) {
+      emit({
+        type: 'build-failed',
+        message: error instanceof Error ? error.message : String(error),
+        step: undefined,
+        logTail: [],
+        canceled: error instanceof BuildCanceledError,
+      });
+    }
+    throw error;
+  } finally {
+    settled = true;
+  }
+}
+
+async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void): Promise<BuildResult> {
   const started = Date.now();
   const { engine } = options;
-  const emit = (event: BuildEvent): void => options.onEvent?.(event);
   const tags = options.tags ?? [];
   const buildId = randomUUID();
   options.signal?.throwIfAborted();
@@ -127,13 +155,9 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const tracker = new TraceTracker();
   let imageId: string | undefined;
   let daemonError: { message: string; code?: number } | undefined;
-  let settled = false;
-  const guardedEmit = (event: BuildEvent): void => {
-    if (!settled) emit(event);
-  };
 
   try {
-    guardedEmit({ type: 'build-started', buildId, tags });
+    emit({ type: 'build-started', buildId, tags });
     armStallTimer();
     let messages: AsyncIterable<EngineJsonMessage>;
     try {
@@ -171,12 +195,12 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
           message.id === 'moby.buildkit.trace' &&
           (typeof message.aux === 'string' || message.aux instanceof Uint8Array)
         ) {
-          for (const event of tracker.apply(decodeBuildkitTrace(message.aux))) guardedEmit(event);
+          for (const event of tracker.apply(decodeBuildkitTrace(message.aux))) emit(event);
         } else if (message.id === 'moby.image.id') {
           const id = (message.aux as { ID?: unknown } | undefined)?.ID;
           if (typeof id === 'string') imageId = id;
         } else if (typeof message.stream === 'string' && message.stream.trim() !== '') {
-          guardedEmit({ type: 'build-message', text: message.stream.replace(/\n$/, '') });
+          emit({ type: 'build-message', text: message.stream.replace(/\n$/, '') });
         }
         if (stopReason) break;
       }
@@ -195,7 +219,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
         daemonMessage: daemonError.message,
         exitCode: exit ? Number(exit[1]) : undefined,
       });
-      guardedEmit({
+      emit({
         type: 'build-failed',
         message: daemonError.message,
         step: failed?.step,
@@ -208,7 +232,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       throw new BuildError({ daemonMessage: 'the engine ended the build without reporting an image id' });
     }
     const durationMs = Date.now() - started;
-    guardedEmit({ type: 'build-finished', imageId, durationMs });
+    emit({ type: 'build-finished', imageId, durationMs });
     const steps = tracker.steps();
     return {
       imageId,
@@ -223,7 +247,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     if (stopReason) await canceled;
     if (error instanceof BuildCanceledError || (error instanceof BuildError && !daemonError)) {
       const failed = tracker.failedStep();
-      guardedEmit({
+      emit({
         type: 'build-failed',
         message: error instanceof BuildError ? error.daemonMessage : error.message,
         step: failed?.step,
@@ -233,7 +257,6 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     }
     throw error;
   } finally {
-    settled = true;
     clearTimeout(stallTimer);
     options.signal?.removeEventListener('abort', onAbort);
     context.stream.destroy();
