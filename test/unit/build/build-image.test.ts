@@ -214,3 +214,15 @@ describe('buildImage events on unexpected failures', () => {
     expect(events.at(-1)).toMatchObject({ message: 'socket hang up', canceled: false });
   });
 });
+
+describe('buildImage with an already aborted signal', () => {
+  it('rejects with BuildCanceledError and never calls the engine', async () => {
+    const engine = replayEngine(recorded('cached-rebuild'), { images: [LOCAL] });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      buildImage({ engine, contextDir: context('multistage'), signal: controller.signal }),
+    ).rejects.toBeInstanceOf(BuildCanceledError);
+    expect(engine.requests).toHaveLength(0);
+  });
+});

@@ -98,7 +98,7 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
   const { engine } = options;
   const tags = options.tags ?? [];
   const buildId = randomUUID();
-  options.signal?.throwIfAborted();
+  if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
 
   const context = await createBuildContext({
     contextDir: options.contextDir,
@@ -124,10 +124,11 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
         emit({ type: 'base-image-fallback', arg: base.arg, requested: base.requested, used: base.used });
       }
     }
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
   } catch (error) {
     context.stream.destroy();
-    if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: error });
+    if (options.signal?.aborted && !(error instanceof BuildCanceledError))
+      throw new BuildCanceledError(buildId, { cause: error });
     throw error;
   }
 
