@@ -1,0 +1,78 @@
+# Worker image: builder → (optimizer, outside Docker) → runtime.
+#
+# Build context: examples/   (this file lives outside it)
+#
+#   target `builder`  a venv at /opt/venv with the worker's dependencies, installed WITHOUT bytecode.
+#   target `runtime`  needs `optimized-venv/` in the build context: /opt/venv exported from the builder image and
+#                     transformed by @4pass/optimizer (botocore trimmed to the kept services, pip/setuptools/wheel/
+#                     pygments removed, tests/docs stripped). @4pass/builder adds it to the context as a virtual
+#                     directory; by hand, export it yourself (docker create + docker cp) into examples/optimized-venv/.
+#
+# Build args
+#   PYTHON_IMAGE   base image (official name by default; @4pass/builder maps it to a local stand-in if needed).
+#                  builder and runtime MUST use the same base: the venv's bin/python is a symlink to the base's
+#                  python3 (/usr/local/bin on the official image, /usr/bin on Debian's).
+#   PIP_INDEX_URL  Python package index, default https://pypi.org/simple. If the context holds wheels in
+#                  wheelhouse/*.whl (scripts/bootstrap.sh vendors them when PyPI is unreachable), they are used
+#                  instead (--no-index).
+#
+# Bytecode: the builder installs with `pip --no-compile` (NOT the PIP_NO_COMPILE=1 environment variable: pip reads
+# `--no-*` options from the environment inverted, so PIP_NO_COMPILE=1 means "compile"; see pypa/pip#2820) and
+# deletes any __pycache__ that venv creation left. The runtime compiles everything that was kept, once, with
+# hash-based .pyc (`unchecked-hash`): valid whatever the files' mtimes, never re-checked against the source, so
+# start-up never recompiles and never tries to write. PYTHONDONTWRITEBYTECODE is deliberately NOT set: with
+# complete .pyc there is nothing to write, and a missing .pyc would show up as an attempted write in
+# examples/worker/tests/in_image_check.py instead of being silently recompiled on every start.
+#
+# Layers: the optimized venv reaches the runtime as ONE layer holding exactly the final bytes (.py + .pyc),
+# because compilation happens in the `compile-venv` stage and the runtime only copies its result. The worker code
+# is compiled in its own stage, so a code change rebuilds only that small layer.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- builder: dependencies into /opt/venv, no bytecode --------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS builder
+ARG PIP_INDEX_URL=https://pypi.org/simple
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+COPY worker/requirements.txt /tmp/requirements.txt
+RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    python3 -m venv /opt/venv \
+ && if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
+      echo "installing from the wheelhouse in the build context (no index)"; \
+      set -- --no-index --find-links /wheelhouse; \
+    else \
+      echo "installing from ${PIP_INDEX_URL}"; \
+      set -- --index-url "${PIP_INDEX_URL}"; \
+    fi \
+ && /opt/venv/bin/python -m pip install --no-compile "$@" --upgrade pip setuptools wheel \
+ && /opt/venv/bin/python -m pip install --no-compile "$@" -r /tmp/requirements.txt \
+ && find /opt/venv -name __pycache__ -type d -prune -exec rm -rf {} + \
+ && test -z "$(find /opt/venv -name '*.pyc' -print -quit)" \
+ && rm /tmp/requirements.txt
+
+# --- compile-venv: hash-based bytecode for the optimized environment ----------------------------------------------
+FROM ${PYTHON_IMAGE} AS compile-venv
+COPY optimized-venv/ /opt/venv/
+RUN /opt/venv/bin/python -c "import sys; assert sys.prefix == '/opt/venv', sys.prefix" \
+ && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv
+
+# --- compile-app: the worker code, compiled the same way ----------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS compile-app
+COPY worker/worker /app/worker
+RUN python3 -m compileall -q --invalidation-mode unchecked-hash /app/worker
+
+# --- runtime --------------------------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 worker \
+ && useradd --system --uid 10001 --gid worker --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin worker
+# Root-owned and read-only for the worker user: the code cannot be modified at run time.
+COPY --from=compile-venv /opt/venv /opt/venv
+COPY --from=compile-app /app /app
+ENV PATH=/opt/venv/bin:$PATH \
+    VIRTUAL_ENV=/opt/venv \
+    PYTHONUNBUFFERED=1
+WORKDIR /app
+USER 10001:10001
+ENTRYPOINT ["python", "-m", "worker"]
