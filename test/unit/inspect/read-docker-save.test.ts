@@ -1,8 +1,11 @@
 import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { GzipSizeEstimator, ImageArchiveError, imageFactsFrom, readDockerSave } from '@4pass/builder';
+import { GzipSizeEstimator, ImageArchiveError, imageFactsFrom, openLayerSizeCache, readDockerSave } from '@4pass/builder';
 import { chunked, dockerSaveOf, tarOf } from './docker-save-fixtures.js';
 
 const tinyTar = fileURLToPath(new URL('../../fixtures/images/tiny.tar', import.meta.url));
@@ -112,5 +115,26 @@ describe('readDockerSave on synthetic archives', () => {
 
   it('rejects a stream that is not a tar', async () => {
     await expect(readDockerSave(chunked(Buffer.from('this is not a tar archive at all, '.repeat(40))))).rejects.toThrow(ImageArchiveError);
+  });
+});
+
+describe('openLayerSizeCache', () => {
+  it('persists sizes between runs and survives a corrupt file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lsc-'));
+    try {
+      const file = join(dir, 'sub', 'layer-sizes.json');
+      const a = await openLayerSizeCache(file);
+      const { archive } = await dockerSaveOf({ layers: [[{ name: 'a.txt', content: 'x'.repeat(5000) }]] });
+      const first = await readDockerSave(chunked(archive), { cache: a });
+      await a.save();
+      const b = await openLayerSizeCache(file);
+      expect(b.size).toBe(2);
+      const second = await readDockerSave(chunked(archive), { cache: b });
+      expect(second.layers[0]).toMatchObject({ compressedFromCache: true, compressedBytes: first.layers[0]?.compressedBytes });
+      await writeFile(file, '{ not json');
+      expect((await openLayerSizeCache(file)).size).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
