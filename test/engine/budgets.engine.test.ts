@@ -59,7 +59,12 @@ const goodTag = `4pass-test/budget-good:${runId}`;
 const badTag = `4pass-test/budget-bad:${runId}`;
 
 const rules = {
-  startup: { ready: { logPattern: '^ready in' }, runs: 3, timeout: '30s', processTimePattern: 'ready in (?<ms>\\d+) ms' },
+  startup: {
+    ready: { logPattern: '^ready in' },
+    runs: 3,
+    timeout: '30s',
+    processTimePattern: 'ready in (?<ms>\\d+) ms',
+  },
   budgets: {
     size: '200MB',
     compressedSize: '80MB',
@@ -70,7 +75,12 @@ const rules = {
     startupP95: { limit: '2.5s', level: 'warn' },
     pathSizes: { '/app': '10kB' },
   },
-  structure: { nonRoot: 'runtime', healthcheck: true, absentPaths: ['/opt/venv/lib/python*/site-packages/pip'], presentPaths: ['/app/main.py'] },
+  structure: {
+    nonRoot: 'runtime',
+    healthcheck: true,
+    absentPaths: ['/opt/venv/lib/python*/site-packages/pip'],
+    presentPaths: ['/app/main.py'],
+  },
 };
 
 const config = parseConfig(
@@ -79,7 +89,12 @@ const config = parseConfig(
       { name: 'good', dockerfile: 'good.Dockerfile', context: '.', ...rules },
       { name: 'bad', dockerfile: 'bad.Dockerfile', context: '.', ...rules },
       // the good image against a budget it cannot meet: too big
-      { name: 'good-too-big', dockerfile: 'good.Dockerfile', context: '.', budgets: { size: '100MB', compressedSize: { limit: '10MB', level: 'warn' } } },
+      {
+        name: 'good-too-big',
+        dockerfile: 'good.Dockerfile',
+        context: '.',
+        budgets: { size: '100MB', compressedSize: { limit: '10MB', level: 'warn' } },
+      },
     ],
   },
   '/virtual/images.config.json',
@@ -104,8 +119,20 @@ beforeAll(async () => {
   await writeFile(join(dir, 'app', 'main.py'), MAIN_PY);
   await writeFile(join(dir, 'good.Dockerfile'), GOOD);
   await writeFile(join(dir, 'bad.Dockerfile'), BAD);
-  await buildImage({ engine: e, contextDir: dir, dockerfile: join(dir, 'good.Dockerfile'), tags: [goodTag], labels: testLabel });
-  await buildImage({ engine: e, contextDir: dir, dockerfile: join(dir, 'bad.Dockerfile'), tags: [badTag], labels: testLabel });
+  await buildImage({
+    engine: e,
+    contextDir: dir,
+    dockerfile: join(dir, 'good.Dockerfile'),
+    tags: [goodTag],
+    labels: testLabel,
+  });
+  await buildImage({
+    engine: e,
+    contextDir: dir,
+    dockerfile: join(dir, 'bad.Dockerfile'),
+    tags: [badTag],
+    labels: testLabel,
+  });
 
   const cache = new Map<string, number>();
   for (const [name, tag] of [
@@ -171,17 +198,27 @@ describe('the good image passes every rule', () => {
 
 describe('the bad image fails each rule', () => {
   it('runs as root (measured at runtime)', () => {
-    expect(check('bad', 'nonRoot')).toMatchObject({ status: 'fail', actual: 'uid=0', message: 'PID 1 runs as root (uid=0) once ready' });
+    expect(check('bad', 'nonRoot')).toMatchObject({
+      status: 'fail',
+      actual: 'uid=0',
+      message: 'PID 1 runs as root (uid=0) once ready',
+    });
   });
 
   it('has no healthcheck', () => {
-    expect(check('bad', 'healthcheck')).toMatchObject({ status: 'fail', actual: 'absent', message: 'no HEALTHCHECK in the image' });
+    expect(check('bad', 'healthcheck')).toMatchObject({
+      status: 'fail',
+      actual: 'absent',
+      message: 'no HEALTHCHECK in the image',
+    });
   });
 
   it('ships pip', () => {
     const c = check('bad', 'absentPath:/opt/venv/lib/python*/site-packages/pip');
     expect(c.status).toBe('fail');
-    expect(c.message).toBe('/opt/venv/lib/python*/site-packages/pip must be absent but is present: /opt/venv/lib/python3.11/site-packages/pip');
+    expect(c.message).toBe(
+      '/opt/venv/lib/python*/site-packages/pip must be absent but is present: /opt/venv/lib/python3.11/site-packages/pip',
+    );
   });
 
   it('has a fake AWS key in ENV — named, never echoed', () => {
@@ -204,7 +241,12 @@ describe('the bad image fails each rule', () => {
     const blob = byName('bad').waste.top[0];
     expect(blob).toMatchObject({ path: '/app/blob.bin', wastedBytes: WASTE_BYTES, removed: true });
     expect(check('bad', 'efficiency').status).toBe('fail');
-    expect(check('bad', 'layers')).toMatchObject({ status: 'fail', actual: 5, limit: 4, message: 'layers=5 > budget=4 (+1, +25%)' });
+    expect(check('bad', 'layers')).toMatchObject({
+      status: 'fail',
+      actual: 5,
+      limit: 4,
+      message: 'layers=5 > budget=4 (+1, +25%)',
+    });
   });
 
   it('is too slow to become ready', () => {
@@ -217,8 +259,14 @@ describe('the bad image fails each rule', () => {
   });
 
   it('the good image is too big for a smaller budget (fail) and warns on compressed size', () => {
-    expect(check('good-too-big', 'size')).toMatchObject({ status: 'fail', actual: facts.good!.sizeBytes, limit: 100_000_000 });
-    expect(check('good-too-big', 'size').message).toMatch(/^size=1\d\d(\.\d)? MB > budget=100 MB \(\+\d+(\.\d)? MB, \+\d+(\.\d)?%\)$/);
+    expect(check('good-too-big', 'size')).toMatchObject({
+      status: 'fail',
+      actual: facts.good!.sizeBytes,
+      limit: 100_000_000,
+    });
+    expect(check('good-too-big', 'size').message).toMatch(
+      /^size=1\d\d(\.\d)? MB > budget=100 MB \(\+\d+(\.\d)? MB, \+\d+(\.\d)?%\)$/,
+    );
     expect(check('good-too-big', 'compressedSize').status).toBe('warn');
   });
 });
@@ -231,7 +279,13 @@ describe('the gate report', () => {
     expect(report.summary).toMatchObject({ images: 3, passed: 1, failed: 2 });
     expect(gateExitCode(report)).toBe(1);
     expect(gateExitCode(buildGateReport([byName('good')]))).toBe(0);
-    for (const out of [json, renderTextReport(report), renderTextReport(report, { color: true }), renderMarkdownReport(report), renderJUnitReport(report)]) {
+    for (const out of [
+      json,
+      renderTextReport(report),
+      renderTextReport(report, { color: true }),
+      renderMarkdownReport(report),
+      renderJUnitReport(report),
+    ]) {
       expect(out).not.toContain(FAKE_KEY_ID);
       expect(out).not.toContain(FAKE_SECRET);
     }

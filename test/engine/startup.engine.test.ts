@@ -28,7 +28,13 @@ beforeAll(async () => {
   await writeFile(join(dir, 'Dockerfile'), DOCKERFILE);
   await writeFile(join(dir, 'nohc.Dockerfile'), `FROM ${PYTHON_BASE}\nCMD ["sleep", "600"]\n`);
   await buildImage({ engine: e, contextDir: dir, tags: [tag], labels: testLabel });
-  await buildImage({ engine: e, contextDir: dir, dockerfile: join(dir, 'nohc.Dockerfile'), tags: [noHealthTag], labels: testLabel });
+  await buildImage({
+    engine: e,
+    contextDir: dir,
+    dockerfile: join(dir, 'nohc.Dockerfile'),
+    tags: [noHealthTag],
+    labels: testLabel,
+  });
 });
 
 afterAll(async () => {
@@ -61,7 +67,9 @@ describe('measureStartup', () => {
     expect(r.processMedianMs).toBeLessThan(1_000);
     expect(r.runtimeUid).toBe(10001);
     expect(r.settings).toMatchObject({ network: false, readOnly: true, healthcheckIntervalMs: 100 });
-    expect(events.filter((e) => e.type === 'startup-run-end').map((e) => e.type === 'startup-run-end' && e.ok)).toEqual([true, true, true]);
+    expect(events.filter((e) => e.type === 'startup-run-end').map((e) => e.type === 'startup-run-end' && e.ok)).toEqual(
+      [true, true, true],
+    );
     expect(await ourContainers()).toBe(0);
   });
 
@@ -125,7 +133,9 @@ describe('measureStartup', () => {
   });
 
   it('ready by healthcheck on an image without HEALTHCHECK is a setup error', async () => {
-    await expect(measureStartup(await engine(), noHealthTag, { ready: { kind: 'healthcheck' }, labels: testLabel })).rejects.toThrow(StartupSetupError);
+    await expect(
+      measureStartup(await engine(), noHealthTag, { ready: { kind: 'healthcheck' }, labels: testLabel }),
+    ).rejects.toThrow(StartupSetupError);
     expect(await ourContainers()).toBe(0);
   });
 });

@@ -32,8 +32,16 @@ describe('non-root and healthcheck', () => {
   });
 
   it('config user: fails for root with the user named, passes otherwise', () => {
-    const root = checkStructure(factsFixture({ config: { user: '0:0', env: [], labels: {} } }), structureOf({ nonRoot: true, noSecrets: false }));
-    expect(root[0]).toMatchObject({ id: 'nonRoot', status: 'fail', actual: '0:0', message: 'user=0:0: the image runs as root (set USER to a non-root user)' });
+    const root = checkStructure(
+      factsFixture({ config: { user: '0:0', env: [], labels: {} } }),
+      structureOf({ nonRoot: true, noSecrets: false }),
+    );
+    expect(root[0]).toMatchObject({
+      id: 'nonRoot',
+      status: 'fail',
+      actual: '0:0',
+      message: 'user=0:0: the image runs as root (set USER to a non-root user)',
+    });
     const ok = checkStructure(factsFixture(), structureOf({ nonRoot: 'config' }));
     expect(ok[0]).toMatchObject({ id: 'nonRoot', status: 'pass' });
   });
@@ -41,15 +49,32 @@ describe('non-root and healthcheck', () => {
   it('runtime user: measured PID 1 uid from the startup run', () => {
     // parseConfig requires startup with nonRoot: "runtime"; here the structure is given directly.
     const s: StructureConfig = { nonRoot: 'runtime', absentPaths: [], presentPaths: [], noSecrets: false };
-    const base = { image: 'x', ready: 'healthcheck' as const, runs: [], ok: true, failures: [], settings: { runs: 1, timeoutMs: 1, network: false, readOnly: true } };
-    expect(checkStructure(factsFixture(), s, { ...base, runtimeUid: 0 })[0]).toMatchObject({ status: 'fail', actual: 'uid=0' });
-    expect(checkStructure(factsFixture(), s, { ...base, runtimeUid: 10001 })[0]).toMatchObject({ status: 'pass', actual: 'uid=10001' });
+    const base = {
+      image: 'x',
+      ready: 'healthcheck' as const,
+      runs: [],
+      ok: true,
+      failures: [],
+      settings: { runs: 1, timeoutMs: 1, network: false, readOnly: true },
+    };
+    expect(checkStructure(factsFixture(), s, { ...base, runtimeUid: 0 })[0]).toMatchObject({
+      status: 'fail',
+      actual: 'uid=0',
+    });
+    expect(checkStructure(factsFixture(), s, { ...base, runtimeUid: 10001 })[0]).toMatchObject({
+      status: 'pass',
+      actual: 'uid=10001',
+    });
     expect(checkStructure(factsFixture(), s)[0]).toMatchObject({ status: 'skip' });
   });
 
   it('healthcheck required', () => {
     const none = factsFixture({ config: { user: 'app', env: [], labels: {} } });
-    expect(checkStructure(none, structureOf({ healthcheck: true }))[0]).toMatchObject({ id: 'healthcheck', status: 'fail', message: 'no HEALTHCHECK in the image' });
+    expect(checkStructure(none, structureOf({ healthcheck: true }))[0]).toMatchObject({
+      id: 'healthcheck',
+      status: 'fail',
+      message: 'no HEALTHCHECK in the image',
+    });
     expect(checkStructure(factsFixture(), structureOf({ healthcheck: true }))[0]).toMatchObject({ status: 'pass' });
   });
 });
@@ -70,7 +95,9 @@ describe('paths and botocore', () => {
       ['presentPath:/app/missing.py', 'fail'],
       ['noSecrets', 'pass'],
     ]);
-    expect(checks[0]?.message).toBe('/opt/venv/lib/python*/site-packages/pip must be absent but is present: /opt/venv/lib/python3.11/site-packages/pip');
+    expect(checks[0]?.message).toBe(
+      '/opt/venv/lib/python*/site-packages/pip must be absent but is present: /opt/venv/lib/python3.11/site-packages/pip',
+    );
     expect(pathPattern('/a/**/b').test('/a/x/y/b')).toBe(true);
     expect(pathPattern('/a/*/b').test('/a/x/y/b')).toBe(false);
   });
@@ -81,7 +108,10 @@ describe('paths and botocore', () => {
     const [ok] = checkStructure(facts, structureOf({ botocoreServices: ['sqs', 'ecs'] }));
     expect(ok).toMatchObject({ status: 'pass', actual: 'ecs,sqs', limit: 'ecs,sqs' });
     const [bad] = checkStructure(facts, structureOf({ botocoreServices: ['sqs', 'sts'] }));
-    expect(bad).toMatchObject({ status: 'fail', message: 'botocore data services differ: missing sts; unexpected ecs (found 2, expected 2)' });
+    expect(bad).toMatchObject({
+      status: 'fail',
+      message: 'botocore data services differ: missing sts; unexpected ecs (found 2, expected 2)',
+    });
   });
 });
 
@@ -102,11 +132,19 @@ describe('credentials', () => {
       ],
       labels: { 'org.example.deploy-token': 'tok_abcdef', 'org.opencontainers.image.title': 'x' },
     },
-    steps: ['ADD rootfs /', `RUN |1 NPM_TOKEN=npm_secretvalue123 /bin/sh -c npm ci # buildkit`, `RUN /bin/sh -c echo ${FAKE_KEY_ID} > /x # buildkit`],
+    steps: [
+      'ADD rootfs /',
+      `RUN |1 NPM_TOKEN=npm_secretvalue123 /bin/sh -c npm ci # buildkit`,
+      `RUN /bin/sh -c echo ${FAKE_KEY_ID} > /x # buildkit`,
+    ],
   });
 
   it('finds them in ENV, labels and history, naming where and the pattern only', () => {
-    const findings = scanSecrets({ env: leaky.config.env, labels: leaky.config.labels, history: leaky.history.map((h) => h.createdBy) });
+    const findings = scanSecrets({
+      env: leaky.config.env,
+      labels: leaky.config.labels,
+      history: leaky.history.map((h) => h.createdBy),
+    });
     expect(findings).toEqual([
       { where: 'ENV', name: 'AWS_ACCESS_KEY_ID', pattern: 'aws-access-key-id' },
       { where: 'ENV', name: 'AWS_SECRET_ACCESS_KEY', pattern: 'aws-secret-access-key' },
@@ -122,9 +160,18 @@ describe('credentials', () => {
     const checks = checkStructure(leaky, structureOf({}));
     const secretCheck = checks.find((c) => c.id === 'noSecrets');
     expect(secretCheck).toMatchObject({ status: 'fail', actual: 7 });
-    expect(secretCheck?.details).toContain('ENV AWS_SECRET_ACCESS_KEY looks like a credential (an AWS secret access key; value hidden)');
+    expect(secretCheck?.details).toContain(
+      'ENV AWS_SECRET_ACCESS_KEY looks like a credential (an AWS secret access key; value hidden)',
+    );
     const text = JSON.stringify(checks);
-    for (const value of [FAKE_KEY_ID, FAKE_SECRET, 'ghp_notreallyatoken123', 'hunter2hunter2', 'tok_abcdef', 'npm_secretvalue123']) {
+    for (const value of [
+      FAKE_KEY_ID,
+      FAKE_SECRET,
+      'ghp_notreallyatoken123',
+      'hunter2hunter2',
+      'tok_abcdef',
+      'npm_secretvalue123',
+    ]) {
       expect(text).not.toContain(value);
     }
   });
@@ -138,6 +185,8 @@ describe('credentials', () => {
   });
 
   it('can be switched off explicitly', () => {
-    expect(checkStructure(leaky, structureOf({ noSecrets: false })).find((c) => c.id === 'noSecrets')?.status).toBe('skip');
+    expect(checkStructure(leaky, structureOf({ noSecrets: false })).find((c) => c.id === 'noSecrets')?.status).toBe(
+      'skip',
+    );
   });
 });

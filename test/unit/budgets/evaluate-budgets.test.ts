@@ -4,7 +4,14 @@ import { evaluateBudgets, evaluateGrowth, evaluateRule, parseConfig, type Startu
 const budgetsOf = (budgets: unknown) =>
   parseConfig({ images: [{ name: 'x', dockerfile: 'D', context: '.', budgets }] }, 'test.json').images[0]!.budgets;
 
-const measured = { sizeBytes: 182_300_000, compressedSizeBytes: 64_000_000, layerCount: 14, wastedBytes: 3_000_000, efficiency: 0.853, paths: { '/opt/venv': 120_000_000 } };
+const measured = {
+  sizeBytes: 182_300_000,
+  compressedSizeBytes: 64_000_000,
+  layerCount: 14,
+  wastedBytes: 3_000_000,
+  efficiency: 0.853,
+  paths: { '/opt/venv': 120_000_000 },
+};
 
 const startup = (over: Partial<StartupResult> = {}): StartupResult => ({
   image: 'x',
@@ -38,11 +45,17 @@ describe('evaluateRule', () => {
   });
 
   it('a warn-level rule warns instead of failing', () => {
-    expect(evaluateRule('layers', { enabled: true, limit: 12, level: 'warn' }, 14, 'count')).toMatchObject({ status: 'warn', message: 'layers=14 > budget=12 (+2, +16.7%)' });
+    expect(evaluateRule('layers', { enabled: true, limit: 12, level: 'warn' }, 14, 'count')).toMatchObject({
+      status: 'warn',
+      message: 'layers=14 > budget=12 (+2, +16.7%)',
+    });
   });
 
   it('an explicitly-off rule gives skip', () => {
-    expect(evaluateRule('size', { enabled: false }, 1, 'bytes')).toMatchObject({ status: 'skip', message: 'size: rule off' });
+    expect(evaluateRule('size', { enabled: false }, 1, 'bytes')).toMatchObject({
+      status: 'skip',
+      message: 'size: rule off',
+    });
   });
 });
 
@@ -50,7 +63,13 @@ describe('evaluateBudgets', () => {
   it('evaluates only configured rules, in a fixed order, with units', () => {
     const checks = evaluateBudgets(
       measured,
-      budgetsOf({ size: '170MB', efficiency: '90%', layers: { limit: 20, level: 'warn' }, compressedSize: 'off', pathSizes: { '/opt/venv': '100MB' } }),
+      budgetsOf({
+        size: '170MB',
+        efficiency: '90%',
+        layers: { limit: 20, level: 'warn' },
+        compressedSize: 'off',
+        pathSizes: { '/opt/venv': '100MB' },
+      }),
     );
     expect(checks.map((c) => [c.id, c.status])).toEqual([
       ['size', 'fail'],
@@ -87,7 +106,10 @@ describe('evaluateBudgets', () => {
 
   it('growth: percent or bytes against the baseline; skip without one', () => {
     const rule = budgetsOf({ growth: '5%' }).growth!;
-    expect(evaluateGrowth(rule, measured)).toMatchObject({ status: 'skip', message: 'growth: no baseline for this image' });
+    expect(evaluateGrowth(rule, measured)).toMatchObject({
+      status: 'skip',
+      message: 'growth: no baseline for this image',
+    });
     const grew = evaluateGrowth(rule, measured, { sizeBytes: 170_000_000, compressedSizeBytes: 60_000_000 });
     expect(grew.status).toBe('fail');
     expect(grew.actual).toBeCloseTo(7.235, 2);

@@ -108,7 +108,16 @@ describe('loadConfig', () => {
   it('rejects rules with a bad level or an unknown key, and explicit true', () => {
     const bad = () =>
       parseConfig(
-        { images: [{ name: 'a', dockerfile: 'D', context: '.', budgets: { size: { limit: '1MB', level: 'error', max: 1 }, layers: true } }] },
+        {
+          images: [
+            {
+              name: 'a',
+              dockerfile: 'D',
+              context: '.',
+              budgets: { size: { limit: '1MB', level: 'error', max: 1 }, layers: true },
+            },
+          ],
+        },
         'x.json',
       );
     expect(bad).toThrow(ConfigError);
@@ -117,7 +126,11 @@ describe('loadConfig', () => {
     } catch (e) {
       const paths = (e as ConfigError).issues.map((i) => i.path);
       expect(paths).toEqual(
-        expect.arrayContaining(['images[0].budgets.size.level', 'images[0].budgets.size.max', 'images[0].budgets.layers']),
+        expect.arrayContaining([
+          'images[0].budgets.size.level',
+          'images[0].budgets.size.max',
+          'images[0].budgets.layers',
+        ]),
       );
     }
   });

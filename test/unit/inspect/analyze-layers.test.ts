@@ -6,7 +6,10 @@ const dir = (path: string): LayerEntry => ({ path, size: 0, type: 'directory', m
 
 describe('analyzeLayers', () => {
   it('stacks layers into the final tree with implicit parent directories', () => {
-    const a = analyzeLayers([{ entries: [file('/app/a.txt', 10), file('/app/sub/b.txt', 20)] }, { entries: [file('/etc/c', 5)] }]);
+    const a = analyzeLayers([
+      { entries: [file('/app/a.txt', 10), file('/app/sub/b.txt', 20)] },
+      { entries: [file('/etc/c', 5)] },
+    ]);
     expect([...a.tree.keys()].sort()).toEqual(['/app', '/app/a.txt', '/app/sub', '/app/sub/b.txt', '/etc', '/etc/c']);
     expect(a.tree.get('/app/sub')?.layer).toBe(-1);
     expect(a.totalBytes).toBe(35);
@@ -28,13 +31,27 @@ describe('analyzeLayers', () => {
     expect(a.efficiency).toBeCloseTo(410 / 1410);
     expect(a.layers[0]?.wastedBytes).toBe(1000);
     expect(a.layers[1]?.wastedBytes).toBe(0);
-    expect(a.inefficiencies).toEqual([{ path: '/data/big.bin', count: 1, wastedBytes: 1000, layers: [0], removed: false }]);
+    expect(a.inefficiencies).toEqual([
+      { path: '/data/big.bin', count: 1, wastedBytes: 1000, layers: [0], removed: false },
+    ]);
   });
 
   it('applies .wh.<name> whiteouts to files and whole directories', () => {
     const a = analyzeLayers([
-      { entries: [file('/usr/lib/pip/a.py', 100), file('/usr/lib/pip/b.py', 50), file('/usr/bin/pip', 7), file('/x', 1)] },
-      { entries: [{ path: './usr/lib/.wh.pip', size: 0, type: 'file', mode: 0 }, { path: 'usr/bin/.wh.pip', size: 0, type: 'file', mode: 0 }] },
+      {
+        entries: [
+          file('/usr/lib/pip/a.py', 100),
+          file('/usr/lib/pip/b.py', 50),
+          file('/usr/bin/pip', 7),
+          file('/x', 1),
+        ],
+      },
+      {
+        entries: [
+          { path: './usr/lib/.wh.pip', size: 0, type: 'file', mode: 0 },
+          { path: 'usr/bin/.wh.pip', size: 0, type: 'file', mode: 0 },
+        ],
+      },
     ]);
     expect(a.tree.has('/usr/lib/pip')).toBe(false);
     expect(a.tree.has('/usr/lib/pip/a.py')).toBe(false);
@@ -52,7 +69,13 @@ describe('analyzeLayers', () => {
   it('applies an opaque whiteout: lower contents hidden, the same layer’s entries kept', () => {
     const a = analyzeLayers([
       { entries: [file('/cache/old1', 30), file('/cache/deep/old2', 20), file('/other', 1)] },
-      { entries: [dir('/cache'), { path: '/cache/.wh..wh..opq', size: 0, type: 'file', mode: 0 }, file('/cache/new', 5)] },
+      {
+        entries: [
+          dir('/cache'),
+          { path: '/cache/.wh..wh..opq', size: 0, type: 'file', mode: 0 },
+          file('/cache/new', 5),
+        ],
+      },
     ]);
     expect([...a.tree.keys()].filter((p) => p.startsWith('/cache')).sort()).toEqual(['/cache', '/cache/new']);
     expect(a.wastedBytes).toBe(50);
@@ -99,13 +122,24 @@ describe('analyzeLayers', () => {
 
   it('an empty image is fully efficient', () => {
     expect(analyzeLayers([]).efficiency).toBe(1);
-    expect(analyzeLayers([{ entries: [] }]).layers).toEqual([{ index: 0, sizeBytes: 0, entryCount: 0, whiteoutCount: 0, wastedBytes: 0 }]);
+    expect(analyzeLayers([{ entries: [] }]).layers).toEqual([
+      { index: 0, sizeBytes: 0, entryCount: 0, whiteoutCount: 0, wastedBytes: 0 },
+    ]);
   });
 });
 
 describe('measurePaths', () => {
   it('sums regular-file bytes under each path; a file path gives its size, a missing path 0', () => {
-    const { tree } = analyzeLayers([{ entries: [file('/opt/venv/lib/a', 10), file('/opt/venv/bin/b', 5), file('/opt/venvx', 99), file('/app/main.py', 3)] }]);
+    const { tree } = analyzeLayers([
+      {
+        entries: [
+          file('/opt/venv/lib/a', 10),
+          file('/opt/venv/bin/b', 5),
+          file('/opt/venvx', 99),
+          file('/app/main.py', 3),
+        ],
+      },
+    ]);
     expect(measurePaths(tree, ['/opt/venv/', '/app/main.py', '/nope', '/'])).toEqual({
       '/opt/venv': 15,
       '/app/main.py': 3,

@@ -25,7 +25,12 @@ export async function tarOf(entries: FixtureEntry[]): Promise<Buffer> {
   });
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const body = type === 'file' ? (typeof e.content === 'string' ? Buffer.from(e.content) : (e.content ?? Buffer.alloc(e.size ?? 0))) : undefined;
+    const body =
+      type === 'file'
+        ? typeof e.content === 'string'
+          ? Buffer.from(e.content)
+          : (e.content ?? Buffer.alloc(e.size ?? 0))
+        : undefined;
     await new Promise<void>((resolve, reject) => {
       const header = {
         name: e.name,
@@ -58,7 +63,9 @@ export interface FixtureImage {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** Builds a docker-save-like archive; layer files come before manifest.json, like the engine writes them. */
-export async function dockerSaveOf(image: FixtureImage): Promise<{ archive: Buffer; diffIds: string[]; layerTars: Buffer[] }> {
+export async function dockerSaveOf(
+  image: FixtureImage,
+): Promise<{ archive: Buffer; diffIds: string[]; layerTars: Buffer[] }> {
   const layerTars = await Promise.all(image.layers.map((l) => tarOf(l)));
   const diffIds = layerTars.map((t) => `sha256:${sha(t)}`);
   const history: Record<string, unknown>[] = [];
@@ -92,7 +99,9 @@ export async function dockerSaveOf(image: FixtureImage): Promise<{ archive: Buff
   if (image.layout === 'oci') files.push({ name: 'oci-layout', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') });
   files.push({
     name: 'manifest.json',
-    body: Buffer.from(JSON.stringify([{ Config: configName, RepoTags: image.repoTags ?? ['fixture:latest'], Layers: layerNames }])),
+    body: Buffer.from(
+      JSON.stringify([{ Config: configName, RepoTags: image.repoTags ?? ['fixture:latest'], Layers: layerNames }]),
+    ),
   });
   const archive = await tarOf(files.map((f) => ({ name: f.name, content: f.body })));
   return { archive, diffIds, layerTars };

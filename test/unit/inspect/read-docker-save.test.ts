@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { GzipSizeEstimator, ImageArchiveError, imageFactsFrom, openLayerSizeCache, readDockerSave } from '@4pass/builder';
+import {
+  GzipSizeEstimator,
+  ImageArchiveError,
+  imageFactsFrom,
+  openLayerSizeCache,
+  readDockerSave,
+} from '@4pass/builder';
 import { chunked, dockerSaveOf, tarOf } from './docker-save-fixtures.js';
 
 const tinyTar = fileURLToPath(new URL('../../fixtures/images/tiny.tar', import.meta.url));
@@ -17,7 +23,10 @@ describe('readDockerSave on a real 20.10 docker-save archive', () => {
     expect(contents.layers).toHaveLength(4);
     expect(contents.layers.map((l) => l.diffId)).toEqual(contents.config.rootfs?.diff_ids);
     expect(contents.layers.every((l) => l.compression === 'none' && l.archivePath.endsWith('/layer.tar'))).toBe(true);
-    expect(contents.layers[1]?.entries.find((e) => e.path === '/app/data.txt')).toMatchObject({ size: 27019, type: 'file' });
+    expect(contents.layers[1]?.entries.find((e) => e.path === '/app/data.txt')).toMatchObject({
+      size: 27019,
+      type: 'file',
+    });
     expect(contents.layers[2]?.entries.find((e) => e.path === '/app/bin/run.sh')?.mode).toBe(0o755);
 
     const facts = imageFactsFrom('tiny', undefined, contents.config, contents.layers, ['/app', '/app/data.txt']);
@@ -38,7 +47,10 @@ describe('readDockerSave on a real 20.10 docker-save archive', () => {
     expect(facts.waste.efficiency).toBeCloseTo((21 + 18 + 10809) / (21 + 27019 + 18 + 10809), 6);
     expect(facts.layers[1]?.wastedBytes).toBe(27019);
     expect(facts.paths).toEqual({ '/app': 21 + 18 + 10809, '/app/data.txt': 10809 });
-    expect(facts.config).toMatchObject({ user: '1000:1000', labels: { 'org.opencontainers.image.title': '4pass tiny fixture' } });
+    expect(facts.config).toMatchObject({
+      user: '1000:1000',
+      labels: { 'org.opencontainers.image.title': '4pass tiny fixture' },
+    });
     expect(facts.config.healthcheck).toBeUndefined();
     expect(facts.compressedSizeBytes).toBe(facts.layers.reduce((a, l) => a + l.compressedBytes, 0));
     // base64 text compresses to roughly 3/4 of its size; far below the tar size
@@ -50,7 +62,10 @@ describe('readDockerSave on a real 20.10 docker-save archive', () => {
 describe('readDockerSave on synthetic archives', () => {
   const image = {
     layers: [
-      [{ name: 'etc/', type: 'directory' as const }, { name: 'etc/os-release', content: 'ID=fixture\n'.repeat(50) }],
+      [
+        { name: 'etc/', type: 'directory' as const },
+        { name: 'etc/os-release', content: 'ID=fixture\n'.repeat(50) },
+      ],
       [{ name: 'etc/.wh.os-release' }, { name: 'opt/venv/lib/x.py', content: 'print(1)\n'.repeat(1000) }],
     ],
     metadataSteps: true,
@@ -67,7 +82,8 @@ describe('readDockerSave on synthetic archives', () => {
     expect(contents.layers.map((l) => l.diffId)).toEqual(diffIds);
     expect(contents.layers.map((l) => l.tarBytes)).toEqual(layerTars.map((t) => t.length));
     expect(contents.layers.map((l) => l.compression)).toEqual(variant.gzip ? ['gzip', 'gzip'] : ['none', 'none']);
-    if (variant.gzip) expect(contents.layers.map((l) => l.compressedBytes)).toEqual(layerTars.map((t) => gzipSync(t).length));
+    if (variant.gzip)
+      expect(contents.layers.map((l) => l.compressedBytes)).toEqual(layerTars.map((t) => gzipSync(t).length));
     const facts = imageFactsFrom('x', undefined, contents.config, contents.layers, ['/opt/venv']);
     expect(facts.layers.map((l) => l.createdBy)).toEqual(['COPY layer0 / # buildkit', 'COPY layer1 / # buildkit']);
     expect(facts.history.map((h) => h.layer)).toEqual([undefined, 0, undefined, 1, undefined]);
@@ -110,11 +126,15 @@ describe('readDockerSave on synthetic archives', () => {
       { name: 'c.json', content: '{}' },
       { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: [], Layers: ['x/layer.tar'] }]) },
     ]);
-    await expect(readDockerSave(chunked(missingLayer))).rejects.toThrow(/layer x\/layer\.tar named by manifest\.json is missing/);
+    await expect(readDockerSave(chunked(missingLayer))).rejects.toThrow(
+      /layer x\/layer\.tar named by manifest\.json is missing/,
+    );
   });
 
   it('rejects a stream that is not a tar', async () => {
-    await expect(readDockerSave(chunked(Buffer.from('this is not a tar archive at all, '.repeat(40))))).rejects.toThrow(ImageArchiveError);
+    await expect(readDockerSave(chunked(Buffer.from('this is not a tar archive at all, '.repeat(40))))).rejects.toThrow(
+      ImageArchiveError,
+    );
   });
 });
 
@@ -130,7 +150,10 @@ describe('openLayerSizeCache', () => {
       const b = await openLayerSizeCache(file);
       expect(b.size).toBe(2);
       const second = await readDockerSave(chunked(archive), { cache: b });
-      expect(second.layers[0]).toMatchObject({ compressedFromCache: true, compressedBytes: first.layers[0]?.compressedBytes });
+      expect(second.layers[0]).toMatchObject({
+        compressedFromCache: true,
+        compressedBytes: first.layers[0]?.compressedBytes,
+      });
       await writeFile(file, '{ not json');
       expect((await openLayerSizeCache(file)).size).toBe(0);
     } finally {

@@ -58,8 +58,13 @@ describe('diffReports', () => {
   it('matches repeated identical steps one to one, in order', async () => {
     const baseline = await loadGateReport(fixture('baseline.json'));
     const img = baseline.images[0]!;
-    const twice = { ...baseline, images: [{ ...img, layers: [...img.layers, { ...img.layers[0]!, index: 4, sizeBytes: 99 }] }] };
+    const twice = {
+      ...baseline,
+      images: [{ ...img, layers: [...img.layers, { ...img.layers[0]!, index: 4, sizeBytes: 99 }] }],
+    };
     const d = diffReports(twice, baseline).api!;
-    expect(d.layers.filter((l) => l.createdBy === 'COPY app/msg.txt /app/msg.txt # buildkit').map((l) => l.change)).toEqual(['unchanged', 'added']);
+    expect(
+      d.layers.filter((l) => l.createdBy === 'COPY app/msg.txt /app/msg.txt # buildkit').map((l) => l.change),
+    ).toEqual(['unchanged', 'added']);
   });
 });

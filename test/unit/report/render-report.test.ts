@@ -19,7 +19,9 @@ import { factsFixture } from '../budgets/facts-fixture.js';
 
 const FAKE_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const FAKE_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-const baseline = parseGateReport(JSON.parse(readFileSync(fileURLToPath(new URL('../../fixtures/reports/baseline.json', import.meta.url)), 'utf8')));
+const baseline = parseGateReport(
+  JSON.parse(readFileSync(fileURLToPath(new URL('../../fixtures/reports/baseline.json', import.meta.url)), 'utf8')),
+);
 
 const config = parseConfig(
   {
@@ -29,7 +31,14 @@ const config = parseConfig(
         dockerfile: 'D',
         context: '.',
         startup: { ready: { healthcheck: true }, runs: 3 },
-        budgets: { size: '170MB', layers: { limit: 2, level: 'warn' }, startupMedian: '1s', efficiency: 'off', pathSizes: { '/opt/venv': '1MB' }, growth: '5%' },
+        budgets: {
+          size: '170MB',
+          layers: { limit: 2, level: 'warn' },
+          startupMedian: '1s',
+          efficiency: 'off',
+          pathSizes: { '/opt/venv': '1MB' },
+          growth: '5%',
+        },
         structure: { nonRoot: 'runtime', healthcheck: true, absentPaths: ['/opt/venv/lib/python*/site-packages/pip'] },
       },
       { name: 'worker', dockerfile: 'D', context: '.', budgets: { size: '200MB' }, structure: { nonRoot: true } },
@@ -61,7 +70,11 @@ function report(): GateReport {
         labels: {},
         healthcheck: ['CMD-SHELL', 'curl -f http://localhost:8000/health'],
       },
-      steps: ['ADD rootfs /', 'COPY app /app # buildkit', `RUN |1 AWS_SECRET_ACCESS_KEY=${FAKE_SECRET} /bin/sh -c pip install boto3 <x> & "y" # buildkit`],
+      steps: [
+        'ADD rootfs /',
+        'COPY app /app # buildkit',
+        `RUN |1 AWS_SECRET_ACCESS_KEY=${FAKE_SECRET} /bin/sh -c pip install boto3 <x> & "y" # buildkit`,
+      ],
     }),
     config.images[0]!,
     startup,
@@ -69,7 +82,11 @@ function report(): GateReport {
     { durations: { build: 41_000, inspect: 2_100 } },
   );
   const worker = evaluateImage(factsFixture({ sizeBytes: 120_000_000 }), config.images[1]!);
-  return buildGateReport([worker, api], { errors: [{ name: 'broken', stage: 'build', message: 'RUN exit code 3 <oops>' }], baseline, now: new Date('2026-11-27T12:00:00Z') });
+  return buildGateReport([worker, api], {
+    errors: [{ name: 'broken', stage: 'build', message: 'RUN exit code 3 <oops>' }],
+    baseline,
+    now: new Date('2026-11-27T12:00:00Z'),
+  });
 }
 
 describe('evaluateImage + buildGateReport', () => {
@@ -83,7 +100,14 @@ describe('evaluateImage + buildGateReport', () => {
     expect(r.schemaVersion).toBe(1);
     expect(r.pass).toBe(false);
     expect(r.summary).toEqual({ images: 3, passed: 1, failed: 1, warnings: 1, errors: 1 });
-    expect(api).toMatchObject({ name: 'api', imageId: 'sha256:' + 'a'.repeat(64), tags: ['fixture:1'], sizeBytes: 182_300_000, compressedSizeBytes: 64_000_000, layerCount: 3 });
+    expect(api).toMatchObject({
+      name: 'api',
+      imageId: 'sha256:' + 'a'.repeat(64),
+      tags: ['fixture:1'],
+      sizeBytes: 182_300_000,
+      compressedSizeBytes: 64_000_000,
+      layerCount: 3,
+    });
     expect(api.startup).toMatchObject({ medianMs: 820, p95Ms: 830, runtimeUid: 10001 });
     expect(api.startup?.runs).toHaveLength(3);
     expect(api.durations).toEqual({ build: 41_000, inspect: 2_100 });
@@ -105,11 +129,15 @@ describe('evaluateImage + buildGateReport', () => {
       noSecrets: 'fail',
     });
     expect(api.checks.find((c) => c.id === 'pathSize:/opt/venv')?.actual).toBe(81_100);
-    expect(api.checks.find((c) => c.id === 'growth')?.message).toBe('growth=+2.3 MB (+1.28%) <= budget=+5% (size 180 MB → 182.3 MB)');
+    expect(api.checks.find((c) => c.id === 'growth')?.message).toBe(
+      'growth=+2.3 MB (+1.28%) <= budget=+5% (size 180 MB → 182.3 MB)',
+    );
   });
 
   it('redacts secrets from layer step texts', () => {
-    expect(api.layers[2]?.createdBy).toBe('RUN |1 AWS_SECRET_ACCESS_KEY=*** /bin/sh -c pip install boto3 <x> & "y" # buildkit');
+    expect(api.layers[2]?.createdBy).toBe(
+      'RUN |1 AWS_SECRET_ACCESS_KEY=*** /bin/sh -c pip install boto3 <x> & "y" # buildkit',
+    );
   });
 
   it('diffs against the baseline by name', () => {
@@ -120,7 +148,13 @@ describe('evaluateImage + buildGateReport', () => {
 
 describe('renderers', () => {
   const r = report();
-  const outputs = { text: renderTextReport(r), color: renderTextReport(r, { color: true }), markdown: renderMarkdownReport(r), junit: renderJUnitReport(r), json: JSON.stringify(r) };
+  const outputs = {
+    text: renderTextReport(r),
+    color: renderTextReport(r, { color: true }),
+    markdown: renderMarkdownReport(r),
+    junit: renderJUnitReport(r),
+    json: JSON.stringify(r),
+  };
 
   it('never contain a secret value', () => {
     for (const [kind, out] of Object.entries(outputs)) {
@@ -136,7 +170,7 @@ describe('renderers', () => {
     expect(t).toMatch(/\napi\s+FAIL\s+182\.3 MB\s+64 MB\s+3\s+820 ms \/ 830 ms\s+\d+(\.\d)?%\s+\+2\.3 MB\n/);
     expect(t).toMatch(/\nworker\s+PASS\s+120 MB/);
     expect(t).toMatch(/\nbroken\s+ERROR/);
-    expect(t).toMatch(/\n  ✗  size +size=182\.3 MB > budget=170 MB \(\+12\.3 MB, \+7\.2%\)\n/);
+    expect(t).toMatch(/\n {2}✗ {2}size +size=182\.3 MB > budget=170 MB \(\+12\.3 MB, \+7\.2%\)\n/);
     expect(t).toMatch(/ {2}! +layers +layers=3 > budget=2 \(\+1, \+50%\)/);
     expect(t).toContain('ENV AWS_SECRET_ACCESS_KEY looks like a credential (an AWS secret access key; value hidden)');
     expect(t).toContain('vs baseline: size +2.3 MB (+1.28%)');
@@ -151,7 +185,9 @@ describe('renderers', () => {
 
     expect(m.startsWith(MARKDOWN_MARKER + '\n## ❌ Image budget: 2 of 3 images failed\n')).toBe(true);
     expect(m).toContain('| Image | Result | Size | Compressed | Layers | Startup p50 / p95 | Efficiency | Δ size |');
-    expect(m).toMatch(/\| api \| ❌ \| 182\.3 MB \| 64 MB \| 3 \| 820 ms \/ 830 ms \| [\d.]+% \| \+2\.3 MB \(\+1\.28%\) \|/);
+    expect(m).toMatch(
+      /\| api \| ❌ \| 182\.3 MB \| 64 MB \| 3 \| 820 ms \/ 830 ms \| [\d.]+% \| \+2\.3 MB \(\+1\.28%\) \|/,
+    );
     expect(m).toContain('| ❌ | `size` | 182.3 MB | 170 MB | size=182.3 MB &gt; budget=170 MB (+12.3 MB, +7.2%) |');
     expect(m).toContain('| ⏭️ | `efficiency` | 100% | – | efficiency: rule off |');
     expect(m).toContain('&lt;x&gt; & "y"');
@@ -165,7 +201,9 @@ describe('renderers', () => {
     const worker = r.images[0]!;
     const tests = api.checks.length + worker.checks.length + 1;
     const failures = api.summary.failed + worker.summary.failed + 1;
-    expect(j).toContain(`<testsuites name="image-budget" tests="${tests}" failures="${failures}" errors="0" skipped="${api.summary.skipped + worker.summary.skipped}">`);
+    expect(j).toContain(
+      `<testsuites name="image-budget" tests="${tests}" failures="${failures}" errors="0" skipped="${api.summary.skipped + worker.summary.skipped}">`,
+    );
     expect(j.match(/<testcase /g)).toHaveLength(tests);
     expect(j).toContain('<failure message="size=182.3 MB &gt; budget=170 MB (+12.3 MB, +7.2%)" type="size">');
     expect(j).toContain('<skipped message="efficiency: rule off"/>');

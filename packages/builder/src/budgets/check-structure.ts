@@ -11,7 +11,8 @@ import { describeSecretFinding, scanSecrets } from './scan-secrets.js';
  */
 export function checkStructure(facts: ImageFacts, structure: StructureConfig, startup?: StartupResult): Check[] {
   const checks: Check[] = [];
-  if (structure.nonRoot) checks.push(structure.nonRoot === 'runtime' ? runtimeUserCheck(startup) : configUserCheck(facts.config.user));
+  if (structure.nonRoot)
+    checks.push(structure.nonRoot === 'runtime' ? runtimeUserCheck(startup) : configUserCheck(facts.config.user));
   if (structure.healthcheck !== undefined) checks.push(healthcheckCheck(facts, structure.healthcheck));
   for (const p of structure.absentPaths) checks.push(pathCheck(facts, p, 'absent'));
   for (const p of structure.presentPaths) checks.push(pathCheck(facts, p, 'present'));
@@ -31,27 +32,78 @@ export function isRootUser(user: string): boolean {
 function configUserCheck(user: string): Check {
   const shown = user === '' ? '(unset: root)' : user;
   return isRootUser(user)
-    ? { ...base, id: 'nonRoot', status: 'fail', actual: shown, limit: 'non-root', message: `user=${shown}: the image runs as root (set USER to a non-root user)` }
+    ? {
+        ...base,
+        id: 'nonRoot',
+        status: 'fail',
+        actual: shown,
+        limit: 'non-root',
+        message: `user=${shown}: the image runs as root (set USER to a non-root user)`,
+      }
     : { ...base, id: 'nonRoot', status: 'pass', actual: user, limit: 'non-root', message: `user=${user} is not root` };
 }
 
 function runtimeUserCheck(startup: StartupResult | undefined): Check {
   const id = 'nonRoot';
-  if (!startup) return { ...base, id, status: 'skip', actual: null, limit: 'uid != 0', message: 'runtime user not measured (startup not run)' };
+  if (!startup)
+    return {
+      ...base,
+      id,
+      status: 'skip',
+      actual: null,
+      limit: 'uid != 0',
+      message: 'runtime user not measured (startup not run)',
+    };
   if (startup.runtimeUid === undefined) {
-    return { ...base, id, status: 'fail', actual: null, limit: 'uid != 0', message: 'could not read the user of PID 1 (no run became ready, or /proc/1/status unreadable)' };
+    return {
+      ...base,
+      id,
+      status: 'fail',
+      actual: null,
+      limit: 'uid != 0',
+      message: 'could not read the user of PID 1 (no run became ready, or /proc/1/status unreadable)',
+    };
   }
   return startup.runtimeUid === 0
-    ? { ...base, id, status: 'fail', actual: 'uid=0', limit: 'uid != 0', message: 'PID 1 runs as root (uid=0) once ready' }
-    : { ...base, id, status: 'pass', actual: `uid=${startup.runtimeUid}`, limit: 'uid != 0', message: `PID 1 runs as uid=${startup.runtimeUid} once ready` };
+    ? {
+        ...base,
+        id,
+        status: 'fail',
+        actual: 'uid=0',
+        limit: 'uid != 0',
+        message: 'PID 1 runs as root (uid=0) once ready',
+      }
+    : {
+        ...base,
+        id,
+        status: 'pass',
+        actual: `uid=${startup.runtimeUid}`,
+        limit: 'uid != 0',
+        message: `PID 1 runs as uid=${startup.runtimeUid} once ready`,
+      };
 }
 
 function healthcheckCheck(facts: ImageFacts, required: boolean): Check {
   const id = 'healthcheck';
   const has = facts.config.healthcheck !== undefined;
-  if (!required) return { ...base, id, status: 'skip', actual: has ? 'present' : 'absent', limit: null, message: 'HEALTHCHECK not required' };
+  if (!required)
+    return {
+      ...base,
+      id,
+      status: 'skip',
+      actual: has ? 'present' : 'absent',
+      limit: null,
+      message: 'HEALTHCHECK not required',
+    };
   return has
-    ? { ...base, id, status: 'pass', actual: 'present', limit: 'present', message: `HEALTHCHECK present (${facts.config.healthcheck?.[0] ?? ''})` }
+    ? {
+        ...base,
+        id,
+        status: 'pass',
+        actual: 'present',
+        limit: 'present',
+        message: `HEALTHCHECK present (${facts.config.healthcheck?.[0] ?? ''})`,
+      }
     : { ...base, id, status: 'fail', actual: 'absent', limit: 'present', message: 'no HEALTHCHECK in the image' };
 }
 
@@ -91,7 +143,15 @@ function pathCheck(facts: ImageFacts, pattern: string, want: 'absent' | 'present
       : ok
         ? `${pattern} is present`
         : `${pattern} must be present but is absent`;
-  return { ...base, id, status: ok ? 'pass' : 'fail', actual, limit: want, message, ...(found.length > 0 && { details: found.slice(0, 20) }) };
+  return {
+    ...base,
+    id,
+    status: ok ? 'pass' : 'fail',
+    actual,
+    limit: want,
+    message,
+    ...(found.length > 0 && { details: found.slice(0, 20) }),
+  };
 }
 
 const BOTOCORE_SERVICE = /\/botocore\/data\/([^/]+)\/[^/]+\/service-2\.json(?:\.gz)?$/;
@@ -114,13 +174,22 @@ function botocoreCheck(facts: ImageFacts, expected: readonly string[]): Check {
   const id = 'botocoreServices';
   const { services, roots } = findBotocoreServices(facts.tree);
   const want = [...expected].sort();
-  if (roots.length === 0) return { ...base, id, status: 'fail', actual: 'not found', limit: want.join(','), message: 'no botocore data directory in the image' };
+  if (roots.length === 0)
+    return {
+      ...base,
+      id,
+      status: 'fail',
+      actual: 'not found',
+      limit: want.join(','),
+      message: 'no botocore data directory in the image',
+    };
   const missing = want.filter((s) => !services.includes(s));
   const extra = services.filter((s) => !want.includes(s));
   const ok = missing.length === 0 && extra.length === 0;
   const parts = [
     missing.length > 0 && `missing ${missing.join(', ')}`,
-    extra.length > 0 && `unexpected ${extra.length <= 10 ? extra.join(', ') : `${extra.slice(0, 10).join(', ')} (+${extra.length - 10} more)`}`,
+    extra.length > 0 &&
+      `unexpected ${extra.length <= 10 ? extra.join(', ') : `${extra.slice(0, 10).join(', ')} (+${extra.length - 10} more)`}`,
   ].filter(Boolean);
   return {
     ...base,
@@ -128,16 +197,32 @@ function botocoreCheck(facts: ImageFacts, expected: readonly string[]): Check {
     status: ok ? 'pass' : 'fail',
     actual: services.length <= 20 ? services.join(',') : `${services.length} services`,
     limit: want.join(','),
-    message: ok ? `botocore data services = {${want.join(', ')}}` : `botocore data services differ: ${parts.join('; ')} (found ${services.length}, expected ${want.length})`,
+    message: ok
+      ? `botocore data services = {${want.join(', ')}}`
+      : `botocore data services differ: ${parts.join('; ')} (found ${services.length}, expected ${want.length})`,
     details: roots.map((r) => `botocore data at ${r}`),
   };
 }
 
 function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
   const id = 'noSecrets';
-  if (!enabled) return { ...base, id, status: 'skip', actual: null, limit: 0, unit: 'count', message: 'credential scan off' };
-  const findings = scanSecrets({ env: facts.config.env, labels: facts.config.labels, history: facts.history.map((h) => h.createdBy) });
-  if (findings.length === 0) return { ...base, id, status: 'pass', actual: 0, limit: 0, unit: 'count', message: 'no credentials in ENV, labels or history' };
+  if (!enabled)
+    return { ...base, id, status: 'skip', actual: null, limit: 0, unit: 'count', message: 'credential scan off' };
+  const findings = scanSecrets({
+    env: facts.config.env,
+    labels: facts.config.labels,
+    history: facts.history.map((h) => h.createdBy),
+  });
+  if (findings.length === 0)
+    return {
+      ...base,
+      id,
+      status: 'pass',
+      actual: 0,
+      limit: 0,
+      unit: 'count',
+      message: 'no credentials in ENV, labels or history',
+    };
   const lines = findings.map(describeSecretFinding);
   return {
     ...base,

@@ -56,27 +56,44 @@ export function evaluateRule(
   direction: 'max' | 'min' = 'max',
   notMeasured = 'not measured',
 ): Check {
-  if (!rule.enabled) return { id, status: 'skip', actual: actual ?? null, limit: null, unit, level: 'fail', message: `${id}: rule off` };
+  if (!rule.enabled)
+    return { id, status: 'skip', actual: actual ?? null, limit: null, unit, level: 'fail', message: `${id}: rule off` };
   const { limit, level } = rule;
-  if (actual === undefined) return { id, status: 'skip', actual: null, limit, unit, level, message: `${id}: ${notMeasured}` };
+  if (actual === undefined)
+    return { id, status: 'skip', actual: null, limit, unit, level, message: `${id}: ${notMeasured}` };
   const violated = direction === 'max' ? actual > limit : actual < limit;
   const word = direction === 'max' ? 'budget' : 'threshold';
   const op = violated ? (direction === 'max' ? '>' : '<') : direction === 'max' ? '<=' : '>=';
   let message = `${id}=${formatValue(actual, unit)} ${op} ${word}=${formatValue(limit, unit)}`;
   if (violated) {
     const delta = actual - limit;
-    const pct = limit !== 0 && unit !== 'ratio' ? `, ${delta > 0 ? '+' : ''}${+((delta / limit) * 100).toFixed(1)}%` : '';
+    const pct =
+      limit !== 0 && unit !== 'ratio' ? `, ${delta > 0 ? '+' : ''}${+((delta / limit) * 100).toFixed(1)}%` : '';
     message += ` (${formatDelta(delta, unit)}${pct})`;
   }
   return { id, status: violated ? level : 'pass', actual, limit, unit, level, message };
 }
 
 /** Growth against the baseline: bytes or percent of the baseline size. */
-export function evaluateGrowth(rule: GrowthRule, now: { sizeBytes: number; compressedSizeBytes: number }, baseline?: { sizeBytes: number; compressedSizeBytes: number }): Check {
+export function evaluateGrowth(
+  rule: GrowthRule,
+  now: { sizeBytes: number; compressedSizeBytes: number },
+  baseline?: { sizeBytes: number; compressedSizeBytes: number },
+): Check {
   const id = 'growth';
-  if (!rule.enabled) return { id, status: 'skip', actual: null, limit: null, level: 'fail', message: 'growth: rule off' };
+  if (!rule.enabled)
+    return { id, status: 'skip', actual: null, limit: null, level: 'fail', message: 'growth: rule off' };
   const unit: CheckUnit = rule.unit;
-  if (!baseline) return { id, status: 'skip', actual: null, limit: rule.limit, unit, level: rule.level, message: 'growth: no baseline for this image' };
+  if (!baseline)
+    return {
+      id,
+      status: 'skip',
+      actual: null,
+      limit: rule.limit,
+      unit,
+      level: rule.level,
+      message: 'growth: no baseline for this image',
+    };
   const key = rule.of === 'size' ? 'sizeBytes' : 'compressedSizeBytes';
   const before = baseline[key];
   const after = now[key];
@@ -105,7 +122,14 @@ export function evaluateGrowth(rule: GrowthRule, now: { sizeBytes: number; compr
  */
 export function evaluateBudgets(m: Measurements, budgets: Budgets): Check[] {
   const checks: Check[] = [];
-  const add = (id: string, rule: Rule | undefined, actual: number | undefined, unit: CheckUnit, direction: 'max' | 'min' = 'max', notMeasured?: string) => {
+  const add = (
+    id: string,
+    rule: Rule | undefined,
+    actual: number | undefined,
+    unit: CheckUnit,
+    direction: 'max' | 'min' = 'max',
+    notMeasured?: string,
+  ) => {
     if (rule) checks.push(evaluateRule(id, rule, actual, unit, direction, notMeasured));
   };
   add('size', budgets.size, m.sizeBytes, 'bytes');

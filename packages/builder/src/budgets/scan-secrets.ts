@@ -3,7 +3,8 @@
  * is (ENV name, label key, history step) and which pattern matched.
  */
 
-export type SecretPattern = 'aws-access-key-id' | 'aws-secret-access-key' | 'private-key' | 'secret-name' | 'url-credentials';
+export type SecretPattern =
+  'aws-access-key-id' | 'aws-secret-access-key' | 'private-key' | 'secret-name' | 'url-credentials';
 
 export interface SecretFinding {
   where: 'ENV' | 'LABEL' | 'HISTORY';
@@ -55,7 +56,11 @@ export function classifySecret(name: string, value: string): SecretPattern | und
 }
 
 /** Scans ENV (`NAME=value` strings), labels and history `created_by` texts. */
-export function scanSecrets(input: { env: readonly string[]; labels: Readonly<Record<string, string>>; history: readonly string[] }): SecretFinding[] {
+export function scanSecrets(input: {
+  env: readonly string[];
+  labels: Readonly<Record<string, string>>;
+  history: readonly string[];
+}): SecretFinding[] {
   const findings: SecretFinding[] = [];
   for (const kv of input.env) {
     const eq = kv.indexOf('=');
@@ -94,7 +99,9 @@ export function scanSecrets(input: { env: readonly string[]; labels: Readonly<Re
 /** One line per finding, e.g. `ENV AWS_SECRET_ACCESS_KEY looks like a credential (an AWS secret access key; value hidden)`. */
 export function describeSecretFinding(f: SecretFinding): string {
   const where =
-    f.where === 'HISTORY' ? `history step ${f.step ?? '?'}${f.name === '(text)' ? '' : ` ${f.name}`}` : `${f.where} ${f.name}`;
+    f.where === 'HISTORY'
+      ? `history step ${f.step ?? '?'}${f.name === '(text)' ? '' : ` ${f.name}`}`
+      : `${f.where} ${f.name}`;
   return `${where} looks like a credential (${DESCRIPTIONS[f.pattern]}; value hidden)`;
 }
 
@@ -105,7 +112,9 @@ export function describeSecretFinding(f: SecretFinding): string {
 export function redactSecrets(text: string, knownValues: readonly string[] = []): string {
   let out = text;
   for (const v of knownValues) if (v.length >= 4) out = out.split(v).join('***');
-  out = out.replace(ASSIGNMENT, (all, name: string, value: string) => (classifySecret(name, unquote(value)) ? `${name}=***` : all));
+  out = out.replace(ASSIGNMENT, (all, name: string, value: string) =>
+    classifySecret(name, unquote(value)) ? `${name}=***` : all,
+  );
   out = out.replace(new RegExp(AWS_KEY_ID.source, 'g'), '***');
   out = out.replace(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, '***');
   out = out.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^/\s@]+@/gi, '$1***@');

@@ -13,7 +13,8 @@ export type RuleLevel = 'warn' | 'fail';
 export type Rule = { enabled: true; limit: number; level: RuleLevel } | { enabled: false };
 
 /** The growth rule (vs the baseline report): bytes or percent of the baseline size. */
-export type GrowthRule = ({ enabled: true; level: RuleLevel; of: 'size' | 'compressedSize' } & GrowthLimit) | { enabled: false };
+export type GrowthRule =
+  ({ enabled: true; level: RuleLevel; of: 'size' | 'compressedSize' } & GrowthLimit) | { enabled: false };
 
 /** Budgets of one image. A missing key means "not configured" (no check); a rule with `enabled: false` gives `skip`. */
 export interface Budgets {
@@ -39,9 +40,7 @@ export interface Budgets {
 
 /** How the startup measurement decides the container is ready. */
 export type ReadyProbe =
-  | { kind: 'healthcheck' }
-  | { kind: 'logPattern'; pattern: string }
-  | { kind: 'command'; command: string[] };
+  { kind: 'healthcheck' } | { kind: 'logPattern'; pattern: string } | { kind: 'command'; command: string[] };
 
 /** Startup measurement settings (defaults applied). */
 export interface StartupConfig {
@@ -165,14 +164,18 @@ function rule(kind: Kind) {
     if (value === 'off' || value === false) return { enabled: false };
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const o = value as Record<string, unknown>;
-      for (const k of Object.keys(o)) if (k !== 'limit' && k !== 'level') issue(ctx, `unknown key "${k}" (a rule has limit and level)`, [k]);
+      for (const k of Object.keys(o))
+        if (k !== 'limit' && k !== 'level') issue(ctx, `unknown key "${k}" (a rule has limit and level)`, [k]);
       const level = ruleLevel(o.level, ctx);
       if (o.limit === 'off' || o.limit === false) return { enabled: false };
       const limit = parseLimit(kind, o.limit, ctx, ['limit']);
       return limit === undefined || level === undefined ? z.NEVER : { enabled: true, limit, level };
     }
     if (value === true) {
-      issue(ctx, `expected a limit such as ${examples[kind]}, "off" or { "limit": …, "level": "warn" }; true is not a limit`);
+      issue(
+        ctx,
+        `expected a limit such as ${examples[kind]}, "off" or { "limit": …, "level": "warn" }; true is not a limit`,
+      );
       return z.NEVER;
     }
     const limit = parseLimit(kind, value, ctx, []);
@@ -187,15 +190,21 @@ const growthRule = z.unknown().transform((value, ctx): GrowthRule => {
   let of: 'size' | 'compressedSize' = 'size';
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!['limit', 'level', 'of'].includes(k)) issue(ctx, `unknown key "${k}" (growth has limit, level and of)`, [k]);
+    for (const k of Object.keys(o))
+      if (!['limit', 'level', 'of'].includes(k)) issue(ctx, `unknown key "${k}" (growth has limit, level and of)`, [k]);
     level = ruleLevel(o.level, ctx);
-    if (o.of !== undefined && o.of !== 'size' && o.of !== 'compressedSize') issue(ctx, `of must be "size" or "compressedSize"`, ['of']);
+    if (o.of !== undefined && o.of !== 'size' && o.of !== 'compressedSize')
+      issue(ctx, `of must be "size" or "compressedSize"`, ['of']);
     else if (o.of) of = o.of;
     raw = o.limit;
     if (raw === 'off' || raw === false) return { enabled: false };
   }
   if (typeof raw !== 'string' && typeof raw !== 'number') {
-    issue(ctx, `expected a growth limit such as "5%" or "10MB", got ${JSON.stringify(raw)}`, raw === value ? [] : ['limit']);
+    issue(
+      ctx,
+      `expected a growth limit such as "5%" or "10MB", got ${JSON.stringify(raw)}`,
+      raw === value ? [] : ['limit'],
+    );
     return z.NEVER;
   }
   try {
@@ -281,7 +290,12 @@ const structureSchema = z
 
 const imageSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lowercase letters, digits, ".", "_" and "-" (start with a letter or digit)'),
+    name: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9._-]*$/,
+        'use lowercase letters, digits, ".", "_" and "-" (start with a letter or digit)',
+      ),
     description: z.string().optional(),
     dockerfile: z.string().min(1),
     context: z.string().min(1),
@@ -309,13 +323,23 @@ export const imagesConfigSchema = z
     registry: z
       .object({
         host: z.string().min(1).optional(),
-        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'is not an AWS region').optional(),
-        accountId: z.string().regex(/^\d{12}$/, 'must be 12 digits').optional(),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'is not an AWS region')
+          .optional(),
+        accountId: z
+          .string()
+          .regex(/^\d{12}$/, 'must be 12 digits')
+          .optional(),
       })
       .strict()
       .optional(),
     defaults: z
-      .object({ budgets: budgetsSchema.optional(), structure: structureSchema.optional(), startup: startupSchema.optional() })
+      .object({
+        budgets: budgetsSchema.optional(),
+        structure: structureSchema.optional(),
+        startup: startupSchema.optional(),
+      })
       .strict()
       .optional(),
     images: z.array(imageSchema).min(1, 'list at least one image'),

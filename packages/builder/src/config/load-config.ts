@@ -44,7 +44,9 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
     text = await readFile(abs, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(abs, [{ path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}` }]);
+    throw new ConfigError(abs, [
+      { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}` },
+    ]);
   }
   let json: unknown;
   try {
@@ -64,7 +66,8 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
           const p = image[key];
           const st = await stat(p).catch(() => undefined);
           if (!st) issues.push({ path: `images[${i}].${key}`, message: `${want} not found: ${p}` });
-          else if (want === 'file' ? !st.isFile() : !st.isDirectory()) issues.push({ path: `images[${i}].${key}`, message: `not a ${want}: ${p}` });
+          else if (want === 'file' ? !st.isFile() : !st.isDirectory())
+            issues.push({ path: `images[${i}].${key}`, message: `not a ${want}: ${p}` });
         }
       }),
     );
@@ -98,13 +101,17 @@ function parseConfigInternal(
   const images = raw.images.map((img, i): ImageConfig => {
     const at = `images[${i}]`;
     const first = seen.get(img.name);
-    if (first !== undefined) issues.push({ path: `${at}.name`, message: `duplicate image name "${img.name}" (also images[${first}])` });
+    if (first !== undefined)
+      issues.push({ path: `${at}.name`, message: `duplicate image name "${img.name}" (also images[${first}])` });
     else seen.set(img.name, i);
     const budgets = mergeBudgets(raw.defaults?.budgets, img.budgets);
     const startup = mergeStartup(raw.defaults?.startup, img.startup, `${at}.startup`, issues);
     const structure = mergeStructure(raw.defaults?.structure, img.structure);
     if (structure.nonRoot === 'runtime' && !startup) {
-      issues.push({ path: `${at}.structure.nonRoot`, message: '"runtime" is measured during the startup run; configure startup (with ready) too' });
+      issues.push({
+        path: `${at}.structure.nonRoot`,
+        message: '"runtime" is measured during the startup run; configure startup (with ready) too',
+      });
     }
     const paths = unique([...(img.paths ?? []), ...Object.keys(budgets.pathSizes)]);
     return {
@@ -196,7 +203,8 @@ function mergeStartup(
 
 function toIssue(i: z.core.$ZodIssue): Issue {
   let message = i.message;
-  if (i.code === 'unrecognized_keys') message = `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (i.code === 'unrecognized_keys')
+    message = `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
   if (i.code === 'invalid_key') message = `key ${i.issues.map((k) => k.message).join('; ')}`;
   return { path: formatPath(i.path), message };
 }

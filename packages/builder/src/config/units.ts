@@ -40,7 +40,9 @@ export function parseSize(value: string | number): number {
   const unit = m?.[2]?.toLowerCase();
   const factor = unit === undefined ? undefined : SIZE_UNITS[unit];
   if (!m || factor === undefined) {
-    throw new RangeError(`expected a size such as "180MB", "1.5GiB" or a number of bytes, got ${JSON.stringify(value)}`);
+    throw new RangeError(
+      `expected a size such as "180MB", "1.5GiB" or a number of bytes, got ${JSON.stringify(value)}`,
+    );
   }
   return Math.round(Number(m[1]) * factor);
 }
@@ -66,7 +68,9 @@ export function parseDuration(value: string | number): number {
     part.lastIndex = consumed;
   }
   if (text === '' || consumed !== text.length) {
-    throw new RangeError(`expected a duration such as "1.5s", "300ms" or a number of milliseconds, got ${JSON.stringify(value)}`);
+    throw new RangeError(
+      `expected a duration such as "1.5s", "300ms" or a number of milliseconds, got ${JSON.stringify(value)}`,
+    );
   }
   return total;
 }
@@ -83,7 +87,8 @@ export function parseRatio(value: string | number): number {
     if (!m) throw new RangeError(`expected a ratio such as 0.9 or "90%", got ${JSON.stringify(value)}`);
     n = m[2] ? Number(m[1]) / 100 : Number(m[1]);
   }
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new RangeError(`expected a ratio between 0 and 1 (or 0%..100%), got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new RangeError(`expected a ratio between 0 and 1 (or 0%..100%), got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -164,7 +164,8 @@ export function analyzeLayers(layers: readonly { entries: readonly LayerEntry[] 
       } else if (base.startsWith(WHITEOUT_PREFIX)) {
         summary.whiteoutCount++;
         // `.wh..wh.plnk` and friends are aufs metadata, not deletions.
-        if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) removeSubtree(parentOf(path) + (parentOf(path) === '/' ? '' : '/') + base.slice(WHITEOUT_PREFIX.length));
+        if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX))
+          removeSubtree(parentOf(path) + (parentOf(path) === '/' ? '' : '/') + base.slice(WHITEOUT_PREFIX.length));
       } else if (path !== '/') {
         additions.push({ ...entry, path });
       }

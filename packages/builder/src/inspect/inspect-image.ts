@@ -61,7 +61,13 @@ export interface ImageFacts {
   paths: Record<string, number>;
   /** The final file tree. */
   tree: ReadonlyMap<string, TreeEntry>;
-  waste: { totalBytes: number; finalBytes: number; wastedBytes: number; efficiency: number; inefficiencies: Inefficiency[] };
+  waste: {
+    totalBytes: number;
+    finalBytes: number;
+    wastedBytes: number;
+    efficiency: number;
+    inefficiencies: Inefficiency[];
+  };
   /** Time spent inspecting (ms): export + analysis. */
   inspectMs: number;
 }
@@ -81,7 +87,11 @@ export interface InspectImageOptions {
  * @throws {ImageArchiveError} when the export cannot be read.
  * @throws {EngineRequestError} when the engine fails a request.
  */
-export async function inspectImage(engine: Engine, ref: string, options: InspectImageOptions = {}): Promise<ImageFacts> {
+export async function inspectImage(
+  engine: Engine,
+  ref: string,
+  options: InspectImageOptions = {},
+): Promise<ImageFacts> {
   const started = performance.now();
   const inspect = await engine.inspectImage(ref);
   if (!inspect) throw new ImageNotFoundError(ref);
@@ -133,7 +143,9 @@ export function imageFactsFrom(
     imageId: inspect?.Id ?? '',
     tags: inspect?.RepoTags ?? [],
     ...((inspect?.Created ?? configFile.created) && { created: inspect?.Created ?? configFile.created }),
-    ...((inspect?.Architecture ?? configFile.architecture) && { architecture: inspect?.Architecture ?? configFile.architecture }),
+    ...((inspect?.Architecture ?? configFile.architecture) && {
+      architecture: inspect?.Architecture ?? configFile.architecture,
+    }),
     ...((inspect?.Os ?? configFile.os) && { os: inspect?.Os ?? configFile.os }),
     sizeBytes: inspect?.Size ?? analysis.finalBytes,
     compressedSizeBytes: layers.reduce((a, l) => a + l.compressedBytes, 0),

@@ -21,7 +21,8 @@ export async function openLayerSizeCache(file: string): Promise<FileLayerSizeCac
   try {
     const json = JSON.parse(await readFile(file, 'utf8')) as unknown;
     if (json && typeof json === 'object' && 'layers' in json && json.layers && typeof json.layers === 'object') {
-      for (const [k, v] of Object.entries(json.layers as Record<string, unknown>)) if (typeof v === 'number' && v >= 0) map.set(k, v);
+      for (const [k, v] of Object.entries(json.layers as Record<string, unknown>))
+        if (typeof v === 'number' && v >= 0) map.set(k, v);
     }
   } catch {
     // missing or corrupt: start empty

@@ -90,7 +90,10 @@ const deflateRaw = promisify(zlib.deflateRaw);
  * Streams the archive once and returns manifest, image config and every layer's listing and sizes.
  * @throws {ImageArchiveError} when the archive has no manifest.json, a listed layer is missing, or a layer is unreadable.
  */
-export async function readDockerSave(archive: Readable | AsyncIterable<Buffer>, options: ReadDockerSaveOptions = {}): Promise<DockerSaveContents> {
+export async function readDockerSave(
+  archive: Readable | AsyncIterable<Buffer>,
+  options: ReadDockerSaveOptions = {},
+): Promise<DockerSaveContents> {
   const extract = tar.extract();
   const files = new Map<string, Buffer>();
   const layers = new Map<string, ArchiveLayer>();
@@ -104,7 +107,8 @@ export async function readDockerSave(archive: Readable | AsyncIterable<Buffer>, 
         entry.resume();
         continue;
       }
-      const isLayerName = name.endsWith('/layer.tar') || name.endsWith('.tar') || name.endsWith('.tar.gz') || name.startsWith('blobs/');
+      const isLayerName =
+        name.endsWith('/layer.tar') || name.endsWith('.tar') || name.endsWith('.tar.gz') || name.startsWith('blobs/');
       if (isLayerName) {
         const read = await readLayerEntry(entry as unknown as AsyncIterable<Buffer>, name, options);
         if (read.kind === 'layer') layers.set(name, read.layer);
@@ -116,7 +120,10 @@ export async function readDockerSave(archive: Readable | AsyncIterable<Buffer>, 
       }
     }
   } catch (e) {
-    const error = e instanceof ImageArchiveError ? e : new ImageArchiveError('the image archive is not a readable tar', { cause: e });
+    const error =
+      e instanceof ImageArchiveError
+        ? e
+        : new ImageArchiveError('the image archive is not a readable tar', { cause: e });
     extract.destroy(error);
     (archive as { destroy?: (e?: Error) => void }).destroy?.(error);
     await feeding.catch(() => undefined);
@@ -127,7 +134,9 @@ export async function readDockerSave(archive: Readable | AsyncIterable<Buffer>, 
   const manifestText = files.get('manifest.json');
   if (!manifestText) throw new ImageArchiveError('the image archive has no manifest.json (is it a docker-save tar?)');
   const manifests = parseJson<DockerSaveManifestEntry[]>(manifestText, 'manifest.json');
-  const manifest = (options.ref ? manifests.find((m) => m.RepoTags?.some((t) => matchesRef(t, options.ref as string))) : undefined) ?? manifests[0];
+  const manifest =
+    (options.ref ? manifests.find((m) => m.RepoTags?.some((t) => matchesRef(t, options.ref as string))) : undefined) ??
+    manifests[0];
   if (!manifest) throw new ImageArchiveError('manifest.json lists no image');
   const configText = files.get(manifest.Config);
   if (!configText) throw new ImageArchiveError(`the image config ${manifest.Config} named by manifest.json is missing`);
@@ -172,7 +181,12 @@ function drained(stream: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
-async function collect(stream: AsyncIterable<Buffer>, limit: number, name: string, first: Buffer[] = []): Promise<Buffer> {
+async function collect(
+  stream: AsyncIterable<Buffer>,
+  limit: number,
+  name: string,
+  first: Buffer[] = [],
+): Promise<Buffer> {
   const chunks = [...first];
   let n = chunks.reduce((a, c) => a + c.length, 0);
   for await (const c of stream) {
@@ -202,7 +216,11 @@ function sniff(head: Buffer): LayerCompression | 'blob' | undefined {
   return 'blob';
 }
 
-async function readLayerEntry(entry: AsyncIterable<Buffer>, name: string, options: ReadDockerSaveOptions): Promise<EntryRead> {
+async function readLayerEntry(
+  entry: AsyncIterable<Buffer>,
+  name: string,
+  options: ReadDockerSaveOptions,
+): Promise<EntryRead> {
   const iterator = entry[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -250,7 +268,8 @@ async function readLayer(
   let tarBytes = 0;
   let rawBytes = 0;
   const cached = options.cache?.get(archivePath);
-  const gzip = compression === 'none' && cached === undefined ? new GzipSizeEstimator(options.gzipLevel ?? 6) : undefined;
+  const gzip =
+    compression === 'none' && cached === undefined ? new GzipSizeEstimator(options.gzipLevel ?? 6) : undefined;
 
   const onTar = async (chunk: Buffer): Promise<void> => {
     tarBytes += chunk.length;
@@ -304,7 +323,10 @@ async function readLayer(
 function makeDecompressor(compression: LayerCompression, archivePath: string): zlib.Gunzip {
   if (compression === 'gzip') return zlib.createGunzip();
   const create = (zlib as unknown as { createZstdDecompress?: () => zlib.Gunzip }).createZstdDecompress;
-  if (!create) throw new ImageArchiveError(`layer ${archivePath} is zstd-compressed; this Node.js has no zstd (needs Node ≥ 22.15)`);
+  if (!create)
+    throw new ImageArchiveError(
+      `layer ${archivePath} is zstd-compressed; this Node.js has no zstd (needs Node ≥ 22.15)`,
+    );
   return create();
 }
 
@@ -379,7 +401,10 @@ export class GzipSizeEstimator {
     const block = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    const p: Promise<void> = deflateRaw(block, { level: this.level, finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_FULL_FLUSH })
+    const p: Promise<void> = deflateRaw(block, {
+      level: this.level,
+      finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_FULL_FLUSH,
+    })
       .then((out) => {
         this.total += out.length;
       })

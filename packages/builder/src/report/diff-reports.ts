@@ -1,11 +1,18 @@
 import type { GateReport, ImageDiff, ImageReport, LayerChange, PathChange, SizeChange } from './gate-report.js';
 
 function sizeChange(before: number, after: number): SizeChange {
-  return { before, after, delta: after - before, percent: before === 0 ? null : +(((after - before) / before) * 100).toFixed(3) };
+  return {
+    before,
+    after,
+    delta: after - before,
+    percent: before === 0 ? null : +(((after - before) / before) * 100).toFixed(3),
+  };
 }
 
 /** Keys layers by their step text plus occurrence, so two identical steps still match one to one. */
-function keyed(layers: readonly { createdBy: string; sizeBytes: number }[]): Map<string, { createdBy: string; sizeBytes: number; order: number }> {
+function keyed(
+  layers: readonly { createdBy: string; sizeBytes: number }[],
+): Map<string, { createdBy: string; sizeBytes: number; order: number }> {
   const seen = new Map<string, number>();
   const out = new Map<string, { createdBy: string; sizeBytes: number; order: number }>();
   layers.forEach((l, order) => {
@@ -19,14 +26,21 @@ function keyed(layers: readonly { createdBy: string; sizeBytes: number }[]): Map
 
 /** Step texts differ in noise between builds (`|2 ARG=…` prefixes stay; trailing ` # buildkit` and spaces do not matter). */
 function normalizeStep(s: string): string {
-  return s.replace(/\s+#\s*buildkit\s*$/, '').replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/\s+#\s*buildkit\s*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**
  * Compares an image's report with the same image in an earlier report: total sizes, each layer (matched by the
  * Dockerfile step that made it), each configured path, and the startup median.
  */
-export function diffImage(now: Omit<ImageReport, 'diff'>, before: ImageReport, baselineGeneratedAt?: string): ImageDiff {
+export function diffImage(
+  now: Omit<ImageReport, 'diff'>,
+  before: ImageReport,
+  baselineGeneratedAt?: string,
+): ImageDiff {
   const a = keyed(before.layers);
   const b = keyed(now.layers);
   const layers: (LayerChange & { order: number })[] = [];
@@ -43,7 +57,15 @@ export function diffImage(now: Omit<ImageReport, 'diff'>, before: ImageReport, b
     });
   }
   for (const [key, l] of a) {
-    if (!b.has(key)) layers.push({ createdBy: l.createdBy, change: 'removed', before: l.sizeBytes, after: null, delta: -l.sizeBytes, order: 1e9 + l.order });
+    if (!b.has(key))
+      layers.push({
+        createdBy: l.createdBy,
+        change: 'removed',
+        before: l.sizeBytes,
+        after: null,
+        delta: -l.sizeBytes,
+        order: 1e9 + l.order,
+      });
   }
   layers.sort((x, y) => x.order - y.order);
   const pathNames = [...new Set([...Object.keys(now.paths), ...Object.keys(before.paths)])];
@@ -67,7 +89,10 @@ export function diffImage(now: Omit<ImageReport, 'diff'>, before: ImageReport, b
 }
 
 /** Finds an image by name in a baseline (a whole report or a single image report). */
-export function baselineImage(baseline: GateReport | ImageReport | undefined, name: string): { image: ImageReport; generatedAt?: string } | undefined {
+export function baselineImage(
+  baseline: GateReport | ImageReport | undefined,
+  name: string,
+): { image: ImageReport; generatedAt?: string } | undefined {
   if (!baseline) return undefined;
   if ('schemaVersion' in baseline) {
     const image = baseline.images.find((i) => i.name === name);

@@ -7,7 +7,13 @@ import { formatDuration } from '../config/units.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import type { StartupResult } from '../startup/startup-result.js';
 import { baselineImage, diffImage } from './diff-reports.js';
-import { REPORT_SCHEMA_VERSION, type GateReport, type ImageError, type ImageReport, type StartupReport } from './gate-report.js';
+import {
+  REPORT_SCHEMA_VERSION,
+  type GateReport,
+  type ImageError,
+  type ImageReport,
+  type StartupReport,
+} from './gate-report.js';
 
 export interface EvaluateImageOptions {
   /** Stage durations to record in the report (ms). */
@@ -69,7 +75,9 @@ export function evaluateImage(
       wastedBytes: facts.waste.wastedBytes,
       efficiency: facts.waste.efficiency,
       totalBytes: facts.waste.totalBytes,
-      top: facts.waste.inefficiencies.slice(0, 20).map((i) => ({ path: i.path, wastedBytes: i.wastedBytes, count: i.count, removed: i.removed })),
+      top: facts.waste.inefficiencies
+        .slice(0, 20)
+        .map((i) => ({ path: i.path, wastedBytes: i.wastedBytes, count: i.count, removed: i.removed })),
     },
     startup: startup ? startupReport(startup) : null,
     checks,
@@ -144,7 +152,10 @@ export function buildGateReport(
       errors: errors.length,
     },
     ...(options.baseline && {
-      baseline: { generatedAt: options.baseline.generatedAt, ...(options.baselineSource && { source: options.baselineSource }) },
+      baseline: {
+        generatedAt: options.baseline.generatedAt,
+        ...(options.baselineSource && { source: options.baselineSource }),
+      },
     }),
     images,
     errors,

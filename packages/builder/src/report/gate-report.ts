@@ -35,7 +35,14 @@ export interface StartupReport {
   runs: StartupRun[];
   failures: StartupFailure[];
   runtimeUid: number | null;
-  settings: { runs: number; timeoutMs: number; network: boolean; readOnly: boolean; user?: string; healthcheckIntervalMs?: number };
+  settings: {
+    runs: number;
+    timeoutMs: number;
+    network: boolean;
+    readOnly: boolean;
+    user?: string;
+    healthcheckIntervalMs?: number;
+  };
 }
 
 export interface SizeChange {
@@ -169,7 +176,12 @@ export const startupReportSchema: z.ZodType<StartupReport> = z.object({
   }),
 });
 
-const sizeChangeSchema = z.object({ before: z.number(), after: z.number(), delta: z.number(), percent: nullableNumber });
+const sizeChangeSchema = z.object({
+  before: z.number(),
+  after: z.number(),
+  delta: z.number(),
+  percent: nullableNumber,
+});
 
 export const imageDiffSchema: z.ZodType<ImageDiff> = z.object({
   baselineImageId: z.string(),
@@ -221,7 +233,12 @@ export const imageReportSchema: z.ZodType<ImageReport> = z.object({
   }),
   startup: startupReportSchema.nullable(),
   checks: z.array(checkSchema),
-  summary: z.object({ passed: z.number().int(), warned: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
+  summary: z.object({
+    passed: z.number().int(),
+    warned: z.number().int(),
+    failed: z.number().int(),
+    skipped: z.number().int(),
+  }),
   diff: imageDiffSchema.optional(),
   durations: z.record(z.string(), z.number()).optional(),
 });

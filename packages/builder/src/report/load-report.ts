@@ -10,7 +10,11 @@ import { gateReportSchema, type GateReport } from './gate-report.js';
  */
 export function parseGateReport(input: unknown, source = 'report'): GateReport {
   const parsed = gateReportSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  if (!parsed.success)
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    );
   return parsed.data;
 }
 
@@ -24,7 +28,9 @@ export async function loadGateReport(file: string): Promise<GateReport> {
   try {
     text = await readFile(abs, 'utf8');
   } catch (e) {
-    throw new ConfigError(abs, [{ path: '', message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message }]);
+    throw new ConfigError(abs, [
+      { path: '', message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message },
+    ]);
   }
   let json: unknown;
   try {

@@ -11,7 +11,12 @@ const ICON: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️', fail: '
 
 /** Escapes a table cell: pipes, newlines, and HTML-significant characters. */
 export function mdCell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '<br>');
+  return s
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r?\n/g, '<br>');
 }
 
 function icon(image: ImageReport): string {
@@ -41,45 +46,93 @@ export function renderMarkdownReport(report: GateReport): string {
   for (const i of report.images) {
     out.push(
       `| ${mdCell(i.name)} | ${icon(i)} | ${formatBytes(i.sizeBytes)} | ${formatBytes(i.compressedSizeBytes)} | ${i.layerCount} | ${startupCell(i)} | ${formatRatio(i.waste.efficiency)} | ${
-        i.diff ? `${formatBytesDelta(i.diff.sizeBytes.delta)}${i.diff.sizeBytes.percent !== null ? ` (${i.diff.sizeBytes.percent > 0 ? '+' : ''}${+i.diff.sizeBytes.percent.toFixed(2)}%)` : ''}` : '–'
+        i.diff
+          ? `${formatBytesDelta(i.diff.sizeBytes.delta)}${i.diff.sizeBytes.percent !== null ? ` (${i.diff.sizeBytes.percent > 0 ? '+' : ''}${+i.diff.sizeBytes.percent.toFixed(2)}%)` : ''}`
+          : '–'
       } |`,
     );
   }
   for (const e of report.errors) out.push(`| ${mdCell(e.name)} | ${ICON.fail} | – | – | – | – | – | – |`);
-  for (const e of report.errors) out.push('', `**${mdCell(e.name)}** could not be measured (${mdCell(e.stage)}): ${mdCell(e.message)}`);
+  for (const e of report.errors)
+    out.push('', `**${mdCell(e.name)}** could not be measured (${mdCell(e.stage)}): ${mdCell(e.message)}`);
 
   for (const i of report.images) {
-    out.push('', `### ${icon(i)} ${mdCell(i.name)}`, '', `\`${mdCell(i.ref)}\` · ${mdCell(i.imageId.slice(0, 19))} · ${i.summary.passed} passed, ${i.summary.failed} failed, ${plural(i.summary.warned, 'warning')}, ${i.summary.skipped} skipped`, '');
+    out.push(
+      '',
+      `### ${icon(i)} ${mdCell(i.name)}`,
+      '',
+      `\`${mdCell(i.ref)}\` · ${mdCell(i.imageId.slice(0, 19))} · ${i.summary.passed} passed, ${i.summary.failed} failed, ${plural(i.summary.warned, 'warning')}, ${i.summary.skipped} skipped`,
+      '',
+    );
     out.push('| | Check | Actual | Budget | Details |', '|:-:|---|--:|--:|---|');
     const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
     for (const c of [...i.checks].sort((a, b) => order[a.status] - order[b.status])) {
-      out.push(`| ${ICON[c.status]} | \`${mdCell(c.id)}\` | ${mdCell(value(c.actual, c.unit))} | ${mdCell(value(c.limit, c.unit))} | ${mdCell(c.message)} |`);
+      out.push(
+        `| ${ICON[c.status]} | \`${mdCell(c.id)}\` | ${mdCell(value(c.actual, c.unit))} | ${mdCell(value(c.limit, c.unit))} | ${mdCell(c.message)} |`,
+      );
     }
     const withDetails = i.checks.filter((c) => (c.status === 'fail' || c.status === 'warn') && c.details?.length);
     for (const c of withDetails) {
-      out.push('', `<details><summary>${mdCell(c.id)}: details</summary>`, '', '```', ...(c.details ?? []).slice(0, 40).map((d) => d.replace(/```/g, "'''")), '```', '', '</details>');
+      out.push(
+        '',
+        `<details><summary>${mdCell(c.id)}: details</summary>`,
+        '',
+        '```',
+        ...(c.details ?? []).slice(0, 40).map((d) => d.replace(/```/g, "'''")),
+        '```',
+        '',
+        '</details>',
+      );
     }
     if (i.diff) {
       const d = i.diff;
-      out.push('', `<details><summary>Compared with the baseline: size ${formatBytesDelta(d.sizeBytes.delta)}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}</summary>`, '');
+      out.push(
+        '',
+        `<details><summary>Compared with the baseline: size ${formatBytesDelta(d.sizeBytes.delta)}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}</summary>`,
+        '',
+      );
       out.push('| Change | Before | After | Δ | Layer (Dockerfile step) |', '|---|--:|--:|--:|---|');
       for (const l of d.layers.filter((l) => l.change !== 'unchanged')) {
-        out.push(`| ${l.change} | ${l.before === null ? '–' : formatBytes(l.before)} | ${l.after === null ? '–' : formatBytes(l.after)} | ${formatBytesDelta(l.delta)} | \`${mdCell(truncate(l.createdBy, 100))}\` |`);
+        out.push(
+          `| ${l.change} | ${l.before === null ? '–' : formatBytes(l.before)} | ${l.after === null ? '–' : formatBytes(l.after)} | ${formatBytesDelta(l.delta)} | \`${mdCell(truncate(l.createdBy, 100))}\` |`,
+        );
       }
       for (const p of d.paths) {
-        out.push(`| path | ${p.before === null ? '–' : formatBytes(p.before)} | ${p.after === null ? '–' : formatBytes(p.after)} | ${formatBytesDelta(p.delta)} | \`${mdCell(p.path)}\` |`);
+        out.push(
+          `| path | ${p.before === null ? '–' : formatBytes(p.before)} | ${p.after === null ? '–' : formatBytes(p.after)} | ${formatBytesDelta(p.delta)} | \`${mdCell(p.path)}\` |`,
+        );
       }
-      if (d.startupMedianMs.delta !== null) out.push(`| startup p50 | ${formatDuration(d.startupMedianMs.before ?? 0)} | ${formatDuration(d.startupMedianMs.after ?? 0)} | ${d.startupMedianMs.delta > 0 ? '+' : ''}${formatDuration(d.startupMedianMs.delta)} | |`);
+      if (d.startupMedianMs.delta !== null)
+        out.push(
+          `| startup p50 | ${formatDuration(d.startupMedianMs.before ?? 0)} | ${formatDuration(d.startupMedianMs.after ?? 0)} | ${d.startupMedianMs.delta > 0 ? '+' : ''}${formatDuration(d.startupMedianMs.delta)} | |`,
+        );
       out.push('', '</details>');
     }
-    out.push('', `<details><summary>Layers (${i.layerCount})</summary>`, '', '| # | Size | Compressed | Wasted | Dockerfile step |', '|--:|--:|--:|--:|---|');
+    out.push(
+      '',
+      `<details><summary>Layers (${i.layerCount})</summary>`,
+      '',
+      '| # | Size | Compressed | Wasted | Dockerfile step |',
+      '|--:|--:|--:|--:|---|',
+    );
     for (const l of i.layers) {
-      out.push(`| ${l.index} | ${formatBytes(l.sizeBytes)} | ${formatBytes(l.compressedSizeBytes)} | ${l.wastedBytes ? formatBytes(l.wastedBytes) : '–'} | \`${mdCell(truncate(l.createdBy || '(base)', 100))}\` |`);
+      out.push(
+        `| ${l.index} | ${formatBytes(l.sizeBytes)} | ${formatBytes(l.compressedSizeBytes)} | ${l.wastedBytes ? formatBytes(l.wastedBytes) : '–'} | \`${mdCell(truncate(l.createdBy || '(base)', 100))}\` |`,
+      );
     }
     out.push('', '</details>');
     if (i.waste.top.length > 0) {
-      out.push('', `<details><summary>Waste: ${formatBytes(i.waste.wastedBytes)} (efficiency ${formatRatio(i.waste.efficiency)})</summary>`, '', '| Wasted | Copies | Path |', '|--:|--:|---|');
-      for (const w of i.waste.top.slice(0, 10)) out.push(`| ${formatBytes(w.wastedBytes)} | ${w.count}${w.removed ? ' (deleted)' : ''} | \`${mdCell(w.path)}\` |`);
+      out.push(
+        '',
+        `<details><summary>Waste: ${formatBytes(i.waste.wastedBytes)} (efficiency ${formatRatio(i.waste.efficiency)})</summary>`,
+        '',
+        '| Wasted | Copies | Path |',
+        '|--:|--:|---|',
+      );
+      for (const w of i.waste.top.slice(0, 10))
+        out.push(
+          `| ${formatBytes(w.wastedBytes)} | ${w.count}${w.removed ? ' (deleted)' : ''} | \`${mdCell(w.path)}\` |`,
+        );
       out.push('', '</details>');
     }
   }

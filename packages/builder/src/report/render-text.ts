@@ -21,6 +21,7 @@ const ANSI: Record<CheckStatus | 'bold' | 'dim', [string, string]> = {
 
 /** Aligns rows of cells into columns separated by two spaces (cells may contain ANSI codes). */
 export function alignColumns(rows: string[][]): string[] {
+  // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
   const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c))));
@@ -74,12 +75,23 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
   for (const image of report.images) {
     const st = imageStatus(image);
     const s = image.summary;
-    lines.push('', paint('bold', `${image.name} — ${STATUS_WORD[st]}`) + paint('dim', ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`));
+    lines.push(
+      '',
+      paint('bold', `${image.name} — ${STATUS_WORD[st]}`) +
+        paint(
+          'dim',
+          ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`,
+        ),
+    );
     const shown = verbose ? image.checks : image.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
     const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
     const sorted = [...shown].sort((a, b) => order[a.status] - order[b.status]);
     const rowsOut = alignColumns(
-      sorted.map((c: Check) => ['  ' + paint(c.status, SYMBOL[c.status]), c.id, paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message)]),
+      sorted.map((c: Check) => [
+        '  ' + paint(c.status, SYMBOL[c.status]),
+        c.id,
+        paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message),
+      ]),
     );
     sorted.forEach((c, i) => {
       lines.push(rowsOut[i] as string);
@@ -90,11 +102,25 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
     });
     if (image.diff) {
       const d = image.diff;
-      const pct = d.sizeBytes.percent === null ? '' : ` (${d.sizeBytes.percent > 0 ? '+' : ''}${+d.sizeBytes.percent.toFixed(2)}%)`;
-      lines.push(`  vs baseline: size ${formatBytesDelta(d.sizeBytes.delta)}${pct}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}, layers ${d.layerCount.before} → ${d.layerCount.after}`);
-      const changed = d.layers.filter((l) => l.change !== 'unchanged').sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
-      for (const l of changed.slice(0, 5)) lines.push(paint('dim', `    ${l.change.padEnd(8)} ${formatBytesDelta(l.delta).padStart(10)}  ${truncate(l.createdBy, 90)}`));
-      for (const p of d.paths.filter((p) => p.delta !== 0)) lines.push(paint('dim', `    path     ${formatBytesDelta(p.delta).padStart(10)}  ${p.path}`));
+      const pct =
+        d.sizeBytes.percent === null
+          ? ''
+          : ` (${d.sizeBytes.percent > 0 ? '+' : ''}${+d.sizeBytes.percent.toFixed(2)}%)`;
+      lines.push(
+        `  vs baseline: size ${formatBytesDelta(d.sizeBytes.delta)}${pct}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}, layers ${d.layerCount.before} → ${d.layerCount.after}`,
+      );
+      const changed = d.layers
+        .filter((l) => l.change !== 'unchanged')
+        .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
+      for (const l of changed.slice(0, 5))
+        lines.push(
+          paint(
+            'dim',
+            `    ${l.change.padEnd(8)} ${formatBytesDelta(l.delta).padStart(10)}  ${truncate(l.createdBy, 90)}`,
+          ),
+        );
+      for (const p of d.paths.filter((p) => p.delta !== 0))
+        lines.push(paint('dim', `    path     ${formatBytesDelta(p.delta).padStart(10)}  ${p.path}`));
     }
   }
   for (const e of report.errors) lines.push('', paint('fail', `${e.name} — ERROR in ${e.stage}: ${e.message}`));
@@ -102,8 +128,14 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
   lines.push(
     '',
     report.pass
-      ? paint('pass', `Result: PASS — ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} within budget${report.summary.warnings ? `, ${report.summary.warnings} warning${report.summary.warnings === 1 ? '' : 's'}` : ''}`)
-      : paint('fail', `Result: FAIL — ${failed} of ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} failed`),
+      ? paint(
+          'pass',
+          `Result: PASS — ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} within budget${report.summary.warnings ? `, ${report.summary.warnings} warning${report.summary.warnings === 1 ? '' : 's'}` : ''}`,
+        )
+      : paint(
+          'fail',
+          `Result: FAIL — ${failed} of ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} failed`,
+        ),
   );
   return lines.join('\n') + '\n';
 }

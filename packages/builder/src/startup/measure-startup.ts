@@ -13,7 +13,15 @@ export const STARTUP_LABEL = 'org.4pass.startup';
 /** Progress of a startup measurement. */
 export type StartupEvent =
   | { type: 'startup-run-start'; image: string; run: number; runs: number }
-  | { type: 'startup-run-end'; image: string; run: number; runs: number; ok: boolean; readyMs?: number; error?: string };
+  | {
+      type: 'startup-run-end';
+      image: string;
+      run: number;
+      runs: number;
+      ok: boolean;
+      readyMs?: number;
+      error?: string;
+    };
 
 export interface MeasureStartupOptions {
   ready: ReadyProbe;
@@ -72,7 +80,11 @@ const LOG_TAIL_LINES = 20;
  * @throws {StartupSetupError} when the image is missing or has no HEALTHCHECK while `ready` is `healthcheck`.
  * @throws {EngineRequestError} when the engine fails a request (create/start).
  */
-export async function measureStartup(engine: Engine, image: string, options: MeasureStartupOptions): Promise<StartupResult> {
+export async function measureStartup(
+  engine: Engine,
+  image: string,
+  options: MeasureStartupOptions,
+): Promise<StartupResult> {
   const runs = options.runs ?? 5;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const pollMs = options.pollIntervalMs ?? 25;
@@ -86,7 +98,10 @@ export async function measureStartup(engine: Engine, image: string, options: Mea
   if (options.ready.kind === 'healthcheck') {
     const hc = inspect.Config.Healthcheck;
     if (!hc?.Test?.length || hc.Test[0] === 'NONE') {
-      throw new StartupSetupError(`image ${image} has no HEALTHCHECK; startup.ready "healthcheck" needs one (or use logPattern / command)`, image);
+      throw new StartupSetupError(
+        `image ${image} has no HEALTHCHECK; startup.ready "healthcheck" needs one (or use logPattern / command)`,
+        image,
+      );
     }
     healthcheck = {
       test: hc.Test,
@@ -98,7 +113,10 @@ export async function measureStartup(engine: Engine, image: string, options: Mea
     };
   }
 
-  const known = [...secretEnvValues(inspect.Config.Env ?? []), ...secretEnvValues(Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`))];
+  const known = [
+    ...secretEnvValues(inspect.Config.Env ?? []),
+    ...secretEnvValues(Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)),
+  ];
   const measurementId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const spec: ContainerSpec = {
     image: inspect.Id,
@@ -138,7 +156,15 @@ export async function measureStartup(engine: Engine, image: string, options: Mea
     results.push(result);
     if (one.uid !== undefined) runtimeUid = one.uid;
     if (!one.ok) failures.push({ run, reason: one.error ?? 'failed', logTail: one.logTail });
-    options.onEvent?.({ type: 'startup-run-end', image, run, runs, ok: one.ok, ...(result.readyMs !== undefined && { readyMs: result.readyMs }), ...(one.error && { error: one.error }) });
+    options.onEvent?.({
+      type: 'startup-run-end',
+      image,
+      run,
+      runs,
+      ok: one.ok,
+      ...(result.readyMs !== undefined && { readyMs: result.readyMs }),
+      ...(one.error && { error: one.error }),
+    });
     if (!one.ok && options.stopOnFailure !== false) break;
   }
 
@@ -181,7 +207,15 @@ interface OnceResult {
 async function measureOnce(
   engine: Engine,
   spec: ContainerSpec,
-  o: { ready: ReadyProbe; timeoutMs: number; pollMs: number; processPattern?: RegExp; readUid: boolean; known: string[]; signal?: AbortSignal },
+  o: {
+    ready: ReadyProbe;
+    timeoutMs: number;
+    pollMs: number;
+    processPattern?: RegExp;
+    readUid: boolean;
+    known: string[];
+    signal?: AbortSignal;
+  },
 ): Promise<OnceResult> {
   const logs = new AbortController();
   let output = '';
@@ -258,7 +292,13 @@ async function measureOnce(
         }
       }
       if (o.readUid) uid = await readPid1Uid(engine, cid);
-      return { ok: true, readyMs: readyAt - started, ...(processMs !== undefined && { processMs }), ...(uid !== undefined && { uid }), logTail: [] };
+      return {
+        ok: true,
+        readyMs: readyAt - started,
+        ...(processMs !== undefined && { processMs }),
+        ...(uid !== undefined && { uid }),
+        logTail: [],
+      };
     }
     const all = await engine.containerLogs(cid).catch(() => undefined);
     const text = all ? `${all.stdout}${all.stderr ? `\n${all.stderr}` : ''}` : output;
@@ -315,7 +355,9 @@ export function percentile(values: readonly number[], p: number): number {
 
 /** Removes containers left by measurements (e.g. after a crash): all with the startup label, or one measurement's. */
 export async function removeStartupContainers(engine: Engine, measurementId?: string): Promise<number> {
-  const containers = await engine.listContainers({ label: [measurementId ? `${STARTUP_LABEL}=${measurementId}` : STARTUP_LABEL] });
+  const containers = await engine.listContainers({
+    label: [measurementId ? `${STARTUP_LABEL}=${measurementId}` : STARTUP_LABEL],
+  });
   await Promise.all(containers.map((c) => engine.removeContainer(c.id)));
   return containers.length;
 }
