@@ -1,0 +1,186 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import fg from 'fast-glob';
+import tarFs from 'tar-fs';
+import {
+  checkServiceUsage,
+  generateSmokeProgram,
+  optimizeDirectory,
+  parseProfile,
+  scanSourceForServices,
+  type OptimizeReport,
+  type Profile,
+} from '@4pass/optimizer';
+import type { Engine } from '../engine/engine.js';
+import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from '../build/index.js';
+import { FourpassError } from '../errors.js';
+
+/** The stages of the worker pipeline, each reported as a progress group with its duration. */
+export type WorkerStage = 'scan' | 'builder' | 'export' | 'optimize' | 'runtime' | 'smoke';
+
+export type WorkerEvent =
+  | { type: 'stage-started'; stage: WorkerStage }
+  | { type: 'stage-done'; stage: WorkerStage; durationMs: number; detail?: string }
+  | { type: 'build'; stage: 'builder' | 'runtime'; event: BuildEvent };
+
+export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEvent' | 'extraEntries'> {
+  engine: Engine;
+  /** The optimizer profile (validated by @4pass/optimizer); defaults to the seed's worker profile. */
+  profile?: unknown;
+  /** Directory with the worker's Python source, scanned for boto3 clients the profile would trim away. */
+  sourceDir?: string;
+  /** Dockerfile stage names; default `builder` and `runtime`. */
+  builderTarget?: string;
+  runtimeTarget?: string;
+  /** Where the builder stage keeps the environment; default `/opt/venv`. */
+  venvPath?: string;
+  /** Path of the optimized environment inside the runtime build context; default `optimized-venv`. */
+  contextPath?: string;
+  /** Run the optimizer's smoke program inside the final image (runtime user, read-only root); default true. */
+  smoke?: boolean;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export interface WorkerBuildResult {
+  imageId: string;
+  tags: string[];
+  builder: BuildResult;
+  runtime: BuildResult;
+  optimizer: OptimizeReport;
+  stages: { stage: WorkerStage; durationMs: number }[];
+  smoke?: { passed: true; output: string };
+}
+
+/** A kept-service check failed: the worker's code calls a service the profile trims away. */
+export class ServiceUsageError extends FourpassError {
+  override readonly name = 'ServiceUsageError' as const;
+  constructor(readonly violations: readonly { service: string; file: string; line: number }[]) {
+    super(
+      `the worker calls AWS services that the optimizer profile removes:\n` +
+        violations.map((v) => `  - ${v.file}:${v.line}: boto3 client "${v.service}" (add it to optimizer aws.services)`).join('\n'),
+    );
+  }
+}
+
+/** The optimizer's smoke program failed inside the built image. */
+export class SmokeTestError extends FourpassError {
+  override readonly name = 'SmokeTestError' as const;
+  constructor(
+    readonly image: string,
+    readonly exitCode: number,
+    readonly output: string,
+  ) {
+    super(`smoke test failed in ${image} (exit ${exitCode}):\n${output.trim().split('\n').slice(-30).join('\n')}`);
+  }
+}
+
+/**
+ * builder → optimizer → runtime, through the Engine API only: build the `builder` target, export the environment from
+ * it (a created-never-started container, removed afterwards, and the untagged builder image removed too), slim it with
+ * @4pass/optimizer, build the `runtime` target with the result added to its context, then run the optimizer's smoke
+ * program inside the final image as its own user with a read-only root filesystem.
+ * @throws {ServiceUsageError} when the worker source calls a service the profile removes (before anything is built).
+ * @throws {BuildError} from either build; {SmokeTestError} when the final image does not work.
+ */
+export async function buildWorkerImage(options: WorkerBuildOptions): Promise<WorkerBuildResult> {
+  const { engine, onEvent } = options;
+  const profile: Profile = parseProfile(options.profile ?? {});
+  const venvPath = options.venvPath ?? '/opt/venv';
+  const stages: { stage: WorkerStage; durationMs: number }[] = [];
+  const stage = async <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
+    onEvent?.({ type: 'stage-started', stage: name });
+    const started = performance.now();
+    const value = await fn();
+    const durationMs = performance.now() - started;
+    stages.push({ stage: name, durationMs });
+    onEvent?.({ type: 'stage-done', stage: name, durationMs, detail: detail?.(value) });
+    return value;
+  };
+
+  if (options.sourceDir) {
+    const sourceDir = options.sourceDir;
+    await stage('scan', async () => {
+      const paths = await fg('**/*.py', { cwd: sourceDir, ignore: ['**/tests/**', '**/node_modules/**'], dot: false });
+      const files = await Promise.all(paths.sort().map(async (p) => ({ path: join(relative(process.cwd(), sourceDir), p), content: await readFile(join(sourceDir, p), 'utf8') })));
+      const violations = checkServiceUsage(profile, scanSourceForServices(files));
+      if (violations.length) throw new ServiceUsageError(violations);
+      return files.length;
+    }, (n) => `${n} Python files scanned`);
+  }
+
+  const common = { ...options, onEvent: undefined, tags: undefined };
+  const builder = await stage('builder', () =>
+    buildImage({ ...common, target: options.builderTarget ?? 'builder', onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }) }),
+  );
+
+  const workDir = await mkdtemp(join(tmpdir(), '4pass-worker-'));
+  try {
+    const venvDir = join(workDir, 'venv');
+    await stage('export', () => exportPath(engine, builder.imageId, venvPath, venvDir));
+    const optimizer = await stage('optimize', () => optimizeDirectory(venvDir, profile), (r) => summarize(r));
+    const runtime = await stage('runtime', () =>
+      buildImage({
+        ...common,
+        tags: options.tags,
+        target: options.runtimeTarget ?? 'runtime',
+        extraEntries: [{ path: options.contextPath ?? 'optimized-venv', sourceDir: venvDir }],
+        onEvent: (event) => onEvent?.({ type: 'build', stage: 'runtime', event }),
+      }),
+    );
+    let smoke: WorkerBuildResult['smoke'];
+    if (options.smoke !== false) {
+      smoke = await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, generateSmokeProgram(profile)));
+    }
+    return { imageId: runtime.imageId, tags: runtime.tags, builder, runtime, optimizer, stages, smoke };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+    // The builder image is an untagged by-product; its layers stay in BuildKit's cache for the next build.
+    if (builder.imageId) await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
+  }
+}
+
+/** Copies `path` out of an image through a created (never started) container, which is always removed. */
+async function exportPath(engine: Engine, image: string, path: string, into: string): Promise<void> {
+  const id = await engine.createContainer({ image, cmd: ['true'], labels: { 'org.4pass.role': 'export' }, networkMode: 'none' });
+  try {
+    const archive = await engine.getArchive(id, path);
+    // The archive's top directory is the basename of `path`; strip it so `into` holds the tree itself.
+    const strip = (header: { name: string }) => ({ ...header, name: header.name.split('/').slice(1).join('/') || '.' });
+    // A venv links bin/python to the base image's interpreter (an absolute path outside the tree): keep such links
+    // as they are. The archive is our own builder stage's, extracted into a fresh private directory.
+    await pipeline(archive, tarFs.extract(into, { map: strip as never, readable: true, writable: true, validateSymlinks: false } as tarFs.ExtractOptions));
+  } finally {
+    await engine.removeContainer(id);
+  }
+}
+
+async function runSmoke(engine: Engine, image: string, venvPath: string, program: string): Promise<{ passed: true; output: string }> {
+  const facts = await engine.inspectImage(image);
+  const id = await engine.createContainer({
+    image,
+    entrypoint: [`${venvPath}/bin/python`, '-c', program],
+    cmd: [],
+    user: facts?.Config.User || undefined,
+    readOnlyRootfs: true,
+    tmpfs: { '/tmp': 'rw,size=16m' },
+    networkMode: 'none',
+    labels: { 'org.4pass.role': 'smoke' },
+  });
+  try {
+    await engine.startContainer(id);
+    const exitCode = await engine.waitContainer(id);
+    const logs = await engine.containerLogs(id);
+    const output = `${logs.stdout}${logs.stderr}`;
+    if (exitCode !== 0) throw new SmokeTestError(image, exitCode, output);
+    return { passed: true, output };
+  } finally {
+    await engine.removeContainer(id);
+  }
+}
+
+function summarize(report: OptimizeReport): string {
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  return `${mb(report.before.bytes)} MB → ${mb(report.after.bytes)} MB, ${report.before.files - report.after.files} files removed, services kept: ${report.services.kept.join(' ')}`;
+}
