@@ -50,7 +50,9 @@ def fetch_secret_string(secret_id: str) -> str:
         read_timeout=timeout,
         retries={"mode": "standard", "total_max_attempts": int(os.environ.get("APP_SECRETS_ATTEMPTS", "2"))},
     )
-    client = boto3.session.Session().client("secretsmanager", config=config)
+    # botocore reads AWS_DEFAULT_REGION; ECS (and many CI systems) also set AWS_REGION, which botocore ignores.
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
+    client = boto3.session.Session(region_name=region).client("secretsmanager", config=config)
     response = client.get_secret_value(SecretId=secret_id)
     if "SecretString" not in response:
         raise SecretLoadError("the secret has no SecretString (binary secrets are not supported)")
