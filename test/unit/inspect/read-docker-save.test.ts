@@ -131,6 +131,24 @@ describe('readDockerSave on synthetic archives', () => {
     );
   });
 
+  it('verifyDiffIds hashes each layer and checks it against the config', async () => {
+    const real = await readDockerSave(createReadStream(tinyTar), { verifyDiffIds: true });
+    expect(real.layers.map((l) => l.diffId)).toEqual(real.config.rootfs?.diff_ids);
+    const layer = await tarOf([{ name: 'a', content: 'a' }]);
+    const lying = await tarOf([
+      { name: 'l/layer.tar', content: layer },
+      {
+        name: 'c.json',
+        content: JSON.stringify({ rootfs: { type: 'layers', diff_ids: ['sha256:' + '0'.repeat(64)] } }),
+      },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: [], Layers: ['l/layer.tar'] }]) },
+    ]);
+    await expect(readDockerSave(chunked(lying), { verifyDiffIds: true })).rejects.toThrow(
+      /has digest sha256:[0-9a-f]{64}, but the image config says sha256:0{64}/,
+    );
+    expect((await readDockerSave(chunked(lying))).layers[0]?.diffId).toBe('sha256:' + '0'.repeat(64));
+  });
+
   it('rejects a stream that is not a tar', async () => {
     await expect(readDockerSave(chunked(Buffer.from('this is not a tar archive at all, '.repeat(40))))).rejects.toThrow(
       ImageArchiveError,

@@ -8,7 +8,7 @@ import { ImageArchiveError } from './inspect-errors.js';
 
 /**
  * Reads a docker-save tar (`GET /images/{ref}/get`) in one streaming pass: every layer is listed (entries with path,
- * size, type, mode), hashed (diffID), measured uncompressed and gzip-compressed, without buffering layer data.
+ * size, type, mode), measured uncompressed and gzip-compressed, without buffering layer data.
  * Works for the 20.10 layout (`<v1id>/layer.tar`, plain), Docker ≥ 25 (`blobs/sha256/…` + `manifest.json`) and the
  * containerd store (gzip/zstd blobs): layers are found through `manifest.json` and their compression is sniffed.
  */
@@ -44,7 +44,7 @@ export interface ArchiveLayer {
   /** Name of the layer file inside the archive (`<v1id>/layer.tar`, `blobs/sha256/<hex>`). */
   archivePath: string;
   compression: LayerCompression;
-  /** `sha256:` of the uncompressed tar: the layer's diffID. */
+  /** The layer's diffID (`sha256:` of the uncompressed tar), from the image config; computed when `verifyDiffIds`. */
   diffId: string;
   /** Bytes of the uncompressed layer tar. */
   tarBytes: number;
@@ -79,6 +79,8 @@ export interface ReadDockerSaveOptions {
   cache?: LayerSizeCache;
   /** gzip level used to measure compressed sizes; default 6, like the engine's push (Go's DefaultCompression). */
   gzipLevel?: number;
+  /** Hash every layer and check it against the config's diff_ids (costs ~1 s per 150 MB). Default false. */
+  verifyDiffIds?: boolean;
 }
 
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
@@ -94,7 +96,7 @@ export async function readDockerSave(
   archive: Readable | AsyncIterable<Buffer>,
   options: ReadDockerSaveOptions = {},
 ): Promise<DockerSaveContents> {
-  const extract = tar.extract();
+  const extract = tar.extract({ highWaterMark: 1024 * 1024 });
   const files = new Map<string, Buffer>();
   const layers = new Map<string, ArchiveLayer>();
   const feeding = feed(archive, extract);
@@ -141,10 +143,17 @@ export async function readDockerSave(
   const configText = files.get(manifest.Config);
   if (!configText) throw new ImageArchiveError(`the image config ${manifest.Config} named by manifest.json is missing`);
   const config = parseJson<ImageConfigFile>(configText, manifest.Config);
-  const ordered = manifest.Layers.map((p) => {
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  const ordered = manifest.Layers.map((p, i) => {
     const layer = layers.get(p);
     if (!layer) throw new ImageArchiveError(`layer ${p} named by manifest.json is missing or not a tar`);
-    return layer;
+    const expected = diffIds[i];
+    if (options.verifyDiffIds && expected && layer.diffId !== expected) {
+      throw new ImageArchiveError(`layer ${p} has digest ${layer.diffId}, but the image config says ${expected}`);
+    }
+    const out = { ...layer, diffId: expected ?? layer.diffId };
+    if (out.diffId && !out.compressedFromCache) options.cache?.set(out.diffId, out.compressedBytes);
+    return out;
   });
   return { manifest, config, layers: ordered };
 }
@@ -251,7 +260,7 @@ async function readLayer(
   options: ReadDockerSaveOptions,
 ): Promise<ArchiveLayer> {
   const entries: LayerEntry[] = [];
-  const inner = tar.extract();
+  const inner = tar.extract({ highWaterMark: 1024 * 1024 });
   inner.on('entry', (header, stream, next) => {
     entries.push(toEntry(header));
     stream.on('end', () => next());
@@ -264,7 +273,7 @@ async function readLayer(
   });
   innerDone.catch(() => undefined);
 
-  const hash = createHash('sha256');
+  const hash = options.verifyDiffIds ? createHash('sha256') : undefined;
   let tarBytes = 0;
   let rawBytes = 0;
   const cached = options.cache?.get(archivePath);
@@ -273,7 +282,7 @@ async function readLayer(
 
   const onTar = async (chunk: Buffer): Promise<void> => {
     tarBytes += chunk.length;
-    hash.update(chunk);
+    hash?.update(chunk);
     gzip?.push(chunk);
     if (!inner.write(chunk)) await Promise.race([drained(inner as unknown as NodeJS.EventEmitter), innerDone]);
     await gzip?.backpressure();
@@ -305,7 +314,7 @@ async function readLayer(
     if (e instanceof ImageArchiveError) throw e;
     throw new ImageArchiveError(`layer ${archivePath} could not be read`, { cause: e });
   }
-  const diffId = `sha256:${hash.digest('hex')}`;
+  const diffId = hash ? `sha256:${hash.digest('hex')}` : '';
   let compressedBytes: number;
   let compressedFromCache = false;
   if (compression !== 'none') compressedBytes = rawBytes;
@@ -313,10 +322,7 @@ async function readLayer(
     compressedBytes = cached;
     compressedFromCache = true;
   } else compressedBytes = await (gzip as GzipSizeEstimator).finish();
-  if (!compressedFromCache && options.cache) {
-    options.cache.set(archivePath, compressedBytes);
-    options.cache.set(diffId, compressedBytes);
-  }
+  if (!compressedFromCache) options.cache?.set(archivePath, compressedBytes);
   return { archivePath, compression, diffId, tarBytes, compressedBytes, compressedFromCache, entries };
 }
 
