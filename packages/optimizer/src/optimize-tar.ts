@@ -3,11 +3,10 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
 import { EmptyTarError, InvalidTarError, OptimizerError } from './errors.js';
 import { isMetadataFile, testImports } from './metadata.js';
-import { indexTree, planOptimization, type OptimizeReport, type TreeIndex } from './plan.js';
+import { indexTree, planOptimization, testPackageCandidates, type OptimizeReport, type TreeIndex } from './plan.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
 import { keptServices, type Profile } from './profile.js';
 import {
@@ -31,16 +30,20 @@ export interface OptimizeTarOptions {
   tmpDir?: string;
 }
 
+/** One archive member and where its bytes (extension headers, header, data, padding) lie in the input. */
 interface Member {
   header: Header;
   entry: TreeEntry;
-  /** Offset of the data in the spool file; -1 when not spooled (certainly removed). */
-  offset: number;
+  /** First byte of the member: its pax / GNU long-name blocks, or its header. */
+  start: number;
+  /** One past its last byte (data padded to 512). */
+  end: number;
+  /** Where its data starts. */
+  dataStart: number;
 }
 
-const SPOOL_BUFFER = 4 << 20;
 const CHUNK = 1 << 20;
-const WINDOW = 8 << 20;
+const MAX_IN_FLIGHT = 8;
 
 function entryType(type: Header['type']): EntryType {
   if (type === 'file' || type === 'contiguous-file') return 'file';
@@ -49,39 +52,17 @@ function entryType(type: Header['type']): EntryType {
   return 'other';
 }
 
-/** Appends entry data to a temporary file in large positional writes, a few in flight at a time. */
+/** Writes the raw input to a temporary file at increasing offsets, a few writes in flight at a time. */
 class Spool {
-  private buf = Buffer.allocUnsafe(SPOOL_BUFFER);
-  private used = 0;
-  private flushed = 0;
+  private written = 0;
   private inFlight: Promise<unknown>[] = [];
   constructor(readonly fh: FileHandle) {}
-  get position(): number {
-    return this.flushed + this.used;
+  async append(chunk: Buffer): Promise<void> {
+    this.inFlight.push(this.fh.write(chunk, 0, chunk.length, this.written));
+    this.written += chunk.length;
+    if (this.inFlight.length >= MAX_IN_FLIGHT) await this.drain();
   }
-  get busy(): boolean {
-    return this.inFlight.length >= 4;
-  }
-  append(chunk: Buffer): void {
-    if (this.used + chunk.length > this.buf.length) this.startWrite();
-    if (chunk.length > this.buf.length) {
-      this.inFlight.push(this.fh.write(Buffer.from(chunk), 0, chunk.length, this.flushed));
-      this.flushed += chunk.length;
-      return;
-    }
-    chunk.copy(this.buf, this.used);
-    this.used += chunk.length;
-  }
-  private startWrite(): void {
-    if (this.used === 0) return;
-    this.inFlight.push(this.fh.write(this.buf, 0, this.used, this.flushed));
-    this.flushed += this.used;
-    this.used = 0;
-    this.buf = Buffer.allocUnsafe(SPOOL_BUFFER);
-  }
-  /** Wait for the writes in flight (and, with `all`, write what is buffered). */
-  async drain(all: boolean): Promise<void> {
-    if (all) this.startWrite();
+  async drain(): Promise<void> {
     const pending = this.inFlight;
     this.inFlight = [];
     await Promise.all(pending);
@@ -96,68 +77,45 @@ interface Scanned {
   testImports: Map<string, string[]>;
 }
 
-/** Paths below `botocore/data/<svc>/` for a service nobody keeps: their bytes need not be spooled. */
-function certainlyRemovedMatcher(profile: Profile | undefined, prefix: string | undefined): (p: string) => boolean {
-  if (!profile) return () => false;
-  const wanted = new Set(keptServices(profile));
-  const base =
-    prefix !== undefined
-      ? (normalizeMemberName(prefix) === '' ? '' : normalizeMemberName(prefix) + '/').replace(
-          /[.*+?^${}()|[\]\\]/g,
-          '\\$&',
-        )
-      : '(?:(?:.*/)?lib/python3\\.\\d+/site-packages/)?';
-  const re = new RegExp(`^${base}botocore/data/([^/]+)/`);
-  return (p) => {
-    const m = re.exec(p);
-    return m !== null && !wanted.has(m[1] ?? '');
-  };
-}
-
 async function scanTar(
   input: Readable,
-  spool: Spool | undefined,
+  fh: FileHandle,
   profile: Profile | undefined,
   opts: OptimizeTarOptions,
 ): Promise<Scanned> {
   const wanted = new Set(profile ? keptServices(profile) : []);
-  const skip = certainlyRemovedMatcher(profile, opts.sitePackagesPrefix);
-  const scanTests = profile?.strip.tests ?? false;
+  const spool = new Spool(fh);
   const extract = tar.extract();
   const members: Member[] = [];
-  const content = new Map<string, Buffer>();
-  const pySources = new Map<string, string>();
-  // Event callbacks, not async iteration: about twice as fast on trees of many small files.
+  let previousEnd = 0;
+  // Only headers are looked at while streaming; the few contents the planner needs are read back from the spool.
   extract.on('entry', (header, stream, next) => {
-    const p = normalizeMemberName(header.name);
     const type = entryType(header.type);
-    const size = type === 'file' ? (header.size ?? 0) : 0;
-    const spoolIt = spool !== undefined && type === 'file' && !skip(p);
-    const capture = type === 'file' && isMetadataFile(p, wanted);
-    const scanPy = scanTests && type === 'file' && p.endsWith('.py');
-    const offset = spoolIt ? spool.position : -1;
-    const parts: Buffer[] = [];
-    stream.on('data', (data: unknown) => {
-      const chunk = data as Buffer;
-      if (spoolIt) spool.append(chunk);
-      if (capture || scanPy) parts.push(chunk);
-    });
-    stream.on('end', () => {
-      if (capture) content.set(p, Buffer.concat(parts));
-      if (scanPy && parts.length > 0) {
-        // Most sources never mention a test module: look for the word before decoding anything.
-        const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-        if (buf.includes('test')) pySources.set(p, buf.toString('utf8'));
-      }
-      members.push({ header, entry: { path: p, type, size }, offset });
-      if (spool?.busy) spool.drain(false).then(() => next(), next);
-      else next();
-    });
+    const size = header.size ?? 0;
+    // tar-stream records where the member's data starts; its raw bytes run from the previous member's end.
+    const dataStart = (header as Header & { byteOffset: number }).byteOffset;
+    const end = dataStart + Math.ceil(size / 512) * 512;
+    const entry = { path: normalizeMemberName(header.name), type, size: type === 'file' ? size : 0 };
+    members.push({ header, entry, start: previousEnd, end, dataStart });
+    previousEnd = end;
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  const extracted = new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
   });
   try {
-    await pipeline(input, extract);
-    await spool?.drain(true);
+    for await (const data of input) {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+      await spool.append(chunk);
+      if (!extract.write(chunk)) await Promise.race([once(extract, 'drain'), extracted]);
+    }
+    (extract as unknown as { end(): void }).end();
+    await extracted;
+    await spool.drain();
   } catch (err) {
+    extract.destroy();
     if (err instanceof OptimizerError) throw err;
     throw new InvalidTarError(err instanceof Error ? err.message : String(err), { cause: err });
   }
@@ -175,24 +133,40 @@ async function scanTar(
     ...(opts.sitePackagesPrefix !== undefined ? { sitePackagesPrefix: opts.sitePackagesPrefix } : {}),
     pythonTags,
   });
-  const imports = new Map<string, string[]>();
   const sp = layout.sitePackages;
-  for (const [p, source] of pySources) {
-    if (sp !== '' && !p.startsWith(sp + '/')) continue;
-    const pkg = parentOf(p)
-      .slice(sp === '' ? 0 : sp.length + 1)
-      .replaceAll('/', '.');
-    const names = testImports(source, pkg);
-    if (names.length > 0) imports.set(p, names);
+  const inSite = (p: string): boolean => sp === '' || p.startsWith(sp + '/');
+  const content = new Map<string, Buffer>();
+  const files = members.filter((m) => m.entry.type === 'file');
+  for (const m of files) {
+    if (inSite(m.entry.path) && isMetadataFile(m.entry.path, wanted)) {
+      content.set(m.entry.path, await readAt(fh, m.dataStart, m.entry.size));
+    }
+  }
+  // Test packages are rare: read sources only of the top-level packages that hold one.
+  const imports = new Map<string, string[]>();
+  const candidates = profile?.strip.tests ? testPackageCandidates(index, layout) : [];
+  if (candidates.length > 0) {
+    const rel = (p: string): string => p.slice(sp === '' ? 0 : sp.length + 1);
+    const tops = new Set(candidates.map((c) => rel(c).split('/')[0] ?? ''));
+    for (const m of files) {
+      const p = m.entry.path;
+      if (!p.endsWith('.py') || !inSite(p) || !tops.has(rel(p).split('/')[0] ?? '')) continue;
+      const source = (await readAt(fh, m.dataStart, m.entry.size)).toString('utf8');
+      if (!source.includes('test')) continue;
+      const names = testImports(source, rel(parentOf(p)).replaceAll('/', '.'));
+      if (names.length > 0) imports.set(p, names);
+    }
   }
   return { members, index, layout, content, testImports: imports };
 }
 
 /**
  * Apply a profile to a tar stream of a site-packages tree or virtual environment (e.g. an exported `/opt/venv`),
- * writing the slimmed tar to `output`. Entries keep their order, headers (mode, uid/gid, uname/gname, mtime) and
- * symlinks; the same input always gives the same bytes. Entry data is spooled to a temporary file, so memory stays
- * bounded; nothing is written to `output` before the whole input has been read and planned.
+ * writing the slimmed tar to `output`. Kept members are copied byte for byte (headers with mode, uid/gid,
+ * uname/gname, mtime, symlinks, pax records), in their order; rewritten files get a new header from tar-stream.
+ * The same input always gives the same bytes. The input is spooled to a temporary file, so memory stays bounded, and
+ * nothing is written to `output` before the whole input has been read and planned (on error it is left untouched).
+ * Global pax headers (`git archive`) are not carried over.
  * @throws {EmptyTarError} when the stream has no entries
  * @throws {InvalidTarError} when it is not a tar
  * @throws {NotSitePackagesError} when it holds no site-packages
@@ -207,7 +181,7 @@ export async function optimizeTar(
   const dir = await mkdtemp(path.join(opts.tmpDir ?? tmpdir(), '4pass-optimizer-'));
   const fh = await open(path.join(dir, 'spool'), 'w+');
   try {
-    const scanned = await scanTar(input, opts.dryRun ? undefined : new Spool(fh), profile, opts);
+    const scanned = await scanTar(input, fh, profile, opts);
     const plan = planOptimization({
       inputName: 'the input tar stream',
       index: scanned.index,
@@ -217,31 +191,24 @@ export async function optimizeTar(
       profile,
       dryRun: opts.dryRun ?? false,
     });
-    if (opts.dryRun) {
-      output.end();
-      return plan.report;
-    }
-    for (const m of scanned.members) {
-      if (m.entry.type === 'file' && m.offset < 0 && !plan.removed.has(m.entry.path)) {
-        throw new OptimizerError(`internal error: ${m.entry.path} is kept but was not spooled`);
+    if (!opts.dryRun) {
+      const pieces: Piece[] = [];
+      for (const m of scanned.members) {
+        if (plan.removed.has(m.entry.path)) continue;
+        const rewrite = plan.rewrites.get(m.entry.path);
+        if (rewrite) pieces.push({ bytes: await encodeMember(m.header, rewrite.content) });
+        else {
+          const last = pieces[pieces.length - 1];
+          // Adjacent kept members become one sequential copy.
+          if (last && 'end' in last && last.end === m.start) last.end = m.end;
+          else pieces.push({ start: m.start, end: m.end });
+        }
       }
+      pieces.push({ bytes: Buffer.alloc(1024) }); // end-of-archive marker
+      await writePieces(output, fh, pieces);
+    } else {
+      output.end();
     }
-    const pack = tar.pack();
-    const writing = pipeline(pack, output);
-    try {
-      await writeKept(
-        pack,
-        fh,
-        scanned.members.filter((m) => !plan.removed.has(m.entry.path)),
-        plan.rewrites,
-      );
-      pack.finalize();
-    } catch (err) {
-      pack.destroy(err as Error);
-      await writing.catch(() => undefined);
-      throw err;
-    }
-    await writing;
     return plan.report;
   } finally {
     await fh.close();
@@ -249,112 +216,93 @@ export async function optimizeTar(
   }
 }
 
-/**
- * Pack the kept members in order. Small files are read from the spool ahead of time and entries are handed to the
- * packer without waiting for each, with at most WINDOW bytes outstanding (the output's backpressure bounds it).
- */
-async function writeKept(
-  pack: tar.Pack,
-  fh: FileHandle,
-  kept: Member[],
-  rewrites: ReadonlyMap<string, { content: Buffer }>,
-): Promise<void> {
-  const isSmall = (m: Member): boolean =>
-    m.entry.type === 'file' && !rewrites.has(m.entry.path) && m.entry.size <= CHUNK * 4;
-  const reads = new Map<number, Promise<Buffer>>();
-  let ahead = 0;
-  let aheadBytes = 0;
-  const pending: { done: Promise<void>; bytes: number }[] = [];
-  let pendingBytes = 0;
-  const settleTo = async (limit: number): Promise<void> => {
-    while (pendingBytes > limit || (limit === 0 && pending.length > 0)) {
-      const first = pending.shift();
-      if (!first) break;
-      pendingBytes -= first.bytes;
-      await first.done;
-    }
-  };
-  const push = (done: Promise<void>, bytes: number): void => {
-    done.catch(() => undefined); // awaited (and rethrown) by settleTo
-    pending.push({ done, bytes });
-    pendingBytes += bytes;
-  };
-  for (let i = 0; i < kept.length; i++) {
-    while (ahead < kept.length && (ahead <= i || aheadBytes < WINDOW)) {
-      const m = kept[ahead] as Member;
-      if (isSmall(m)) {
-        const read = readAt(fh, m.offset, m.entry.size);
-        read.catch(() => undefined);
-        reads.set(ahead, read);
-        aheadBytes += m.entry.size;
-      }
-      ahead++;
-    }
-    const m = kept[i] as Member;
-    const rewrite = rewrites.get(m.entry.path);
-    if (rewrite) {
-      const header: Header = { ...m.header, size: rewrite.content.length };
-      if (header.pax && typeof header.pax === 'object') {
-        // A pax `size` record would override the new size.
-        const { size: _size, ...pax } = header.pax as Record<string, string>;
-        header.pax = pax;
-      }
-      push(addEntry(pack, header, rewrite.content), rewrite.content.length);
-    } else if (isSmall(m)) {
-      const buf = await (reads.get(i) as Promise<Buffer>);
-      reads.delete(i);
-      aheadBytes -= m.entry.size;
-      push(addEntry(pack, { ...m.header }, buf), buf.length);
-    } else if (m.entry.type === 'file') {
-      await settleTo(0);
-      await copyEntry(pack, { ...m.header }, fh, m.offset, m.entry.size);
-    } else {
-      push(addEntry(pack, { ...m.header }, undefined), 0);
-    }
-    await settleTo(WINDOW);
-  }
-  await settleTo(0);
-}
-
 async function readAt(fh: FileHandle, offset: number, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(size);
-  if (size > 0) {
-    const { bytesRead } = await fh.read(buf, 0, size, offset);
-    if (bytesRead !== size) throw new OptimizerError('internal error: short read from the spool file');
-  }
+  const { bytesRead } = size > 0 ? await fh.read(buf, 0, size, offset) : { bytesRead: 0 };
+  if (bytesRead !== size) throw new OptimizerError('internal error: short read from the spool file');
   return buf;
 }
 
-function addEntry(pack: tar.Pack, header: Header, data: Buffer | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-    if (data) pack.entry(header, data, cb);
-    else pack.entry(header, cb);
+type Piece = { start: number; end: number } | { bytes: Buffer };
+
+/** A member with new content, encoded by tar-stream (pax records kept, except a stale `size`). */
+async function encodeMember(original: Header, data: Buffer): Promise<Buffer> {
+  const header: Header = { ...original, size: data.length };
+  if (header.pax && typeof header.pax === 'object') {
+    const { size: _size, ...pax } = header.pax as Record<string, string>;
+    header.pax = pax;
+  }
+  const pack = tar.pack();
+  const parts: Buffer[] = [];
+  pack.on('data', (b: unknown) => parts.push(b as Buffer));
+  const ended = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
   });
+  pack.entry(header, data);
+  pack.finalize();
+  await ended;
+  const all = Buffer.concat(parts);
+  return all.subarray(0, all.length - 1024); // without pack's end-of-archive marker
 }
 
-async function copyEntry(pack: tar.Pack, header: Header, fh: FileHandle, offset: number, size: number): Promise<void> {
-  let done!: () => void;
-  let fail!: (err: Error) => void;
-  const finished = new Promise<void>((resolve, reject) => {
-    done = resolve;
-    fail = reject;
+/** Resolve on the first of `events`, removing every listener again (no leak over thousands of waits). */
+function first(stream: Writable, events: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const e of events) stream.off(e, done);
+      resolve();
+    };
+    for (const e of events) stream.on(e, done);
   });
-  const sink = pack.entry(header, (err) => (err ? fail(err) : done()));
-  const buf = Buffer.allocUnsafe(CHUNK);
-  for (let pos = 0; pos < size;) {
-    const n = Math.min(CHUNK, size - pos);
-    const { bytesRead } = await fh.read(buf, 0, n, offset + pos);
-    if (bytesRead !== n) throw new OptimizerError('internal error: short read from the spool file');
-    if (!sink.write(Buffer.from(buf.subarray(0, n)))) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
-    pos += n;
+}
+const drained = (s: Writable): Promise<void> => first(s, ['drain', 'close', 'error']);
+const finished = (s: Writable): Promise<void> => first(s, ['finish', 'close', 'error']);
+
+async function writePieces(output: Writable, fh: FileHandle, pieces: Piece[]): Promise<void> {
+  let failed: Error | undefined;
+  const onError = (err: Error): void => {
+    failed = err;
+  };
+  output.on('error', onError);
+  const write = async (buf: Buffer): Promise<void> => {
+    if (failed) throw failed;
+    if (!output.write(buf)) await drained(output);
+    if (failed) throw failed;
+  };
+  try {
+    // Read the next chunk while the previous one is being written.
+    let pending: Promise<Buffer> | undefined;
+    const chunks = function* (): Generator<{ start: number; len: number } | Buffer> {
+      for (const p of pieces) {
+        if ('bytes' in p) yield p.bytes;
+        else for (let pos = p.start; pos < p.end; pos += CHUNK) yield { start: pos, len: Math.min(CHUNK, p.end - pos) };
+      }
+    };
+    const read = async (c: { start: number; len: number } | Buffer): Promise<Buffer> => {
+      if (Buffer.isBuffer(c)) return c;
+      const buf = Buffer.allocUnsafe(c.len);
+      const { bytesRead } = await fh.read(buf, 0, c.len, c.start);
+      if (bytesRead !== c.len) throw new OptimizerError('internal error: short read from the spool file');
+      return buf;
+    };
+    for (const c of chunks()) {
+      const next = read(c);
+      if (pending) await write(await pending);
+      pending = next;
+      next.catch(() => undefined);
+    }
+    if (pending) await write(await pending);
+    output.end();
+    if (!output.writableFinished) await finished(output);
+    if (failed) throw failed;
+  } finally {
+    output.off('error', onError);
   }
-  (sink as unknown as { end(): void }).end();
-  return finished;
 }
 
 /**
- * Read a tar stream of a site-packages tree or venv into an inventory (nothing is spooled or written).
+ * Read a tar stream of a site-packages tree or venv into an inventory (spooled to a temporary file, removed after).
  * @throws {EmptyTarError} when the stream has no entries
  * @throws {NotSitePackagesError} when it holds no site-packages
  */
@@ -362,6 +310,13 @@ export async function readTarInventory(
   input: Readable,
   opts: { sitePackagesPrefix?: string } = {},
 ): Promise<Inventory> {
-  const scanned = await scanTar(input, undefined, undefined, opts);
-  return inventoryOf('the input tar stream', scanned.index, scanned.layout, scanned.content);
+  const dir = await mkdtemp(path.join(tmpdir(), '4pass-optimizer-'));
+  const fh = await open(path.join(dir, 'spool'), 'w+');
+  try {
+    const scanned = await scanTar(input, fh, undefined, opts);
+    return inventoryOf('the input tar stream', scanned.index, scanned.layout, scanned.content);
+  } finally {
+    await fh.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

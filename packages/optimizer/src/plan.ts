@@ -188,6 +188,10 @@ export function isWithin(path: string, dir: string): boolean {
 }
 
 function resolveRelative(base: string, rel: string): string | undefined {
+  // Fast path: almost every RECORD row is a plain relative path.
+  if (!rel.startsWith('/') && !rel.includes('..') && !rel.includes('./') && !rel.includes('//')) {
+    return base === '' ? rel : `${base}/${rel}`;
+  }
   const parts = base === '' ? [] : base.split('/');
   for (const seg of rel.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -367,8 +371,13 @@ export function planOptimization(input: PlanInput): Plan {
   // --- directories left empty by the removals above
   const protectedDirs = new Set<string>([sp, layout.binDir ?? '', layout.venvRoot ?? '']);
   for (let p = sp; p !== ''; p = parentOf(p)) protectedDirs.add(p);
-  const byDepth = [...index.dirs].sort((a, b) => b.split('/').length - a.split('/').length);
-  for (const d of byDepth) {
+  const depth = (p: string): number => {
+    let n = 0;
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) n++;
+    return n;
+  };
+  const byDepth = [...index.dirs].map((d) => ({ d, n: depth(d) })).sort((a, b) => b.n - a.n);
+  for (const { d } of byDepth) {
     if (removed.has(d) || protectedDirs.has(d)) continue;
     const kids = index.children.get(d) ?? [];
     if (kids.length > 0 && kids.every((k) => removed.has(k))) removed.set(d, 'empty-directory');
