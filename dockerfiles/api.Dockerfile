@@ -57,7 +57,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
 RUN groupadd --system --gid 10001 appuser \
  && useradd --system --uid 10001 --gid appuser --home-dir /app --no-create-home --shell /usr/sbin/nologin appuser
 
-# Dependencies: their own layer, rebuilt only when requirements.txt (or the wheelhouse) changes.
+# Dependencies: their own layer, rebuilt only when requirements.txt (or the wheelhouse) changes. The installer
+# itself (pip, setuptools: ~25 MB) is removed in the same step: the running service never installs anything.
 # `python3 -m venv` works on the official image (/usr/local/bin/python3) and on Debian's python3 (/usr/bin/python3).
 ARG PIP_INDEX_URL=https://pypi.org/simple
 ENV VIRTUAL_ENV=/opt/venv \
@@ -75,6 +76,7 @@ RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
       /opt/venv/bin/python -m pip install --index-url "${PIP_INDEX_URL}" -r /tmp/requirements.txt; \
     fi \
  && /opt/venv/bin/python -c "import fastapi, uvicorn, gunicorn, boto3" \
+ && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools \
  && rm /tmp/requirements.txt
 
 WORKDIR /app
