@@ -105,6 +105,39 @@ describe('loadConfig', () => {
     );
   });
 
+  it('merges defaults: scalars overridden per image, path lists added up, explicit off wins', () => {
+    const config = parseConfig(
+      {
+        defaults: {
+          budgets: { size: '100MB', layers: 20 },
+          structure: { absentPaths: ['/root/.aws'], healthcheck: true },
+          startup: { ready: { healthcheck: true }, runs: 3 },
+        },
+        images: [
+          {
+            name: 'a',
+            dockerfile: 'D',
+            context: '.',
+            budgets: { size: 'off' },
+            structure: { absentPaths: ['/usr/bin/pip'], healthcheck: false },
+          },
+          { name: 'b', dockerfile: 'D', context: '.', startup: { ready: { logPattern: 'up' } } },
+        ],
+      },
+      'x.json',
+    );
+    const [a, b] = config.images;
+    expect(a?.budgets).toEqual({
+      size: { enabled: false },
+      layers: { enabled: true, limit: 20, level: 'fail' },
+      pathSizes: {},
+    });
+    expect(a?.structure).toMatchObject({ absentPaths: ['/root/.aws', '/usr/bin/pip'], healthcheck: false });
+    expect(a?.startup).toMatchObject({ ready: { kind: 'healthcheck' }, runs: 3 });
+    expect(b?.structure).toMatchObject({ absentPaths: ['/root/.aws'], healthcheck: true });
+    expect(b?.startup).toMatchObject({ ready: { kind: 'logPattern', pattern: 'up' }, runs: 3 });
+  });
+
   it('rejects rules with a bad level or an unknown key, and explicit true', () => {
     const bad = () =>
       parseConfig(

@@ -158,8 +158,9 @@ function mergeStructure(defaults: RawStructure | undefined, own: RawStructure | 
   return {
     ...(nonRoot !== undefined && { nonRoot }),
     ...(m.healthcheck !== undefined && { healthcheck: m.healthcheck }),
-    absentPaths: unique(m.absentPaths ?? []),
-    presentPaths: unique(m.presentPaths ?? []),
+    // Path lists add up: the defaults' paths apply to every image, the image adds its own.
+    absentPaths: unique([...(defaults?.absentPaths ?? []), ...(own?.absentPaths ?? [])]),
+    presentPaths: unique([...(defaults?.presentPaths ?? []), ...(own?.presentPaths ?? [])]),
     ...(m.botocoreServices && { botocoreServices: unique(m.botocoreServices).sort() }),
     noSecrets: m.noSecrets ?? true,
   };
