@@ -32,14 +32,16 @@ class Settings:
     secret_keys: tuple[str, ...]
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
         dist_dir = dist_dir_from_env(env)
         secrets_id = env.get("APP_SECRETS_ID") or None
         keys = tuple(k for k in env.get("APP_SECRET_KEYS", "").split(",") if k)
         if secrets_id and "APP_SECRET_KEYS" not in env:
             # The entrypoint loads the secret before Gunicorn starts; if it did not run, refuse to report ready.
-            raise SettingsError(f"APP_SECRETS_ID={secrets_id!r} is set but the secret was not loaded (run via entrypoint.sh)")
+            raise SettingsError(
+                f"APP_SECRETS_ID={secrets_id!r} is set but the secret was not loaded (run via entrypoint.sh)"
+            )
         missing = [k for k in keys if k not in env]
         if missing:
             raise SettingsError(f"secret keys missing from the environment: {', '.join(missing)}")

@@ -84,10 +84,10 @@ def _clients() -> str:
             assert host.endswith(".amazonaws.com") and region in host, (service, region, host)
             seen: dict[str, str] = {}
 
-            def before_send(request, **_kwargs):  # type: ignore[no-untyped-def]
+            def before_send(request, _seen=seen, **_kwargs):  # type: ignore[no-untyped-def]
                 auth = request.headers.get("Authorization")
-                seen["url"] = request.url
-                seen["auth"] = auth.decode() if isinstance(auth, bytes) else str(auth or "")
+                _seen["url"] = request.url
+                _seen["auth"] = auth.decode() if isinstance(auth, bytes) else str(auth or "")
                 raise _Intercepted()
 
             client.meta.events.register("before-send", before_send)
@@ -180,7 +180,8 @@ def _bytecode() -> str:
         sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:5])
         raise AssertionError(f"{len(problems)} of {len(sources)} .py without a valid hash-based .pyc, e.g. {sample}")
     pycs = sum(len(_files(root, ".pyc")) for root in roots)
-    return f"{len(sources)} .py under {', '.join(map(str, roots))}, all with a valid {'/'.join(sorted(modes))} .pyc ({pycs} .pyc)"
+    where = ", ".join(map(str, roots))
+    return f"{len(sources)} .py under {where}, all with a valid {'/'.join(sorted(modes))} .pyc ({pycs} .pyc in all)"
 
 
 # A child process: install an audit hook first, then run `python -m worker <args>` exactly as the image does.
@@ -221,7 +222,7 @@ def _run_worker(*args: str) -> tuple[int, str, dict[str, object]]:
     proc = subprocess.run([sys.executable, "-c", child], cwd=str(APP), capture_output=True, text=True, timeout=120)
     audit_lines = [line for line in proc.stderr.splitlines() if line.startswith("AUDIT ")]
     assert audit_lines, f"worker {' '.join(args)} exited {proc.returncode} before reporting: {proc.stderr[-600:]}"
-    return proc.returncode, proc.stdout, json.loads(audit_lines[-1][len("AUDIT "):])
+    return proc.returncode, proc.stdout, json.loads(audit_lines[-1][len("AUDIT ") :])
 
 
 @check("no-writes")

@@ -28,8 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--exit-on-ready", action="store_true", help="exit 0 right after the ready line")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=os.environ.get("WORKER_LOG_LEVEL", "INFO"), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("WORKER_LOG_LEVEL", "INFO"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
     import boto3  # noqa: F401  (timed as part of the imports)
     import pydantic  # noqa: F401
@@ -43,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.smoke:
             # No network, no credential lookup: explicit throwaway credentials for the stubbed clients.
             settings = settings.model_copy(update={"region": "us-east-1"})
-            session = boto3.session.Session(aws_access_key_id="smoke", aws_secret_access_key="smoke",
-                                            region_name="us-east-1")
+            session = boto3.session.Session(
+                aws_access_key_id="smoke", aws_secret_access_key="smoke", region_name="us-east-1"
+            )
         else:
             session = boto3.session.Session()
             if not args.exit_on_ready and not settings.queue_url:

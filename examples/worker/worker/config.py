@@ -30,7 +30,7 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
         raw: dict[str, str] = {}
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")

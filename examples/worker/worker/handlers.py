@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .clients import Clients
@@ -16,9 +16,7 @@ class JobFailed(RuntimeError):
 
 def handle(job: Job, clients: Clients) -> dict[str, Any]:
     if isinstance(job, ScaleService):
-        response = clients.ecs.update_service(
-            cluster=job.cluster, service=job.service, desiredCount=job.desired_count
-        )
+        response = clients.ecs.update_service(cluster=job.cluster, service=job.service, desiredCount=job.desired_count)
         service = response["service"]
         return {"service": service["serviceName"], "desiredCount": service["desiredCount"]}
     if isinstance(job, RestartService):
@@ -44,7 +42,7 @@ def handle(job: Job, clients: Clients) -> dict[str, Any]:
     if isinstance(job, CheckSecretRotation):
         meta = clients.secretsmanager.describe_secret(SecretId=job.secret_id)
         last = meta.get("LastRotatedDate") or meta.get("CreatedDate")
-        age_days = (datetime.now(timezone.utc) - last).days if last else None
+        age_days = (datetime.now(UTC) - last).days if last else None
         return {
             "secret": meta.get("Name", job.secret_id),
             "rotationEnabled": bool(meta.get("RotationEnabled")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -61,7 +61,7 @@ class CheckSecretRotation(_Job):
     max_age_days: int = Field(alias="maxAgeDays", default=90, ge=1)
 
 
-Job = Annotated[Union[ScaleService, RestartService, RunTask, CheckSecretRotation], Field(discriminator="type")]
+Job = Annotated[ScaleService | RestartService | RunTask | CheckSecretRotation, Field(discriminator="type")]
 JOB_ADAPTER: TypeAdapter[Job] = TypeAdapter(Job)
 
 
