@@ -38,7 +38,7 @@ if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.mod
 fi
 if [ ! -f packages/builder/dist/index.js ] || [ -n "$(find packages/*/src -newer packages/builder/dist/index.js -print -quit)" ]; then
   log "building workspace packages"
-  pnpm -s build
+  pnpm run build
 fi
 
 # --- 2. a Docker engine --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
   gateExitCode,
   loadConfig,
   loadGateReport,
+  openLayerSizeCache,
   registryAuthFromStdin,
   renderJUnitReport,
   renderMarkdownReport,
@@ -46,7 +47,25 @@ Options:
 
 Exit codes: 0 all budgets pass · 1 a budget failed · 2 bad usage or config · 3 a build, engine or registry error`;
 
-const known = new Set(['_', 'config', 'only', 'json', 'markdown', 'junit', 'baseline', 'budget', 'cache', 'push', 'registry', 'password-stdin', 'sha', 'allow-dirty', 'progress', 'help', 'h']);
+const known = new Set([
+  '_',
+  'config',
+  'only',
+  'json',
+  'markdown',
+  'junit',
+  'baseline',
+  'budget',
+  'cache',
+  'push',
+  'registry',
+  'password-stdin',
+  'sha',
+  'allow-dirty',
+  'progress',
+  'help',
+  'h',
+]);
 const args = minimist(process.argv.slice(3), {
   string: ['config', 'only', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'progress'],
   boolean: ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'],
@@ -62,8 +81,10 @@ if (args.help) {
   process.exit(EXIT.ok);
 }
 const unknownFlags = Object.keys(args).filter((k) => !known.has(k));
-if (unknownFlags.length || args._.length) fail(EXIT.usage, `unknown option ${[...unknownFlags.map((f) => `--${f}`), ...args._].join(', ')} (see --help)`);
-if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress)) fail(EXIT.usage, `--progress must be auto, plain or tty`);
+if (unknownFlags.length || args._.length)
+  fail(EXIT.usage, `unknown option ${[...unknownFlags.map((f) => `--${f}`), ...args._].join(', ')} (see --help)`);
+if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
+  fail(EXIT.usage, `--progress must be auto, plain or tty`);
 if (args.registry !== undefined && !args.push) fail(EXIT.usage, '--registry only makes sense with --push');
 
 const err = process.stderr;
@@ -105,7 +126,8 @@ const onEvent = (e) => {
       log(`--> ${e.image}: ${e.stage} done in ${(e.durationMs / 1000).toFixed(1)}s${e.detail ? `: ${e.detail}` : ''}`);
       break;
     case 'build':
-      if (e.event.type === 'base-image-fallback') log(`    base image ${e.event.requested} cannot be had here: using the local stand-in ${e.event.used}`);
+      if (e.event.type === 'base-image-fallback')
+        log(`    base image ${e.event.requested} cannot be had here: using the local stand-in ${e.event.used}`);
       renderer?.(e.event);
       break;
     case 'worker':
@@ -113,15 +135,22 @@ const onEvent = (e) => {
         if (e.event.stage === 'builder' || e.event.stage === 'runtime') newRenderer();
         log(`    ${e.image}/${e.event.stage}…`);
       } else if (e.event.type === 'stage-done') {
-        log(`    ${e.image}/${e.event.stage} done in ${(e.event.durationMs / 1000).toFixed(1)}s${e.event.detail ? `: ${e.event.detail}` : ''}`);
+        log(
+          `    ${e.image}/${e.event.stage} done in ${(e.event.durationMs / 1000).toFixed(1)}s${e.event.detail ? `: ${e.event.detail}` : ''}`,
+        );
       } else {
-        if (e.event.event.type === 'base-image-fallback') log(`    base image ${e.event.event.requested} cannot be had here: using the local stand-in ${e.event.event.used}`);
+        if (e.event.event.type === 'base-image-fallback')
+          log(
+            `    base image ${e.event.event.requested} cannot be had here: using the local stand-in ${e.event.event.used}`,
+          );
         renderer?.(e.event.event);
       }
       break;
     case 'push':
-      if (e.event.type === 'tag-pushed' || e.event.type === 'tag-pointed') log(`    pushed ${e.event.tag} → ${e.event.digest}`);
-      else if (e.event.type === 'retry') log(`    retrying ${e.event.operation} in ${e.event.delayMs} ms: ${e.event.reason}`);
+      if (e.event.type === 'tag-pushed' || e.event.type === 'tag-pointed')
+        log(`    pushed ${e.event.tag} → ${e.event.digest}`);
+      else if (e.event.type === 'retry')
+        log(`    retrying ${e.event.operation} in ${e.event.delayMs} ms: ${e.event.reason}`);
       break;
     case 'image-failed':
       log(`--> ${e.image}: ${e.stage} FAILED\n${e.error.message}`);
@@ -132,13 +161,19 @@ const onEvent = (e) => {
   }
 };
 
+// Compressed sizes of layers already measured (content-addressed keys), so unchanged base layers are not gzipped again.
+const layerSizeCache = await openLayerSizeCache('.image-reports/layer-sizes.json');
 let result;
 try {
   const engine = await connectEngine();
   const push = args.push
     ? {
         ...(args.registry && { registry: { host: args.registry } }),
-        ...(args['password-stdin'] && { auth: await registryAuthFromStdin(resolveRegistryHost(args.registry ? { host: args.registry } : config.registry)) }),
+        ...(args['password-stdin'] && {
+          auth: await registryAuthFromStdin(
+            resolveRegistryHost(args.registry ? { host: args.registry } : config.registry),
+          ),
+        }),
         allowDirty: args['allow-dirty'],
       }
     : undefined;
@@ -152,20 +187,24 @@ try {
     push,
     sha: args.sha,
     noCache: !args.cache,
+    layerSizeCache,
     signal: controller.signal,
     onEvent,
   });
 } catch (error) {
   if (controller.signal.aborted) fail(130, 'interrupted; nothing left running');
-  if (error instanceof ConfigError || error instanceof DirtyWorkTreeError || error instanceof RangeError) fail(EXIT.usage, error.message);
+  if (error instanceof ConfigError || error instanceof DirtyWorkTreeError || error instanceof RangeError)
+    fail(EXIT.usage, error.message);
   fail(EXIT.failure, error.message);
 }
 
+await layerSizeCache.save();
 const { report } = result;
 process.stdout.write(`\n${renderTextReport(report, { color: process.stdout.isTTY === true })}\n`);
 const markdown = renderMarkdownReport(report);
 if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
 if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.junit) await writeFile(args.junit, renderJUnitReport(report));
-if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
+if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY)
+  await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
 process.exitCode = gateExitCode(report);

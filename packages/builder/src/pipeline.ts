@@ -2,10 +2,17 @@ import type { Engine } from './engine/engine.js';
 import type { ImageConfig, ImagesConfig } from './config/config-schema.js';
 import { buildImage, type BuildEvent, type BuildResult } from './build/index.js';
 import { buildWorkerImage, type WorkerBuildResult, type WorkerEvent } from './worker/index.js';
-import { inspectImage, type ImageFacts } from './inspect/index.js';
+import { inspectImage, type ImageFacts, type LayerSizeCache } from './inspect/index.js';
 import { measureStartup, type StartupResult } from './startup/index.js';
 import { buildGateReport, evaluateImage, type GateReport, type ImageError, type ImageReport } from './report/index.js';
-import { pushToRegistry, resolveTags, type PushEvent, type PushResult, type RegistrySettings, type ResolvedTags } from './push/index.js';
+import {
+  pushToRegistry,
+  resolveTags,
+  type PushEvent,
+  type PushResult,
+  type RegistrySettings,
+  type ResolvedTags,
+} from './push/index.js';
 import type { RegistryAuthSource } from './push/registry-auth.js';
 
 /**
@@ -51,6 +58,8 @@ export interface RunImagesOptions {
   /** An explicit commit sha for the tags (default: PR head, GITHUB_SHA, git HEAD). */
   sha?: string;
   noCache?: boolean;
+  /** Compressed layer sizes kept between runs (`openLayerSizeCache`); default: shared by this run's images only. */
+  layerSizeCache?: LayerSizeCache;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
 }
@@ -75,6 +84,7 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
   const builds: RunImagesResult['builds'] = {};
   const reports: ImageReport[] = [];
   const errors: ImageError[] = [];
+  const cache = options.layerSizeCache ?? memoryCache();
 
   for (const image of images) {
     options.signal?.throwIfAborted();
@@ -83,19 +93,56 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
     try {
       const timed = timer(image.name, onEvent);
       const localTags = localTagsFor(image, tags);
-      const built = await timed('build', () => build(image, { ...options, tags: tags?.labels, localTags }), (b) => `${b.imageId.slice(7, 19)}${'cachedSteps' in b ? ` (${b.cachedSteps}/${b.totalSteps} steps cached)` : ''}`);
+      const built = await timed(
+        'build',
+        () => build(image, { ...options, tags: tags?.labels, localTags }),
+        (b) =>
+          `${b.imageId.slice(7, 19)}${'cachedSteps' in b ? ` (${b.cachedSteps}/${b.totalSteps} steps cached)` : ''}`,
+      );
       builds[image.name] = built;
       stage = 'inspect';
-      const facts: ImageFacts = await timed('inspect', () => inspectImage(engine, built.imageId, { paths: image.paths }), (f) => `${mb(f.sizeBytes)} MB, ${f.layers.length} layers`);
+      const facts: ImageFacts = await timed(
+        'inspect',
+        () => inspectImage(engine, built.imageId, { paths: image.paths, cache }),
+        (f) => `${mb(f.sizeBytes)} MB, ${f.layers.length} layers`,
+      );
       let startup: StartupResult | undefined;
       if (options.budgets !== false && image.startup) {
         stage = 'startup';
         const startupConfig = image.startup;
-        startup = await timed('startup', () => measureStartup(engine, built.imageId, { ...startupConfig, ...(options.signal && { signal: options.signal }) }), (s) => (s.medianMs === undefined ? 'not ready' : `median ${Math.round(s.medianMs)} ms`));
+        startup = await timed(
+          'startup',
+          () =>
+            measureStartup(engine, built.imageId, {
+              ...startupConfig,
+              ...(options.signal && { signal: options.signal }),
+            }),
+          (s) => (s.medianMs === undefined ? 'not ready' : `median ${Math.round(s.medianMs)} ms`),
+        );
       }
       stage = 'budgets';
-      const evaluated = options.budgets === false ? { ...image, budgets: { pathSizes: {} }, structure: { ...image.structure, absentPaths: [], presentPaths: [], nonRoot: false as const, healthcheck: false, botocoreServices: undefined } } : image;
-      const report = evaluateImage({ ...facts, tags: localTags.length ? localTags : facts.tags }, evaluated, startup, options.baseline, { durations: timed.durations });
+      const evaluated =
+        options.budgets === false
+          ? {
+              ...image,
+              budgets: { pathSizes: {} },
+              structure: {
+                ...image.structure,
+                absentPaths: [],
+                presentPaths: [],
+                nonRoot: false as const,
+                healthcheck: false,
+                botocoreServices: undefined,
+              },
+            }
+          : image;
+      const report = evaluateImage(
+        { ...facts, tags: localTags.length ? localTags : facts.tags },
+        evaluated,
+        startup,
+        options.baseline,
+        { durations: timed.durations },
+      );
       reports.push(report);
       onEvent?.({ type: 'image-done', image: image.name, report });
     } catch (error) {
@@ -106,7 +153,11 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
     }
   }
 
-  const report = buildGateReport(reports, { errors, baseline: options.baseline, baselineSource: options.baselineSource });
+  const report = buildGateReport(reports, {
+    errors,
+    baseline: options.baseline,
+    baselineSource: options.baselineSource,
+  });
   const pushes: RunImagesResult['pushes'] = {};
   if (options.push && tags) {
     if (!report.pass) {
@@ -116,17 +167,19 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
         const built = builds[image.name];
         if (!built) continue;
         const timed = timer(image.name, onEvent);
-        pushes[image.name] = await timed('push', () =>
-          pushToRegistry({
-            engine,
-            image: built.imageId,
-            name: image.repository ?? image.name,
-            registry: options.push?.registry ?? config.registry,
-            tags: tags.tags,
-            ...(options.push?.auth && { auth: options.push.auth }),
-            ...(options.signal && { signal: options.signal }),
-            onEvent: (event) => onEvent?.({ type: 'push', image: image.name, event }),
-          }),
+        pushes[image.name] = await timed(
+          'push',
+          () =>
+            pushToRegistry({
+              engine,
+              image: built.imageId,
+              name: image.repository ?? image.name,
+              registry: options.push?.registry ?? config.registry,
+              tags: tags.tags,
+              ...(options.push?.auth && { auth: options.push.auth }),
+              ...(options.signal && { signal: options.signal }),
+              onEvent: (event) => onEvent?.({ type: 'push', image: image.name, event }),
+            }),
           (p) => `${p.repository}@${p.digest.slice(0, 19)} (${p.tags.map((t) => t.tag).join(', ')})`,
         );
       }
@@ -140,7 +193,9 @@ function selectImages(config: ImagesConfig, only: string[] | undefined): ImageCo
   const names = new Set(config.images.map((i) => i.name));
   const unknown = only.filter((n) => !names.has(n));
   if (unknown.length) {
-    throw new RangeError(`unknown image ${unknown.map((n) => `"${n}"`).join(', ')} (configured: ${[...names].join(', ')})`);
+    throw new RangeError(
+      `unknown image ${unknown.map((n) => `"${n}"`).join(', ')} (configured: ${[...names].join(', ')})`,
+    );
   }
   return config.images.filter((i) => only.includes(i.name));
 }
@@ -149,12 +204,20 @@ function selectImages(config: ImagesConfig, only: string[] | undefined): ImageCo
 async function resolveImageTags(options: RunImagesOptions): Promise<ResolvedTags | undefined> {
   const forPush = Boolean(options.push);
   try {
-    const tags = await resolveTags({ explicitSha: options.sha, forPush, allowDirty: options.push?.allowDirty ?? !forPush });
+    const tags = await resolveTags({
+      explicitSha: options.sha,
+      forPush,
+      allowDirty: options.push?.allowDirty ?? !forPush,
+    });
     options.onEvent?.({ type: 'tags', tags: tags.tags, sha: tags.sha });
     return tags;
   } catch (error) {
     if (forPush) throw error;
-    options.onEvent?.({ type: 'tags', tags: ['latest'], warning: `no commit sha (${(error as Error).message}); tagging latest only` });
+    options.onEvent?.({
+      type: 'tags',
+      tags: ['latest'],
+      warning: `no commit sha (${(error as Error).message}); tagging latest only`,
+    });
     return undefined;
   }
 }
@@ -208,6 +271,11 @@ function timer(image: string, onEvent: RunImagesOptions['onEvent']) {
     return value;
   };
   return Object.assign(run, { durations });
+}
+
+function memoryCache(): LayerSizeCache {
+  const sizes = new Map<string, number>();
+  return { get: (key) => sizes.get(key), set: (key, bytes) => void sizes.set(key, bytes) };
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);

@@ -224,7 +224,14 @@ function streamTar(sources: readonly Source[], stats: ReadonlyMap<string, Stats>
         else if (st.size === 0) await addEntry(tar, { ...header, type: 'file', size: 0 }, Buffer.alloc(0));
         else {
           const entry = tar.entry({ ...header, type: 'file', size: st.size });
-          await pipeline(createReadStream(source.abs), entry);
+          await pipeline(createReadStream(source.abs), entry).catch((error: unknown) => {
+            // The tree was scanned before streaming: a file that grew or shrank since is named, not "Size mismatch".
+            throw new ContextError(
+              `build context file ${source.path} changed while it was being sent (${st.size} bytes when scanned): ${(error as Error).message}`,
+              source.abs,
+              { cause: error },
+            );
+          });
         }
       }
     }

@@ -59,7 +59,9 @@ export class ServiceUsageError extends FourpassError {
   constructor(readonly violations: readonly { service: string; file: string; line: number }[]) {
     super(
       `the worker calls AWS services that the optimizer profile removes:\n` +
-        violations.map((v) => `  - ${v.file}:${v.line}: boto3 client "${v.service}" (add it to optimizer aws.services)`).join('\n'),
+        violations
+          .map((v) => `  - ${v.file}:${v.line}: boto3 client "${v.service}" (add it to optimizer aws.services)`)
+          .join('\n'),
     );
   }
 }
@@ -101,25 +103,48 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
 
   if (options.sourceDir) {
     const sourceDir = options.sourceDir;
-    await stage('scan', async () => {
-      const paths = await fg('**/*.py', { cwd: sourceDir, ignore: ['**/tests/**', '**/node_modules/**'], dot: false });
-      const files = await Promise.all(paths.sort().map(async (p) => ({ path: join(relative(process.cwd(), sourceDir), p), content: await readFile(join(sourceDir, p), 'utf8') })));
-      const violations = checkServiceUsage(profile, scanSourceForServices(files));
-      if (violations.length) throw new ServiceUsageError(violations);
-      return files.length;
-    }, (n) => `${n} Python files scanned`);
+    await stage(
+      'scan',
+      async () => {
+        const paths = await fg('**/*.py', {
+          cwd: sourceDir,
+          ignore: ['**/tests/**', '**/node_modules/**'],
+          dot: false,
+        });
+        const files = await Promise.all(
+          paths
+            .sort()
+            .map(async (p) => ({
+              path: join(relative(process.cwd(), sourceDir), p),
+              content: await readFile(join(sourceDir, p), 'utf8'),
+            })),
+        );
+        const violations = checkServiceUsage(profile, scanSourceForServices(files));
+        if (violations.length) throw new ServiceUsageError(violations);
+        return files.length;
+      },
+      (n) => `${n} Python files scanned`,
+    );
   }
 
   const common = { ...options, onEvent: undefined, tags: undefined };
   const builder = await stage('builder', () =>
-    buildImage({ ...common, target: options.builderTarget ?? 'builder', onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }) }),
+    buildImage({
+      ...common,
+      target: options.builderTarget ?? 'builder',
+      onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }),
+    }),
   );
 
   const workDir = await mkdtemp(join(tmpdir(), '4pass-worker-'));
   try {
     const venvDir = join(workDir, 'venv');
     await stage('export', () => exportPath(engine, builder.imageId, venvPath, venvDir));
-    const optimizer = await stage('optimize', () => optimizeDirectory(venvDir, profile), (r) => summarize(r));
+    const optimizer = await stage(
+      'optimize',
+      () => optimizeDirectory(venvDir, profile),
+      (r) => summarize(r),
+    );
     const runtime = await stage('runtime', () =>
       buildImage({
         ...common,
@@ -143,20 +168,38 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
 
 /** Copies `path` out of an image through a created (never started) container, which is always removed. */
 async function exportPath(engine: Engine, image: string, path: string, into: string): Promise<void> {
-  const id = await engine.createContainer({ image, cmd: ['true'], labels: { 'org.4pass.role': 'export' }, networkMode: 'none' });
+  const id = await engine.createContainer({
+    image,
+    cmd: ['true'],
+    labels: { 'org.4pass.role': 'export' },
+    networkMode: 'none',
+  });
   try {
     const archive = await engine.getArchive(id, path);
     // The archive's top directory is the basename of `path`; strip it so `into` holds the tree itself.
     const strip = (header: { name: string }) => ({ ...header, name: header.name.split('/').slice(1).join('/') || '.' });
     // A venv links bin/python to the base image's interpreter (an absolute path outside the tree): keep such links
     // as they are. The archive is our own builder stage's, extracted into a fresh private directory.
-    await pipeline(archive, tarFs.extract(into, { map: strip as never, readable: true, writable: true, validateSymlinks: false } as tarFs.ExtractOptions));
+    await pipeline(
+      archive,
+      tarFs.extract(into, {
+        map: strip as never,
+        readable: true,
+        writable: true,
+        validateSymlinks: false,
+      } as tarFs.ExtractOptions),
+    );
   } finally {
     await engine.removeContainer(id);
   }
 }
 
-async function runSmoke(engine: Engine, image: string, venvPath: string, program: string): Promise<{ passed: true; output: string }> {
+async function runSmoke(
+  engine: Engine,
+  image: string,
+  venvPath: string,
+  program: string,
+): Promise<{ passed: true; output: string }> {
   const facts = await engine.inspectImage(image);
   const id = await engine.createContainer({
     image,
