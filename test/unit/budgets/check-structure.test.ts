@@ -184,6 +184,24 @@ describe('credentials', () => {
     expect(redactSecrets('-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----')).toBe('***');
   });
 
+  it('reports conventional credential files by path, without reading them', () => {
+    const facts = factsFixture({
+      files: [
+        [
+          { path: '/root/.aws/credentials', size: 116, type: 'file', mode: 0o600 },
+          { path: '/home/app/.ssh/id_ed25519', size: 400, type: 'file', mode: 0o600 },
+          { path: '/home/app/.ssh/id_ed25519.pub', size: 90, type: 'file', mode: 0o644 },
+          { path: '/etc/ssl/certs/ca.pem', size: 900, type: 'file', mode: 0o644 },
+        ],
+      ],
+    });
+    const c = checkStructure(facts, structureOf({})).find((x) => x.id === 'noSecrets');
+    expect(c?.details).toEqual([
+      'FILE /root/.aws/credentials looks like a credential (a credentials file; value hidden)',
+      'FILE /home/app/.ssh/id_ed25519 looks like a credential (a credentials file; value hidden)',
+    ]);
+  });
+
   it('can be switched off explicitly', () => {
     expect(checkStructure(leaky, structureOf({ noSecrets: false })).find((c) => c.id === 'noSecrets')?.status).toBe(
       'skip',

@@ -6,7 +6,8 @@ import { describeSecretFinding, scanSecrets } from './scan-secrets.js';
 
 /**
  * Structure checks, like container-structure-test plus what it lacks: non-root user, HEALTHCHECK, paths absent or
- * present in the final tree, the exact set of botocore data services, and no credentials in ENV, labels or history.
+ * present in the final tree, the exact set of botocore data services, and no credentials in ENV, labels, history or
+ * conventional credential files.
  * Structure checks always fail at level `fail`.
  */
 export function checkStructure(facts: ImageFacts, structure: StructureConfig, startup?: StartupResult): Check[] {
@@ -208,10 +209,12 @@ function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
   const id = 'noSecrets';
   if (!enabled)
     return { ...base, id, status: 'skip', actual: null, limit: 0, unit: 'count', message: 'credential scan off' };
+  const files = [...facts.tree.values()].filter((n) => n.type === 'file').map((n) => n.path);
   const findings = scanSecrets({
     env: facts.config.env,
     labels: facts.config.labels,
     history: facts.history.map((h) => h.createdBy),
+    files,
   });
   if (findings.length === 0)
     return {
@@ -221,7 +224,7 @@ function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
       actual: 0,
       limit: 0,
       unit: 'count',
-      message: 'no credentials in ENV, labels or history',
+      message: 'no credentials in ENV, labels, history or credential files',
     };
   const lines = findings.map(describeSecretFinding);
   return {

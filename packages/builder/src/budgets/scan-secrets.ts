@@ -1,14 +1,14 @@
 /**
- * Finds credentials in an image's ENV, labels and history without ever returning a value: a finding names where it
- * is (ENV name, label key, history step) and which pattern matched.
+ * Finds credentials in an image's ENV, labels, history and conventional credential files without ever returning a
+ * value: a finding names where it is (ENV name, label key, history step, file path) and which pattern matched.
  */
 
 export type SecretPattern =
-  'aws-access-key-id' | 'aws-secret-access-key' | 'private-key' | 'secret-name' | 'url-credentials';
+  'aws-access-key-id' | 'aws-secret-access-key' | 'private-key' | 'secret-name' | 'url-credentials' | 'credential-file';
 
 export interface SecretFinding {
-  where: 'ENV' | 'LABEL' | 'HISTORY';
-  /** ENV variable name, label key, or the variable name found in a history step. */
+  where: 'ENV' | 'LABEL' | 'HISTORY' | 'FILE';
+  /** ENV variable name, label key, the variable name found in a history step, or the file path. */
   name: string;
   /** Index of the history step (0 = oldest) for `HISTORY` findings. */
   step?: number;
@@ -21,7 +21,12 @@ const DESCRIPTIONS: Record<SecretPattern, string> = {
   'private-key': 'a private key',
   'secret-name': 'a secret-named variable with a value',
   'url-credentials': 'a URL with a password',
+  'credential-file': 'a credentials file',
 };
+
+/** Files that hold credentials by convention (their content is never read). */
+const CREDENTIAL_FILE =
+  /\/(?:\.aws\/credentials|\.ssh\/id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?|\.git-credentials|\.docker\/config\.json|\.pypirc|\.netrc)$/;
 
 /** Human description of a pattern (for messages). */
 export function describeSecretPattern(p: SecretPattern): string {
@@ -60,8 +65,13 @@ export function scanSecrets(input: {
   env: readonly string[];
   labels: Readonly<Record<string, string>>;
   history: readonly string[];
+  /** Paths of regular files in the final tree: conventional credential files are reported by name. */
+  files?: Iterable<string>;
 }): SecretFinding[] {
   const findings: SecretFinding[] = [];
+  for (const path of input.files ?? []) {
+    if (CREDENTIAL_FILE.test(path)) findings.push({ where: 'FILE', name: path, pattern: 'credential-file' });
+  }
   for (const kv of input.env) {
     const eq = kv.indexOf('=');
     const name = eq < 0 ? kv : kv.slice(0, eq);
