@@ -11,7 +11,7 @@ import {
   planDirectory,
   readInventory,
 } from '@4pass/optimizer';
-import { freshCopy, measure, runSmoke, snapshot, targetInstall } from './wheels.js';
+import { freshCopy, measure, runSmoke, snapshot, targetInstall, venvInstall } from './wheels.js';
 
 let source: string;
 const cleanups: (() => Promise<void>)[] = [];
@@ -203,6 +203,41 @@ describe('optimizeDirectory on real wheels', () => {
     const report = await optimizeDirectory(dir, defaultProfile);
     expect(report.rules['stale-bytecode']).toMatchObject({ files: 2, bytes: 3 });
     await expect(stat(path.join(dir, 'jmespath/__pycache__/parser.cpython-311.pyc'))).resolves.toBeTruthy();
+  });
+});
+
+describe('optimizeDirectory on a venv root', () => {
+  it('finds site-packages, removes pip/setuptools with their scripts and .pth hook, keeps the interpreter', async () => {
+    const c = await freshCopy(await venvInstall(['boto3']), 'venv');
+    cleanups.push(c.cleanup);
+    const dir = c.dir;
+    const report = await optimizeDirectory(dir, defaultProfile);
+    expect(report.layout).toMatchObject({
+      venvRoot: '',
+      binDir: 'bin',
+      sitePackages: expect.stringMatching(/^lib\/python3\.\d+\/site-packages$/) as string,
+    });
+    const site = path.join(dir, report.layout.sitePackages);
+    for (const gone of [
+      'bin/pip',
+      'bin/pip3',
+      `${report.layout.sitePackages}/pip`,
+      `${report.layout.sitePackages}/setuptools`,
+      `${report.layout.sitePackages}/pkg_resources`,
+      `${report.layout.sitePackages}/_distutils_hack`,
+      `${report.layout.sitePackages}/distutils-precedence.pth`,
+    ]) {
+      await expect(stat(path.join(dir, gone)), gone).rejects.toThrow();
+    }
+    for (const kept of ['bin/python', 'bin/activate', 'pyvenv.cfg'])
+      await expect(stat(path.join(dir, kept)), kept).resolves.toBeTruthy();
+    expect(report.after).toEqual(await measure(dir));
+    const smoke = await runSmoke(generateSmokeProgram(defaultProfile), site, {
+      python: path.join(dir, 'bin/python'),
+      pythonPath: false,
+    });
+    expect(smoke.stderr).toBe('');
+    expect(smoke.stdout).toContain('smoke: OK');
   });
 });
 
