@@ -11,7 +11,7 @@ import {
   planDirectory,
   readInventory,
 } from '@4pass/optimizer';
-import { freshCopy, measure, runSmoke, snapshot, targetInstall, venvInstall } from './wheels.js';
+import { PYTHON, freshCopy, measure, run, runSmoke, snapshot, targetInstall, venvInstall } from './wheels.js';
 
 let source: string;
 const cleanups: (() => Promise<void>)[] = [];
@@ -152,6 +152,24 @@ describe('optimizeDirectory on real wheels', () => {
     const broken = await runSmoke(generateSmokeProgram(parseProfile({ aws: { services: ['sqs', 'ecs'] } })), dir);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('service ecs is not available');
+  });
+
+  it('the smoke program checks every kept .py has a valid .pyc when asked', async () => {
+    const dir = await copy();
+    await optimizeDirectory(dir, defaultProfile);
+    // Hash-based pycs, as the worker image compiles them.
+    await run(PYTHON, ['-m', 'compileall', '-q', '-f', '--invalidation-mode', 'checked-hash', dir]);
+    const program = generateSmokeProgram(defaultProfile, { checkBytecode: true });
+    const ok = await runSmoke(program, dir);
+    expect(ok.stdout).toMatch(/checked bytecode of \d{3,} sources/);
+    expect(ok.code).toBe(0);
+    const { rm: remove } = await import('node:fs/promises');
+    await remove(path.join(dir, 'boto3/__pycache__/session.cpython-311.pyc'));
+    await writeFile(path.join(dir, 'jmespath/lexer.py'), '# edited\n', { flag: 'a' });
+    const bad = await runSmoke(program, dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('bytecode boto3/session.py: no .pyc');
+    expect(bad.stderr).toContain('bytecode jmespath/lexer.py: .pyc source hash mismatch');
   });
 
   it('the smoke program fails on the untouched tree (ec2 exists, pip importable)', async () => {
