@@ -15,12 +15,20 @@ const contextDir = path.join(root, 'examples');
 const runs = Number(argv.runs ?? 9);
 const repo = `4pass-bench/worker-${Date.now().toString(36)}`;
 const engine = await connectEngine();
-const env = { WORKER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/4pass-jobs', AWS_REGION: 'eu-west-1' };
+const env = {
+  WORKER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/4pass-jobs',
+  AWS_REGION: 'eu-west-1',
+};
 const readyLine = { kind: 'logPattern', pattern: 'ready in' };
 const processTimePattern = 'ready in (?<ms>[0-9.]+) ?ms';
 
 process.stderr.write('building naive, seed-before and optimized…\n');
-const naive = await buildImage({ engine, contextDir, dockerfile: path.join(root, 'dockerfiles/worker-naive.Dockerfile'), tags: [`${repo}:naive`] });
+const naive = await buildImage({
+  engine,
+  contextDir,
+  dockerfile: path.join(root, 'dockerfiles/worker-naive.Dockerfile'),
+  tags: [`${repo}:naive`],
+});
 const seed = await buildImage({
   engine,
   contextDir,
@@ -28,11 +36,18 @@ const seed = await buildImage({
   tags: [`${repo}:seed-before`],
   buildArgs: { PIP_NO_COMPILE: '1', PYTHONDONTWRITEBYTECODE: '1' },
 });
-const optimized = await buildWorkerImage({ engine, contextDir, dockerfile: path.join(root, 'dockerfiles/worker.Dockerfile'), tags: [`${repo}:optimized`], sourceDir: path.join(contextDir, 'worker') });
+const optimized = await buildWorkerImage({
+  engine,
+  contextDir,
+  dockerfile: path.join(root, 'dockerfiles/worker.Dockerfile'),
+  tags: [`${repo}:optimized`],
+  sourceDir: path.join(contextDir, 'worker'),
+});
 const base = optimized.runtime.baseImages[0]?.used ?? '4pass-local/python:3.11-slim';
 
 // The floors print their own in-process time like the worker does (perf_counter from the first line of the program).
-const timed = (body) => `import time; t = time.perf_counter()\n${body}\nprint(f"ready in {(time.perf_counter() - t) * 1000:.1f} ms", flush=True)`;
+const timed = (body) =>
+  `import time; t = time.perf_counter()\n${body}\nprint(f"ready in {(time.perf_counter() - t) * 1000:.1f} ms", flush=True)`;
 const variants = [
   { name: 'naive', image: naive.imageId, cmd: ['--exit-on-ready'] },
   { name: 'seed-before', image: seed.imageId, cmd: ['--exit-on-ready'] },
@@ -46,7 +61,8 @@ const variants = [
 ];
 
 const sizes = {};
-for (const v of variants.slice(0, 4)) { // by name for the floors' derived images (FROM needs a name)
+for (const v of variants.slice(0, 4)) {
+  // by name for the floors' derived images (FROM needs a name)
   const facts = await inspectImage(engine, v.image);
   sizes[v.name] = { size: facts.sizeBytes, compressed: facts.compressedSizeBytes };
 }
@@ -60,7 +76,12 @@ for (const v of variants) {
     path.join(context, 'Dockerfile'),
     `FROM ${v.image}\n${v.user ? `USER ${v.user}\n` : ''}ENTRYPOINT ${JSON.stringify(v.entry)}\nCMD []\n`,
   );
-  const derived = await buildImage({ engine, contextDir: context, tags: [`${repo}:floor-${variants.indexOf(v)}`], resolveBaseImages: false });
+  const derived = await buildImage({
+    engine,
+    contextDir: context,
+    tags: [`${repo}:floor-${variants.indexOf(v)}`],
+    resolveBaseImages: false,
+  });
   await fs.remove(context);
   v.image = derived.imageId;
 }
@@ -69,7 +90,14 @@ const samples = Object.fromEntries(variants.map((v) => [v.name, { container: [],
 for (let round = 0; round < runs; round++) {
   const order = round % 2 === 0 ? variants : [...variants].reverse();
   for (const v of order) {
-    const r = await measureStartup(engine, v.image, { ready: readyLine, runs: 1, env, processTimePattern, timeoutMs: 60_000, ...(v.cmd && { cmd: v.cmd }) });
+    const r = await measureStartup(engine, v.image, {
+      ready: readyLine,
+      runs: 1,
+      env,
+      processTimePattern,
+      timeoutMs: 60_000,
+      ...(v.cmd && { cmd: v.cmd }),
+    });
     if (!r.ok) throw new Error(`${v.name}: ${r.failures[0]?.reason}\n${r.failures[0]?.logTail.join('\n')}`);
     samples[v.name].container.push(r.runs[0].readyMs);
     if (r.runs[0].processMs !== undefined) samples[v.name].process.push(r.runs[0].processMs);
@@ -85,13 +113,36 @@ const median = (xs) => {
 };
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 const ms = (x) => (Number.isNaN(x) ? '-' : `${x.toFixed(0)} ms`);
-const stats = Object.fromEntries(variants.map((v) => [v.name, { ...sizes[v.name], container: median(samples[v.name].container), process: median(samples[v.name].process) }]));
+const stats = Object.fromEntries(
+  variants.map((v) => [
+    v.name,
+    { ...sizes[v.name], container: median(samples[v.name].container), process: median(samples[v.name].process) },
+  ]),
+);
 const n = stats.naive;
 const rows = variants.map((v) => {
   const s = stats[v.name];
-  return [v.name, mb(s.size), `${(s.size / n.size).toFixed(2)}`, mb(s.compressed), ms(s.process), `${(s.process / n.process).toFixed(2)}`, ms(s.container), `${(s.container / n.container).toFixed(2)}`];
+  return [
+    v.name,
+    mb(s.size),
+    `${(s.size / n.size).toFixed(2)}`,
+    mb(s.compressed),
+    ms(s.process),
+    `${(s.process / n.process).toFixed(2)}`,
+    ms(s.container),
+    `${(s.container / n.container).toFixed(2)}`,
+  ];
 });
-const header = ['variant', 'size', '×naive', 'compressed', 'in-process ready', '×naive', 'container start→ready', '×naive'];
+const header = [
+  'variant',
+  'size',
+  '×naive',
+  'compressed',
+  'in-process ready',
+  '×naive',
+  'container start→ready',
+  '×naive',
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
 console.log(`\nworker image, ${runs} alternating rounds (medians), production user, read-only root, no network\n`);
@@ -111,9 +162,13 @@ const targets = [
   ['container ≤ 0.85 × naive', o.container / n.container, o.container <= 0.85 * n.container],
 ];
 console.log('\ntargets');
-for (const [name, value, ok] of targets) console.log(`  ${ok ? 'MET ' : 'MISS'}  ${name}  (${name.includes('+ 20') ? `+${value.toFixed(1)} MB` : value.toFixed(2)})`);
+for (const [name, value, ok] of targets)
+  console.log(
+    `  ${ok ? 'MET ' : 'MISS'}  ${name}  (${name.includes('+ 20') ? `+${value.toFixed(1)} MB` : value.toFixed(2)})`,
+  );
 
 if (!argv.keep) {
   for (const v of variants) await engine.removeImage(v.image, { force: true }).catch(() => {});
-  for (const tag of ['naive', 'seed-before', 'optimized']) await engine.removeImage(`${repo}:${tag}`, { force: true }).catch(() => {});
+  for (const tag of ['naive', 'seed-before', 'optimized'])
+    await engine.removeImage(`${repo}:${tag}`, { force: true }).catch(() => {});
 }

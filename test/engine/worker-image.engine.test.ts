@@ -2,7 +2,14 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWorkerImage, BuildCanceledError, ServiceUsageError, type Engine, type WorkerBuildResult, type WorkerEvent } from '@4pass/builder';
+import {
+  buildWorkerImage,
+  BuildCanceledError,
+  ServiceUsageError,
+  type Engine,
+  type WorkerBuildResult,
+  type WorkerEvent,
+} from '@4pass/builder';
 import { engine as getEngine, runId, testLabel } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -70,7 +77,9 @@ describe('worker image: builder → optimizer → runtime', () => {
 
   it('reports what the optimizer removed', () => {
     expect(result.optimizer.before.bytes - result.optimizer.after.bytes).toBeGreaterThan(10_000_000);
-    expect(result.optimizer.services.kept).toEqual(expect.arrayContaining(['ecs', 'secretsmanager', 'sts', 'logs', 'sqs']));
+    expect(result.optimizer.services.kept).toEqual(
+      expect.arrayContaining(['ecs', 'secretsmanager', 'sts', 'logs', 'sqs']),
+    );
   });
 
   it('passes the in-image checks as its user with a read-only root filesystem, writing nothing', async () => {
@@ -91,10 +100,20 @@ describe('worker image: builder → optimizer → runtime', () => {
   it('keeps the builder stage and the environment layer cached when only the worker code changes', async () => {
     const context = await mkdtemp(join(tmpdir(), '4pass-worker-ctx-'));
     try {
-      await cp(join(root, 'examples'), context, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.includes('/web/dist') });
+      await cp(join(root, 'examples'), context, {
+        recursive: true,
+        filter: (src) => !src.includes('node_modules') && !src.includes('/web/dist'),
+      });
       const main = join(context, 'worker/worker/__main__.py');
       await writeFile(main, `${await readFile(main, 'utf8')}\n# changed ${runId}\n`);
-      const again = await buildWorkerImage({ engine, contextDir: context, dockerfile, labels: testLabel, sourceDir: join(context, 'worker'), smoke: false });
+      const again = await buildWorkerImage({
+        engine,
+        contextDir: context,
+        dockerfile,
+        labels: testLabel,
+        sourceDir: join(context, 'worker'),
+        smoke: false,
+      });
       try {
         const uncachedBuilder = again.builder.steps.filter((s) => !s.cached && /RUN|COPY/.test(s.name));
         expect(uncachedBuilder.map((s) => s.name)).toEqual([]);
@@ -114,8 +133,16 @@ describe('worker image: builder → optimizer → runtime', () => {
     const context = await mkdtemp(join(tmpdir(), '4pass-worker-s3-'));
     try {
       await cp(join(root, 'examples/worker'), join(context, 'worker'), { recursive: true });
-      await writeFile(join(context, 'worker/worker/archive.py'), 'import boto3\n\n\ndef upload():\n    return boto3.client("s3")\n');
-      const error = await buildWorkerImage({ engine, contextDir: context, dockerfile, sourceDir: join(context, 'worker') }).catch((e: unknown) => e);
+      await writeFile(
+        join(context, 'worker/worker/archive.py'),
+        'import boto3\n\n\ndef upload():\n    return boto3.client("s3")\n',
+      );
+      const error = await buildWorkerImage({
+        engine,
+        contextDir: context,
+        dockerfile,
+        sourceDir: join(context, 'worker'),
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceUsageError);
       expect((error as ServiceUsageError).violations).toEqual([expect.objectContaining({ service: 's3', line: 5 })]);
       expect((error as Error).message).toMatch(/archive\.py:5: boto3 client "s3"/);

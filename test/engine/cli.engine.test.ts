@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from './exec.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateReportSchema, type GateReport } from '@4pass/builder';
+import { startRegistry, type TestRegistry } from './registry.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  execa(join(root, 'node_modules/.bin/zx'), [join(root, 'scripts/build-images.mjs'), ...args], { cwd: root, env });
+
+describe('pnpm build:images (the CLI over runImages)', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), '4pass-cli-'));
+  });
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('explains every flag and the exit codes with --help', async () => {
+    const r = await cli(['--help']);
+    expect(r.exitCode).toBe(0);
+    for (const flag of [
+      '--only',
+      '--json',
+      '--markdown',
+      '--junit',
+      '--baseline',
+      '--no-budget',
+      '--push',
+      '--registry',
+    ])
+      expect(r.stdout).toContain(flag);
+    expect(r.stdout).toMatch(
+      /0 all budgets pass · 1 a budget failed · 2 bad usage or config · 3 a build, engine or registry error/,
+    );
+  });
+
+  it('exits 2 on an unknown flag and on an unknown image', async () => {
+    const flag = await cli(['--frobnicate']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain('unknown option --frobnicate');
+    const image = await cli(['--only', 'nope', '--no-budget']);
+    expect(image.exitCode).toBe(2);
+    expect(image.stderr).toMatch(/unknown image "nope" \(configured: api, worker\)/);
+  });
+
+  it('exits 2 listing every config problem with its path', async () => {
+    const file = join(out, 'bad.config.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        images: [
+          {
+            name: 'API',
+            dockerfile: 'nope.Dockerfile',
+            context: '.',
+            budgets: { size: '12 parsecs', startupMedian: true },
+          },
+        ],
+      }),
+    );
+    const r = await cli(['--config', file]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toMatch(/images\[0\]\.name/);
+    expect(r.stderr).toMatch(/images\[0\]\.budgets\.size/);
+    expect(r.stderr).toMatch(/images\[0\]\.budgets\.startupMedian/);
+  });
+
+  it('builds and gates both example images, writing JSON that validates against the exported type, Markdown and JUnit', async () => {
+    const json = join(out, 'report.json');
+    const r = await cli([
+      '--json',
+      json,
+      '--markdown',
+      join(out, 'report.md'),
+      '--junit',
+      join(out, 'junit.xml'),
+      '--progress',
+      'plain',
+    ]);
+    expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
+    const report: GateReport = gateReportSchema.parse(JSON.parse(await readFile(json, 'utf8')));
+    expect(report.pass).toBe(true);
+    expect(report.images.map((i) => i.name)).toEqual(['api', 'worker']);
+    for (const image of report.images) {
+      expect(image.sizeBytes).toBeGreaterThan(100_000_000);
+      expect(image.compressedSizeBytes).toBeLessThan(image.sizeBytes);
+      expect(image.startup?.runs.length).toBe(5);
+      expect(image.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    }
+    expect(r.stdout).toMatch(/api\s+PASS\s+\d+(\.\d+)? MB/);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('<!-- 4pass-image-budget -->');
+    expect(await readFile(join(out, 'junit.xml'), 'utf8')).toMatch(/<testsuites[^>]*failures="0"/);
+    // Progress names each stage with its duration.
+    expect(r.stderr).toMatch(/--> api: build done in \d+\.\ds/);
+    expect(r.stderr).toMatch(/worker\/optimize done in \d+\.\ds: [\d.]+ MB → [\d.]+ MB/);
+  });
+
+  describe('--push --registry to a real registry', () => {
+    let registry: TestRegistry;
+    const password = randomBytes(18).toString('base64url');
+    beforeAll(async () => {
+      registry = await startRegistry({ password });
+    });
+    afterAll(async () => {
+      await registry?.dispose();
+    });
+
+    it('pushes sha-<7> and latest after the gate passed, printing no secret', async () => {
+      const sha = randomBytes(20).toString('hex');
+      const r = await cli(
+        [
+          '--only',
+          'worker',
+          '--push',
+          '--registry',
+          registry.host,
+          '--sha',
+          sha,
+          '--allow-dirty',
+          '--progress',
+          'plain',
+        ],
+        {
+          REGISTRY_USERNAME: 'AWS',
+          REGISTRY_PASSWORD: password,
+        },
+      );
+      expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
+      expect(r.stderr).toContain(`pushed sha-${sha.slice(0, 7)} → sha256:`);
+      expect(r.stderr).toMatch(/pushed latest → sha256:/);
+      expect(r.stdout + r.stderr).not.toContain(password);
+      expect((await registry.listTags('4pass/worker'))?.sort()).toEqual([`sha-${sha.slice(0, 7)}`, 'latest'].sort());
+      expect(await registry.manifestDigest('4pass/worker', 'latest')).toBe(
+        await registry.manifestDigest('4pass/worker', `sha-${sha.slice(0, 7)}`),
+      );
+    });
+
+    it('fails at once with exit 3 and pushes nothing when the password is wrong', async () => {
+      const started = Date.now();
+      const r = await cli(
+        [
+          '--only',
+          'worker',
+          '--no-budget',
+          '--push',
+          '--registry',
+          registry.host,
+          '--sha',
+          'a'.repeat(40),
+          '--allow-dirty',
+        ],
+        {
+          REGISTRY_USERNAME: 'AWS',
+          REGISTRY_PASSWORD: 'wrong-password-value',
+        },
+      );
+      expect(r.exitCode).toBe(3);
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(r.stderr).toMatch(/unauthorized|credentials|authentication/i);
+      expect(r.stdout + r.stderr).not.toContain('wrong-password-value');
+      expect(await registry.listTags('4pass/worker')).not.toContain(`sha-${'a'.repeat(7)}`);
+    });
+  });
+});
