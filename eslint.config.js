@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'examples/**', 'test/fixtures/**', 'coverage/**'] },
@@ -12,8 +13,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', argv: 'readonly', $: 'readonly', fs: 'readonly', path: 'readonly', chalk: 'readonly', echo: 'readonly' } },
+    files: ['scripts/**/*.mjs', 'test/**/*.mjs'],
+    languageOptions: { globals: { ...globals.node, argv: 'readonly', $: 'readonly', fs: 'readonly', path: 'readonly', chalk: 'readonly', echo: 'readonly' } },
   },
   {
     // dockerode and the AWS SDK each enter the code base through exactly one adapter file.

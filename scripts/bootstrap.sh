@@ -121,13 +121,25 @@ if ! ls "$wheelhouse"/*.whl >/dev/null 2>&1; then
     log "PyPI reachable: the example images install from the index"
   else
     warn "PyPI unreachable: vendoring wheels from this machine's pip configuration into examples/wheelhouse"
-    python3 -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
+    python3 -m pip download --quiet --retries 0 --timeout 3 --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
       --implementation cp -d "$wheelhouse" \
-      -r examples/api/requirements.txt -r examples/worker/requirements.txt pip setuptools wheel pygments
+      -r examples/api/requirements.txt -r examples/worker/requirements.txt pip setuptools wheel pygments \
+      >"$CACHE/pip-download.log" 2>&1 || { cat "$CACHE/pip-download.log" >&2; echo "[bootstrap] could not vendor the wheels" >&2; exit 1; }
+    log "vendored $(ls "$wheelhouse"/*.whl | wc -l) wheels"
   fi
 fi
 
-# --- 5. registry test tools ----------------------------------------------------------------------------------------
+# --- 5. extra CA certificates for builds behind a TLS-intercepting proxy ------------------------------------------------
+# Containers do not trust the host's local CAs; the API image's npm step trusts examples/certs/*.crt (gitignored).
+for c in /usr/local/share/ca-certificates/*.crt; do
+  [ -e "$c" ] || continue
+  if ! cmp -s "$c" "$ROOT/examples/certs/$(basename "$c")"; then
+    cp "$c" "$ROOT/examples/certs/"
+    log "trusting $(basename "$c") in example builds (examples/certs/)"
+  fi
+done
+
+# --- 6. registry test tools ----------------------------------------------------------------------------------------
 command -v docker-registry >/dev/null 2>&1 && command -v htpasswd >/dev/null 2>&1 || apt_install docker-registry apache2-utils
 command -v hyperfine >/dev/null 2>&1 || apt_install hyperfine || warn "hyperfine not installed (benchmarks only)"
 # The Debian registry package starts a service on install on systemd machines; tests start their own.
