@@ -1,9 +1,9 @@
-import { once } from 'node:events';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
+import { TarScanner } from './tar-scanner.js';
 import { EmptyTarError, InvalidTarError, OptimizerError } from './errors.js';
 import { isMetadataFile, testImports } from './metadata.js';
 import { indexTree, planOptimization, testPackageCandidates, type OptimizeReport, type TreeIndex } from './plan.js';
@@ -85,37 +85,22 @@ async function scanTar(
 ): Promise<Scanned> {
   const wanted = new Set(profile ? keptServices(profile) : []);
   const spool = new Spool(fh);
-  const extract = tar.extract();
   const members: Member[] = [];
-  let previousEnd = 0;
   // Only headers are looked at while streaming; the few contents the planner needs are read back from the spool.
-  extract.on('entry', (header, stream, next) => {
+  const scanner = new TarScanner(({ header, start, dataStart, end }) => {
     const type = entryType(header.type);
-    const size = header.size ?? 0;
-    // tar-stream records where the member's data starts; its raw bytes run from the previous member's end.
-    const dataStart = (header as Header & { byteOffset: number }).byteOffset;
-    const end = dataStart + Math.ceil(size / 512) * 512;
-    const entry = { path: normalizeMemberName(header.name), type, size: type === 'file' ? size : 0 };
-    members.push({ header, entry, start: previousEnd, end, dataStart });
-    previousEnd = end;
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const extracted = new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve);
-    extract.on('error', reject);
+    const entry = { path: normalizeMemberName(header.name), type, size: type === 'file' ? (header.size ?? 0) : 0 };
+    members.push({ header, entry, start, end, dataStart });
   });
   try {
     for await (const data of input) {
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
       await spool.append(chunk);
-      if (!extract.write(chunk)) await Promise.race([once(extract, 'drain'), extracted]);
+      scanner.push(chunk);
     }
-    (extract as unknown as { end(): void }).end();
-    await extracted;
+    scanner.end();
     await spool.drain();
   } catch (err) {
-    extract.destroy();
     if (err instanceof OptimizerError) throw err;
     throw new InvalidTarError(err instanceof Error ? err.message : String(err), { cause: err });
   }

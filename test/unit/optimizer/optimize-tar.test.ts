@@ -142,6 +142,7 @@ describe('optimizeTar', () => {
     await run('tar', [
       '-C',
       path.dirname(venv),
+      '--format=posix', // pax headers, as Docker's archive endpoint writes for long names
       '--transform',
       `s,^${path.basename(venv)},venv,`,
       '--exclude',
@@ -194,6 +195,12 @@ describe('optimizeTar rejects bad input and writes nothing', () => {
   it('an empty stream and an archive with no entries', async () => {
     await expectNothingWritten(Readable.from([]), defaultProfile, EmptyTarError, /empty/);
     await expectNothingWritten(Readable.from([Buffer.alloc(1024)]), defaultProfile, EmptyTarError);
+  });
+
+  it('a truncated tar', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const head = (await readFile(targetTar)).subarray(0, 100_000 + 17);
+    await expectNothingWritten(Readable.from([head]), defaultProfile, InvalidTarError, /Unexpected end of data/);
   });
 
   it('bytes that are not a tar', async () => {
