@@ -15,7 +15,8 @@ Checks
   unknown        boto3.client("ec2") raises botocore.exceptions.UnknownServiceError
   removed        pip, setuptools, wheel, pygments (and pkg_resources, _distutils_hack) are not importable
   bytecode       every .py under the venv and the app has a .pyc at importlib's cache path whose header has the
-                 current magic number, the hash-based flag, and the source's hash
+                 current magic number, the hash-based flag, and the source's hash; sourceless .pyc (a venv built
+                 with PY_SOURCES=drop) have the current magic number and the hash-based flag
   no-writes      `python -m worker --exit-on-ready` (a child process with an audit hook) neither opens a file for
                  writing, creates/renames/removes a path, nor compiles a .py source; /tmp stays empty; it is not root
   ready          the worker prints its ready line and exits 0; `--smoke` passes
@@ -164,11 +165,23 @@ def _files(root: Path, suffix: str) -> list[Path]:
     return [Path(d, f) for d, _, files in os.walk(root) for f in files if f.endswith(suffix)]
 
 
+def _sourceless_mode(pyc: Path) -> str:
+    """A sourceless .pyc (no .py beside it) must still be for this interpreter and hash-based."""
+    data = pyc.read_bytes()
+    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER:
+        raise ValueError("not a .pyc for this interpreter")
+    flags = int.from_bytes(data[4:8], "little")
+    if not flags & 0b01:
+        raise ValueError("timestamp-based .pyc (not hash-based)")
+    return "sourceless"
+
+
 @check("bytecode")
 def _bytecode() -> str:
     roots = [r for r in (VENV, APP) if r.is_dir()]
     sources = [p for root in roots for p in _files(root, ".py")]
-    assert sources, f"no .py found under {roots}"
+    sourceless = [p for root in roots for p in _files(root, ".pyc") if p.parent.name != "__pycache__"]
+    assert sources or sourceless, f"no Python modules found under {roots}"
     problems: dict[str, str] = {}
     modes: set[str] = set()
     for source in sources:
@@ -176,12 +189,17 @@ def _bytecode() -> str:
             modes.add(_pyc_mode(source))
         except ValueError as why:
             problems[str(source)] = str(why)
+    for pyc in sourceless:
+        try:
+            modes.add(_sourceless_mode(pyc))
+        except ValueError as why:
+            problems[str(pyc)] = str(why)
     if problems:
         sample = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:5])
         raise AssertionError(f"{len(problems)} of {len(sources)} .py without a valid hash-based .pyc, e.g. {sample}")
     pycs = sum(len(_files(root, ".pyc")) for root in roots)
     where = ", ".join(map(str, roots))
-    return f"{len(sources)} .py under {where}, all with a valid {'/'.join(sorted(modes))} .pyc ({pycs} .pyc in all)"
+    return f"{len(sources)} .py and {len(sourceless)} sourceless modules under {where}, all valid {'/'.join(sorted(modes))} .pyc ({pycs} .pyc in all)"
 
 
 # A child process: install an audit hook first, then run `python -m worker <args>` exactly as the image does.
