@@ -358,6 +358,7 @@ export function planOptimization(input: PlanInput): Plan {
   if (profile.strip.staleBytecode) {
     for (const [p, e] of index.entries) {
       if (e.type !== 'file' || removed.has(p) || !p.endsWith('.pyc')) continue;
+      if (!isWithin(p, sp) && !(layout.binDir !== undefined && isWithin(p, layout.binDir))) continue;
       const dir = parentOf(p);
       if (baseName(dir) !== '__pycache__') continue; // a sourceless .pyc next to nothing is an importable module
       const parsed = parseBytecodeName(baseName(p));
