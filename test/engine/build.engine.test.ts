@@ -203,10 +203,14 @@ describe('buildImage against the real engine', () => {
     const started = Date.now() + 60_000;
     while (sleepers().length === 0 && Date.now() < started) await new Promise((r) => setTimeout(r, 100));
     expect(sleepers()).toHaveLength(1);
+    // BuildKit batches log updates: the RUN's first line reaches us shortly after the process started.
+    const sawLog = () => events.some((e) => e.type === 'step-log' && e.text === `started ${runId}`);
+    const logDeadline = Date.now() + 10_000;
+    while (!sawLog() && Date.now() < logDeadline) await new Promise((r) => setTimeout(r, 50));
+    expect(sawLog()).toBe(true);
     controller.abort();
     const error = await settled;
     expect(error).toBeInstanceOf(BuildCanceledError);
-    expect(events.some((e) => e.type === 'step-log' && e.text === `started ${runId}`)).toBe(true);
     // The RUN's process is gone within a few seconds and no container was left behind.
     const deadline = Date.now() + 10_000;
     while (sleepers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
