@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NotSitePackagesError } from './errors.js';
@@ -91,9 +91,8 @@ async function loadTree(dir: string, profile: Profile | undefined, sitePackagesP
   const toRead = list.filter(
     (e) => e.type === 'file' && isWithin(e.path, layout.sitePackages) && isMetadataFile(e.path, wanted),
   );
-  await forEachLimit(toRead, 16, async (e) => {
-    content.set(e.path, await readFile(path.join(dir, e.path)));
-  });
+  // A few dozen small files: synchronous reads cost less than the promises around them.
+  for (const e of toRead) content.set(e.path, readFileSync(path.join(dir, e.path)));
   return { index, layout, content };
 }
 
@@ -171,7 +170,7 @@ export async function applyPlan(dir: string, plan: Plan): Promise<void> {
     else groups.set(parent, [p]);
   }
   const byDirectory = [...groups.values()].sort((a, b) => b.length - a.length);
-  await forEachLimit(byDirectory, 8, async (group) => {
+  await forEachLimit(byDirectory, 16, async (group) => {
     for (const p of group) await unlink(path.join(dir, p));
   });
   const byDepth = new Map<number, string[]>();
@@ -182,7 +181,7 @@ export async function applyPlan(dir: string, plan: Plan): Promise<void> {
     else byDepth.set(depth, [d]);
   }
   for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
-    await forEachLimit(byDepth.get(depth) ?? [], 64, async (d) => {
+    await forEachLimit(byDepth.get(depth) ?? [], 16, async (d) => {
       await rmdir(path.join(dir, d));
     });
   }
