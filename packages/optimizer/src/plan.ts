@@ -134,7 +134,7 @@ export function testPackageCandidates(index: TreeIndex, layout: Layout): string[
   for (const d of index.dirs) {
     if (!isWithin(d, layout.sitePackages) || d === layout.sitePackages) continue;
     const name = baseName(d);
-    if ((name === 'tests' || name === 'test') && index.entries.has(`${d}/__init__.py`)) out.push(d);
+    if ((name === 'tests' || name === 'test') && isPackage(index, d)) out.push(d);
   }
   return out.sort();
 }
@@ -348,7 +348,7 @@ export function planOptimization(input: PlanInput): Plan {
       markTree(d, 'strip-tests');
     } else if ((name === 'docs' || name === 'doc') && profile.strip.docs) {
       // botocore/docs and boto3/docs are imported at runtime: a Python package is never stripped.
-      if (index.entries.has(`${d}/__init__.py`)) continue;
+      if (isPackage(index, d)) continue;
       markTree(d, 'strip-docs');
     }
   }
@@ -476,15 +476,10 @@ export function planOptimization(input: PlanInput): Plan {
     if (removed.has(c) || c === layout.binDir) continue;
     const name = baseName(c);
     if (index.dirs.has(c)) {
-      if (
-        /^[A-Za-z_]\w*$/.test(name) &&
-        name !== '__pycache__' &&
-        index.entries.has(`${c}/__init__.py`) &&
-        !removed.has(`${c}/__init__.py`)
-      ) {
+      if (/^[A-Za-z_]\w*$/.test(name) && name !== '__pycache__' && isPackage(index, c, removed)) {
         modules.add(name);
       }
-    } else if (/^[A-Za-z_]\w*\.py$/.test(name) || /^[A-Za-z_]\w*(?:\.[\w-]+)?\.so$/.test(name)) {
+    } else if (/^[A-Za-z_]\w*\.pyc?$/.test(name) || /^[A-Za-z_]\w*(?:\.[\w-]+)?\.so$/.test(name)) {
       modules.add(moduleNameOf(name));
     }
   }
@@ -599,6 +594,11 @@ export function ownerOfPath(
   if (seg === '__pycache__' && first[1]) top = moduleNameOf(first[1]);
   const owners = topOwners.get(top);
   return owners && owners.size === 1 ? ([...owners][0] ?? UNOWNED) : UNOWNED;
+}
+
+/** A regular package: `__init__.py`, or `__init__.pyc` when shipped sourceless (compileall -b). */
+function isPackage(index: TreeIndex, dir: string, removed?: ReadonlyMap<string, unknown>): boolean {
+  return [`${dir}/__init__.py`, `${dir}/__init__.pyc`].some((p) => index.entries.has(p) && !removed?.has(p));
 }
 
 function addOwner(map: Map<string, Set<string>>, top: string, key: string): void {

@@ -113,13 +113,15 @@ def discover_modules():
         if name.startswith(".") or name == "__pycache__" or name.endswith((".dist-info", ".egg-info", ".pth")):
             continue
         if os.path.isdir(path):
-            if name.isidentifier() and os.path.isfile(os.path.join(path, "__init__.py")):
+            # A package with sources, or shipped sourceless (compileall -b: __init__.pyc beside where the .py was).
+            init = os.path.join(path, "__init__")
+            if name.isidentifier() and (os.path.isfile(init + ".py") or os.path.isfile(init + ".pyc")):
                 found.append(name)
-        elif name.endswith(".py") and name[:-3].isidentifier():
-            found.append(name[:-3])
+        elif name.endswith((".py", ".pyc")) and name.rsplit(".", 1)[0].isidentifier():
+            found.append(name.rsplit(".", 1)[0])
         elif name.endswith(".so") and name.split(".")[0].isidentifier():
             found.append(name.split(".")[0])
-    return found
+    return sorted(set(found))
 
 
 # 1. Every remaining top-level module imports (from the slimmed site-packages).
@@ -199,6 +201,13 @@ if CONFIG["check_bytecode"] and SITE:
     for root, dirs, files in os.walk(SITE):
         dirs[:] = [d for d in dirs if d != "__pycache__" and not d.endswith(".dist-info")]
         for f in files:
+            if f.endswith(".pyc") and not os.path.exists(os.path.join(root, f[:-1])):
+                # Sourceless module: it must at least be this interpreter's bytecode.
+                checked += 1
+                with open(os.path.join(root, f), "rb") as fh:
+                    if fh.read(4) != magic:
+                        bad.append("%s: .pyc magic mismatch" % os.path.relpath(os.path.join(root, f), SITE))
+                continue
             if not f.endswith(".py"):
                 continue
             src = os.path.join(root, f)
@@ -229,7 +238,7 @@ if CONFIG["check_bytecode"] and SITE:
         fail("bytecode " + b)
     if len(bad) > 50:
         fail("bytecode: %d more" % (len(bad) - 50))
-    notes.append("checked bytecode of %d sources" % checked)
+    notes.append("checked bytecode of %d modules" % checked)
 
 for n in notes:
     print("smoke: " + n)

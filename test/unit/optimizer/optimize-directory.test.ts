@@ -161,7 +161,7 @@ describe('optimizeDirectory on real wheels', () => {
     await run(PYTHON, ['-m', 'compileall', '-q', '-f', '--invalidation-mode', 'checked-hash', dir]);
     const program = generateSmokeProgram(defaultProfile, { checkBytecode: true });
     const ok = await runSmoke(program, dir);
-    expect(ok.stdout).toMatch(/checked bytecode of \d{3,} sources/);
+    expect(ok.stdout).toMatch(/checked bytecode of \d{3,} modules/);
     expect(ok.code).toBe(0);
     const { rm: remove } = await import('node:fs/promises');
     await remove(path.join(dir, 'boto3/__pycache__/session.cpython-311.pyc'));
@@ -170,6 +170,22 @@ describe('optimizeDirectory on real wheels', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('bytecode boto3/session.py: no .pyc');
     expect(bad.stderr).toContain('bytecode jmespath/lexer.py: .pyc source hash mismatch');
+  });
+
+  it('the smoke program covers a sourceless tree (compileall -b, .py removed), as the worker image ships it', async () => {
+    const dir = await copy();
+    const report = await optimizeDirectory(dir, defaultProfile);
+    await run(PYTHON, ['-m', 'compileall', '-q', '-b', '--invalidation-mode', 'unchecked-hash', dir]);
+    await run('find', [dir, '-name', '*.py', '-type', 'f', '-delete']);
+    await run('find', [dir, '-name', '__pycache__', '-type', 'd', '-prune', '-exec', 'rm', '-rf', '{}', '+']);
+    const smoke = await runSmoke(generateSmokeProgram(defaultProfile, { checkBytecode: true }), dir);
+    expect(smoke.stderr).toBe('');
+    expect(smoke.stdout).toContain(`imported ${report.modules.length} modules`);
+    expect(smoke.stdout).toMatch(/checked bytecode of \d{3,} modules/);
+    expect(smoke.stdout).toContain('smoke: OK');
+    expect(report.modules).toEqual(
+      expect.arrayContaining(['boto3', 'botocore', 'pydantic', 'six', 'typing_extensions']),
+    );
   });
 
   it('the smoke program fails on the untouched tree (ec2 exists, pip importable)', async () => {
