@@ -86,29 +86,67 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
   const errors: ImageError[] = [];
   const cache = options.layerSizeCache ?? memoryCache();
 
+  const fail = (name: string, stage: PipelineStage, error: unknown) => {
+    if (options.signal?.aborted) throw error;
+    const e = error instanceof Error ? error : new Error(String(error));
+    errors.push({ name, stage, message: e.message });
+    onEvent?.({ type: 'image-failed', image: name, stage, error: e });
+  };
+
+  // 1. Build the images one after another. Each image's inspection (export + layer analysis + gzip sizes) runs in
+  //    the background while the next image builds, so measuring costs little wall-clock time.
+  const measured: {
+    image: ImageConfig;
+    built: BuildResult | WorkerBuildResult;
+    timed: Timer;
+    facts: Promise<ImageFacts>;
+  }[] = [];
   for (const image of images) {
     options.signal?.throwIfAborted();
     onEvent?.({ type: 'image-started', image: image.name });
-    let stage: PipelineStage = 'build';
+    const timed = timer(image.name, onEvent);
+    const localTags = localTagsFor(image, tags);
+    let built: BuildResult | WorkerBuildResult;
     try {
-      const timed = timer(image.name, onEvent);
-      const localTags = localTagsFor(image, tags);
-      const built = await timed(
+      built = await timed(
         'build',
         () => build(image, { ...options, tags: tags?.labels, localTags }),
         (b) =>
           `${b.imageId.slice(7, 19)}${'cachedSteps' in b ? ` (${b.cachedSteps}/${b.totalSteps} steps cached)` : ''}`,
       );
-      builds[image.name] = built;
-      stage = 'inspect';
-      const facts: ImageFacts = await timed(
-        'inspect',
-        () => inspectImage(engine, built.imageId, { paths: image.paths, cache }),
-        (f) => `${mb(f.sizeBytes)} MB, ${f.layers.length} layers`,
-      );
+    } catch (error) {
+      fail(image.name, 'build', error);
+      continue;
+    }
+    builds[image.name] = built;
+    const facts = timed(
+      'inspect',
+      () => inspectImage(engine, built.imageId, { paths: image.paths, cache }),
+      (f) => `${mb(f.sizeBytes)} MB, ${f.layers.length} layers`,
+    );
+    facts.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    measured.push({
+      image,
+      built,
+      timed,
+      facts: facts.then((f) => ({ ...f, tags: localTags.length ? localTags : f.tags })),
+    });
+  }
+
+  // 2. Every inspection has finished before the first container starts: start-up is measured on a quiet engine.
+  const settledFacts = await Promise.allSettled(measured.map((m) => m.facts));
+
+  // 3. Start-up runs, budgets and structure checks, one image at a time.
+  for (const [i, { image, built, timed }] of measured.entries()) {
+    const facts = settledFacts[i];
+    if (!facts || facts.status === 'rejected') {
+      fail(image.name, 'inspect', facts?.reason);
+      continue;
+    }
+    let stage: PipelineStage = 'startup';
+    try {
       let startup: StartupResult | undefined;
       if (options.budgets !== false && image.startup) {
-        stage = 'startup';
         const startupConfig = image.startup;
         startup = await timed(
           'startup',
@@ -136,20 +174,11 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
               },
             }
           : image;
-      const report = evaluateImage(
-        { ...facts, tags: localTags.length ? localTags : facts.tags },
-        evaluated,
-        startup,
-        options.baseline,
-        { durations: timed.durations },
-      );
+      const report = evaluateImage(facts.value, evaluated, startup, options.baseline, { durations: timed.durations });
       reports.push(report);
       onEvent?.({ type: 'image-done', image: image.name, report });
     } catch (error) {
-      if (options.signal?.aborted) throw error;
-      const e = error instanceof Error ? error : new Error(String(error));
-      errors.push({ name: image.name, stage, message: e.message });
-      onEvent?.({ type: 'image-failed', image: image.name, stage, error: e });
+      fail(image.name, stage, error);
     }
   }
 
@@ -257,6 +286,8 @@ function build(image: ImageConfig, input: BuildInput): Promise<BuildResult | Wor
     onEvent: (event) => input.onEvent?.({ type: 'build', image: image.name, event }),
   });
 }
+
+type Timer = ReturnType<typeof timer>;
 
 /** Runs a stage with started/done events and keeps its duration for the report. */
 function timer(image: string, onEvent: RunImagesOptions['onEvent']) {
