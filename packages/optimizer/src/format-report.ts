@@ -66,6 +66,9 @@ export function formatReport(report: OptimizeReport): string {
       out.push(`endpoints.json pruned to: ${report.services.endpointPrefixes.join(', ')}`);
     }
   }
+  for (const o of report.orphansRemoved) {
+    out.push(`Removed ${o.name} ${o.version}: only ${o.requiredBy.join(', ')} required it`);
+  }
   if (report.distributionsNotPresent.length > 0) {
     out.push(`Not installed (nothing to remove): ${report.distributionsNotPresent.join(', ')}`);
   }

@@ -73,6 +73,8 @@ export interface OptimizeReport {
   distributions: DistributionReport[];
   /** Distributions the profile asked to remove that are not installed. */
   distributionsNotPresent: string[];
+  /** Distributions removed because only removed distributions required them (`removeOrphans`). */
+  orphansRemoved: { name: string; version: string; requiredBy: string[] }[];
   services: {
     /** Whether botocore/data exists in the tree (otherwise no AWS rule applied). */
     botocore: boolean;
@@ -177,6 +179,8 @@ export interface Dist {
   topLevel: string[];
   scripts: string[];
   requires: string[];
+  /** The installer marked it as asked for by name (a `REQUESTED` file in its dist-info). */
+  requested: boolean;
 }
 
 /** Owner name of files no RECORD claims. */
@@ -228,6 +232,7 @@ export function planOptimization(input: PlanInput): Plan {
   const { dists, topOwners, ownerByPath } = readDistributions(index, layout, content);
 
   const removeSet = new Set(profile.remove.map(normalizeDistName));
+  const orphansRemoved = profile.removeOrphans ? removeOrphans(dists, removeSet, warnings) : [];
   const removedDists = dists.filter((d) => removeSet.has(d.norm));
   const keptDists = dists.filter((d) => !removeSet.has(d.norm));
   const presentNorms = new Set(dists.map((d) => d.norm));
@@ -499,11 +504,47 @@ export function planOptimization(input: PlanInput): Plan {
       rules,
       distributions,
       distributionsNotPresent,
+      orphansRemoved,
       services,
       modules: [...modules].sort(),
       warnings,
     },
   };
+}
+
+/**
+ * Adds to `removeSet` (in place) every distribution that nothing kept requires any more and that was not asked for
+ * by name, until no more go. Without any REQUESTED marker in the tree the roots are unknown, so nothing is removed.
+ */
+function removeOrphans(
+  dists: readonly Dist[],
+  removeSet: Set<string>,
+  warnings: string[],
+): OptimizeReport['orphansRemoved'] {
+  const orphans: OptimizeReport['orphansRemoved'] = [];
+  if (!dists.some((d) => d.requested)) {
+    const candidates = dists.filter(
+      (d) => !removeSet.has(d.norm) && dists.some((x) => removeSet.has(x.norm) && x.requires.includes(d.norm)),
+    );
+    if (candidates.length > 0) {
+      warnings.push(
+        `no REQUESTED markers in this tree: kept ${candidates.map((d) => d.name).join(', ')}, which only removed distributions may need`,
+      );
+    }
+    return orphans;
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const d of dists) {
+      if (removeSet.has(d.norm) || d.requested) continue;
+      const dependents = dists.filter((x) => x !== d && x.requires.includes(d.norm));
+      if (dependents.length === 0 || dependents.some((x) => !removeSet.has(x.norm))) continue;
+      removeSet.add(d.norm);
+      orphans.push({ name: d.name, version: d.version, requiredBy: dependents.map((x) => x.name).sort() });
+      changed = true;
+    }
+  }
+  return orphans;
 }
 
 /** Distributions of a tree (from their dist-info), with owners per RECORD path and per top-level name. */
@@ -556,6 +597,7 @@ export function readDistributions(
       topLevel,
       scripts: parseScriptNames(text(`${d}/entry_points.txt`) ?? ''),
       requires: meta.requires,
+      requested: index.entries.has(`${d}/REQUESTED`),
     });
   }
   dists.sort((a, b) => a.norm.localeCompare(b.norm) || a.key.localeCompare(b.key));

@@ -45,6 +45,11 @@ const profileSchema = z
     remove: z
       .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a distribution name'))
       .default([...DEFAULT_REMOVE]),
+    /**
+     * Also remove distributions that only removed ones required (e.g. `packaging`, pulled in by `wheel`). Never one
+     * that was asked for by name: installers mark those with a REQUESTED file; without such markers nothing goes.
+     */
+    removeOrphans: z.boolean().default(true),
     strip: z
       .object({
         /** Remove `tests` / `test` directories (a test package that kept code imports is kept). */

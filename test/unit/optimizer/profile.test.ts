@@ -11,6 +11,7 @@ describe('parseProfile', () => {
         dropExamples: true,
       },
       remove: ['pip', 'setuptools', 'wheel', 'pygments'],
+      removeOrphans: true,
       strip: { tests: true, docs: true, staleBytecode: true },
     });
     expect(keptServices(defaultProfile)).toEqual([
