@@ -276,7 +276,7 @@ function build(image: ImageConfig, input: BuildInput): Promise<BuildResult | Wor
     return buildWorkerImage({
       ...common,
       profile: image.optimizer ?? {},
-      sourceDir: `${image.context}/worker`,
+      ...(image.sourceDir && { sourceDir: image.sourceDir }),
       onEvent: (event) => input.onEvent?.({ type: 'worker', image: image.name, event }),
     });
   }

@@ -88,6 +88,8 @@ export interface ImageConfig {
   tags?: string[];
   /** Passed unchanged to @4pass/optimizer's `parseProfile`. */
   optimizer?: Record<string, unknown>;
+  /** Absolute path of the image's Python source; the worker pipeline scans it for boto3 clients the profile trims. */
+  sourceDir?: string;
   startup?: StartupConfig;
   /** Paths whose sizes are measured (configured `paths` plus the keys of `budgets.pathSizes`). */
   paths: string[];
@@ -309,6 +311,7 @@ const imageSchema = z
       .optional(),
     tags: z.array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'is not a valid tag')).optional(),
     optimizer: z.record(z.string(), z.unknown()).optional(),
+    sourceDir: z.string().min(1).optional(),
     startup: startupSchema.optional(),
     paths: z.array(absPath).optional(),
     budgets: budgetsSchema.optional(),

@@ -62,8 +62,10 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
         for (const [key, want] of [
           ['dockerfile', 'file'],
           ['context', 'directory'],
+          ['sourceDir', 'directory'],
         ] as const) {
           const p = image[key];
+          if (p === undefined) continue;
           const st = await stat(p).catch(() => undefined);
           if (!st) issues.push({ path: `images[${i}].${key}`, message: `${want} not found: ${p}` });
           else if (want === 'file' ? !st.isFile() : !st.isDirectory())
@@ -126,6 +128,7 @@ function parseConfigInternal(
       ...(img.repository !== undefined && { repository: img.repository }),
       ...(img.tags !== undefined && { tags: img.tags }),
       ...(img.optimizer !== undefined && { optimizer: img.optimizer }),
+      ...(img.sourceDir !== undefined && { sourceDir: resolve(baseDir, img.sourceDir) }),
       ...(startup && { startup }),
       paths,
       budgets,
