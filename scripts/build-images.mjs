@@ -126,8 +126,6 @@ const onEvent = (e) => {
       log(`--> ${e.image}: ${e.stage} done in ${(e.durationMs / 1000).toFixed(1)}s${e.detail ? `: ${e.detail}` : ''}`);
       break;
     case 'build':
-      if (e.event.type === 'base-image-fallback')
-        log(`    base image ${e.event.requested} cannot be had here: using the local stand-in ${e.event.used}`);
       renderer?.(e.event);
       break;
     case 'worker':
@@ -139,10 +137,6 @@ const onEvent = (e) => {
           `    ${e.image}/${e.event.stage} done in ${(e.event.durationMs / 1000).toFixed(1)}s${e.event.detail ? `: ${e.event.detail}` : ''}`,
         );
       } else {
-        if (e.event.event.type === 'base-image-fallback')
-          log(
-            `    base image ${e.event.event.requested} cannot be had here: using the local stand-in ${e.event.event.used}`,
-          );
         renderer?.(e.event.event);
       }
       break;

@@ -41,6 +41,9 @@ export function createPlainRenderer(
   return (event) => {
     if ('digest' in event) indexes.set(event.digest, event.index);
     switch (event.type) {
+      case 'base-image-fallback':
+        write(`! base image ${event.requested} not available: using ${event.used} (ARG ${event.arg})\n`);
+        return;
       case 'step-started':
         finished.delete(event.digest);
         switchTo(event);
