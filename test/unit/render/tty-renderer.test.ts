@@ -49,8 +49,9 @@ describe('TTY renderer', () => {
     expect(screen).toContain('✔ #4 [builder 1/4] FROM docker.io/4pass-local/python:3.11-slim CACHED');
     expect(screen).toContain('✔ #9 [stage-1 3/3] RUN python3 /app/app.py 0.2s');
     const long = screen.find((l) => l.startsWith('✔ #7 ')) ?? '';
-    expect(long).toMatch(/^✔ #7 \[builder 4\/4\] RUN echo "compiling app" && python3 .+…$/);
-    expect(long).toHaveLength(119);
+    // The name is shortened to fit the terminal; the duration stays visible.
+    expect(long).toMatch(/^✔ #7 \[builder 4\/4\] RUN echo "compiling app" && python3 .+… \d+\.\ds$/);
+    expect(long.length).toBeLessThanOrEqual(119);
     expect(screen.filter((l) => l.startsWith('✔ #'))).toHaveLength(10);
     expect(screen.at(-1)).toMatch(/^\[\+\] Built sha256:[0-9a-f]{12} in \d+\.\ds \(10 steps\)$/);
     expect(screen.some((l) => l.startsWith('[+] Building'))).toBe(false);

@@ -49,20 +49,22 @@ export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions
     const w = width();
     return text.length > w ? `${text.slice(0, w - 1)}…` : text;
   };
-  const stepLine = (s: Step): string => {
+  /** `<mark> #N <name> <suffix>`, shortening the name (not the duration or status) to fit the terminal. */
+  const stepLine = (s: Step, indent = 0): string => {
     const dur = s.state === 'running' ? formatSeconds(now() - s.seenAt) : formatSeconds(s.durationMs);
-    switch (s.state) {
-      case 'running':
-        return `${SPINNER[frame % SPINNER.length]} #${s.index} ${s.name} ${dur}`;
-      case 'done':
-        return `✔ #${s.index} ${s.name} ${dur}`;
-      case 'cached':
-        return `✔ #${s.index} ${s.name} CACHED`;
-      case 'canceled':
-        return `✘ #${s.index} ${s.name} CANCELED`;
-      case 'error':
-        return `✘ #${s.index} ${s.name} ERROR: ${s.error ?? ''}`;
-    }
+    const [mark, suffix] = (
+      {
+        running: [SPINNER[frame % SPINNER.length] ?? '-', dur],
+        done: ['✔', dur],
+        cached: ['✔', 'CACHED'],
+        canceled: ['✘', 'CANCELED'],
+        error: ['✘', `ERROR: ${s.error ?? ''}`],
+      } satisfies Record<Step['state'], [string, string]>
+    )[s.state];
+    const head = `${mark} #${s.index} `;
+    const room = width() - indent - head.length - suffix.length - 1;
+    const name = s.name.length > room && room > 10 ? `${s.name.slice(0, room - 1)}…` : s.name;
+    return `${head}${name} ${suffix}`;
   };
 
   const draw = (final = false): void => {
@@ -76,7 +78,7 @@ export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions
       const elapsed = formatSeconds(now() - (startedAt ?? now()));
       const lines = [`[+] Building ${elapsed} (${finished}/${all.length})`];
       for (const s of running) {
-        lines.push(fit(` ${stepLine(s)}`));
+        lines.push(fit(` ${stepLine(s, 1)}`));
         if (s.lastLog !== undefined) lines.push(fit(`    \x1b[2m${s.lastLog}\x1b[22m`.replace(/\t/g, ' ')));
       }
       for (const line of lines) out += `${line}\n`;
