@@ -1,11 +1,8 @@
-import type { Engine } from '../engine/engine.js';
 import { createEcrRegistry } from './ecr-client.js';
 import { InvalidRepositoryError } from './errors.js';
-import { pushImage, type PushEvent, type PushImageOptions, type PushResult } from './push-image.js';
-import type { EnsureRepositoryOptions, RegistryApi } from './registry-api.js';
-import { registryAuthFromEnv, type RegistryAuthSource } from './registry-auth.js';
+import { pushImage, type PushImageOptions, type PushResult } from './push-image.js';
+import { registryAuthFromEnv } from './registry-auth.js';
 import { parseRegistryHost } from './registry-host.js';
-import type { RetryOptions } from './retry.js';
 
 /** Where images go: `images.config.json`'s `registry`, with `--registry HOST[:PORT]` as `host` when given. */
 export interface RegistrySettings {
@@ -29,29 +26,18 @@ export function resolveRegistryHost(settings: RegistrySettings = {}): string {
   );
 }
 
-export interface PushToRegistryOptions {
-  engine: Engine;
-  /** Local image id or reference (the image that passed the gate). */
-  image: string;
+/**
+ * `pushImage`'s options with the registry resolved here: a repository `name` plus `registry` settings instead of a full
+ * `host[:port]/name`. Defaults: the ECR control plane (`createEcrRegistry`) and ECR tokens for ECR hosts, else
+ * `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`; pass `registryAuthFromStdin(host)` for `--password-stdin`.
+ */
+export interface PushToRegistryOptions extends Omit<
+  PushImageOptions,
+  'repository' | 'scheme' | 'beforePointingTags' | 'sleep'
+> {
   /** Repository name inside the registry, e.g. `4pass/api` (kept when `--registry` overrides the host). */
   name: string;
   registry?: RegistrySettings;
-  /** `resolveTags().tags`: `['sha-<7>', 'latest']`. */
-  tags: string[];
-  /**
-   * Credentials. Default: ECR token (via the AWS SDK default chain) for ECR hosts, else
-   * `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`; pass `registryAuthFromStdin(host)` for `--password-stdin`.
-   */
-  auth?: RegistryAuthSource;
-  env?: NodeJS.ProcessEnv;
-  /** ECR control plane; default `createEcrRegistry({ registryHost })` for ECR hosts. */
-  ecr?: RegistryApi;
-  ensureRepository?: boolean | Omit<EnsureRepositoryOptions, 'name'>;
-  onEvent?: (event: PushEvent) => void;
-  retries?: RetryOptions;
-  signal?: AbortSignal;
-  /** Passed through to `pushImage` (tests). */
-  fetch?: PushImageOptions['fetch'];
 }
 
 /**
@@ -66,19 +52,9 @@ export async function pushToRegistry(options: PushToRegistryOptions): Promise<Pu
   let ecr = options.ecr;
   if (!ecr && target.isEcr) ecr = createEcrRegistry({ registryHost: target.host, env });
   const auth = options.auth ?? (target.isEcr ? undefined : registryAuthFromEnv(target.host, env));
-  const pushOptions: PushImageOptions = {
-    engine: options.engine,
-    image: options.image,
-    repository: target.repository,
-    tags: options.tags,
-    env,
-  };
+  const { name: _name, registry: _registry, ...passThrough } = options;
+  const pushOptions: PushImageOptions = { ...passThrough, repository: target.repository, env };
   if (auth) pushOptions.auth = auth;
   if (ecr) pushOptions.ecr = ecr;
-  if (options.ensureRepository !== undefined) pushOptions.ensureRepository = options.ensureRepository;
-  if (options.onEvent) pushOptions.onEvent = options.onEvent;
-  if (options.retries) pushOptions.retries = options.retries;
-  if (options.signal) pushOptions.signal = options.signal;
-  if (options.fetch) pushOptions.fetch = options.fetch;
   return pushImage(pushOptions);
 }

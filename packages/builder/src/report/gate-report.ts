@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Check } from '../budgets/check.js';
-import type { StartupFailure, StartupRun } from '../startup/startup-result.js';
+import type { StartupFailure, StartupRun, StartupSettings } from '../startup/startup-result.js';
 
 /**
  * The JSON report of a gate run (`--json FILE`), `schemaVersion: 1`. One object feeds every renderer (terminal table,
@@ -35,14 +35,7 @@ export interface StartupReport {
   runs: StartupRun[];
   failures: StartupFailure[];
   runtimeUid: number | null;
-  settings: {
-    runs: number;
-    timeoutMs: number;
-    network: boolean;
-    readOnly: boolean;
-    user?: string;
-    healthcheckIntervalMs?: number;
-  };
+  settings: StartupSettings;
 }
 
 export interface SizeChange {

@@ -38,13 +38,15 @@ export interface StartupResult {
   failures: StartupFailure[];
   /** Real uid of PID 1 once ready (first successful run), read from /proc/1/status. */
   runtimeUid?: number;
-  /** The measurement settings that matter for reading the numbers. */
-  settings: {
-    runs: number;
-    timeoutMs: number;
-    network: boolean;
-    readOnly: boolean;
-    user?: string;
-    healthcheckIntervalMs?: number;
-  };
+  settings: StartupSettings;
+}
+
+/** The measurement settings that matter for reading the numbers. */
+export interface StartupSettings {
+  runs: number;
+  timeoutMs: number;
+  network: boolean;
+  readOnly: boolean;
+  user?: string;
+  healthcheckIntervalMs?: number;
 }
