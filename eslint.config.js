@@ -14,14 +14,34 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.mjs', 'test/**/*.mjs'],
-    languageOptions: { globals: { ...globals.node, argv: 'readonly', $: 'readonly', fs: 'readonly', path: 'readonly', chalk: 'readonly', echo: 'readonly' } },
+    languageOptions: {
+      globals: {
+        ...globals.node,
+        argv: 'readonly',
+        $: 'readonly',
+        fs: 'readonly',
+        path: 'readonly',
+        chalk: 'readonly',
+        echo: 'readonly',
+      },
+    },
   },
   {
     // dockerode and the AWS SDK each enter the code base through exactly one adapter file.
     files: ['packages/**/*.ts'],
     ignores: ['packages/builder/src/engine/docker-engine.ts', 'packages/builder/src/push/ecr-client.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['dockerode', '@aws-sdk/*'], message: 'Import dockerode only in engine/docker-engine.ts and the AWS SDK only in push/ecr-client.ts.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['dockerode', '@aws-sdk/*'],
+              message: 'Import dockerode only in engine/docker-engine.ts and the AWS SDK only in push/ecr-client.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

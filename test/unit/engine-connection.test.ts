@@ -11,7 +11,10 @@ function dockerConfig(current: string | undefined, contexts: Record<string, stri
   for (const [name, host] of Object.entries(contexts)) {
     const meta = join(dir, 'contexts', 'meta', createHash('sha256').update(name).digest('hex'));
     mkdirSync(meta, { recursive: true });
-    writeFileSync(join(meta, 'meta.json'), JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: false } } }));
+    writeFileSync(
+      join(meta, 'meta.json'),
+      JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: false } } }),
+    );
   }
   return dir;
 }
@@ -19,7 +22,10 @@ function dockerConfig(current: string | undefined, contexts: Record<string, stri
 describe('resolveEngineEndpoint', () => {
   it('uses the default socket when nothing is set', () => {
     const dir = dockerConfig(undefined, {});
-    expect(resolveEngineEndpoint({ env: {}, dockerConfigDir: dir })).toMatchObject({ address: 'unix:///var/run/docker.sock', source: 'default' });
+    expect(resolveEngineEndpoint({ env: {}, dockerConfigDir: dir })).toMatchObject({
+      address: 'unix:///var/run/docker.sock',
+      source: 'default',
+    });
   });
 
   it('prefers DOCKER_HOST over contexts', () => {
@@ -33,7 +39,9 @@ describe('resolveEngineEndpoint', () => {
   it('switches tcp to TLS with DOCKER_TLS_VERIFY and reads DOCKER_CERT_PATH', () => {
     const certs = mkdtempSync(join(tmpdir(), '4pass-certs-'));
     writeFileSync(join(certs, 'ca.pem'), 'CA');
-    const ep = resolveEngineEndpoint({ env: { DOCKER_HOST: 'tcp://build.example:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs } });
+    const ep = resolveEngineEndpoint({
+      env: { DOCKER_HOST: 'tcp://build.example:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs },
+    });
     expect(ep).toMatchObject({ protocol: 'https', host: 'build.example', port: '2376' });
     expect(ep.tls?.ca?.toString()).toBe('CA');
   });
@@ -49,7 +57,10 @@ describe('resolveEngineEndpoint', () => {
 
   it('follows DOCKER_CONTEXT, then currentContext in config.json', () => {
     const dir = dockerConfig('ctx-a', { 'ctx-a': 'tcp://a.example:2375', 'ctx-b': 'unix:///run/b.sock' });
-    expect(resolveEngineEndpoint({ env: {}, dockerConfigDir: dir })).toMatchObject({ address: 'tcp://a.example:2375', protocol: 'http' });
+    expect(resolveEngineEndpoint({ env: {}, dockerConfigDir: dir })).toMatchObject({
+      address: 'tcp://a.example:2375',
+      protocol: 'http',
+    });
     expect(resolveEngineEndpoint({ env: { DOCKER_CONTEXT: 'ctx-b' }, dockerConfigDir: dir })).toMatchObject({
       socketPath: '/run/b.sock',
       source: 'DOCKER_CONTEXT=ctx-b',
@@ -59,6 +70,8 @@ describe('resolveEngineEndpoint', () => {
   it('names a context that does not exist', () => {
     const dir = dockerConfig(undefined, {});
     expect(() => resolveEngineEndpoint({ env: { DOCKER_CONTEXT: 'nope' }, dockerConfigDir: dir })).toThrow(ConfigError);
-    expect(() => resolveEngineEndpoint({ env: { DOCKER_CONTEXT: 'nope' }, dockerConfigDir: dir })).toThrow(/Docker context "nope"/);
+    expect(() => resolveEngineEndpoint({ env: { DOCKER_CONTEXT: 'nope' }, dockerConfigDir: dir })).toThrow(
+      /Docker context "nope"/,
+    );
   });
 });

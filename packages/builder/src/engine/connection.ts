@@ -67,26 +67,45 @@ function fromHost(host: string, source: string, env: NodeJS.ProcessEnv, tls?: En
   }
   const url = new URL(host.includes('://') ? host : `tcp://${host}`);
   if (url.protocol === 'ssh:') {
-    return { address: host, source, protocol: 'ssh', host: url.hostname, port: url.port || '22', username: url.username || undefined };
+    return {
+      address: host,
+      source,
+      protocol: 'ssh',
+      host: url.hostname,
+      port: url.port || '22',
+      username: url.username || undefined,
+    };
   }
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(source, [{ path: source, message: `unsupported engine address ${host} (use unix://, tcp:// or ssh://)` }]);
+    throw new ConfigError(source, [
+      { path: source, message: `unsupported engine address ${host} (use unix://, tcp:// or ssh://)` },
+    ]);
   }
   const port = url.port || (env.DOCKER_TLS_VERIFY === '1' ? '2376' : '2375');
   const useTls = tls !== undefined || env.DOCKER_TLS_VERIFY === '1' || port === '2376' || url.protocol === 'https:';
   let tlsFiles = tls;
   if (useTls && !tlsFiles && env.DOCKER_CERT_PATH) {
-    const read = (f: string) => (existsSync(join(env.DOCKER_CERT_PATH!, f)) ? readFileSync(join(env.DOCKER_CERT_PATH!, f)) : undefined);
+    const read = (f: string) =>
+      existsSync(join(env.DOCKER_CERT_PATH!, f)) ? readFileSync(join(env.DOCKER_CERT_PATH!, f)) : undefined;
     tlsFiles = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
   }
-  return { address: `tcp://${url.hostname}:${port}`, source, protocol: useTls ? 'https' : 'http', host: url.hostname, port, tls: tlsFiles };
+  return {
+    address: `tcp://${url.hostname}:${port}`,
+    source,
+    protocol: useTls ? 'https' : 'http',
+    host: url.hostname,
+    port,
+    tls: tlsFiles,
+  };
 }
 
 function fromContext(configDir: string, name: string, source: string, env: NodeJS.ProcessEnv): EngineEndpoint {
   const id = createHash('sha256').update(name).digest('hex');
   const metaFile = join(configDir, 'contexts', 'meta', id, 'meta.json');
   if (!existsSync(metaFile)) {
-    throw new ConfigError(metaFile, [{ path: 'context', message: `Docker context "${name}" (${source}) does not exist` }]);
+    throw new ConfigError(metaFile, [
+      { path: 'context', message: `Docker context "${name}" (${source}) does not exist` },
+    ]);
   }
   let meta: { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } };
   try {
@@ -98,7 +117,9 @@ function fromContext(configDir: string, name: string, source: string, env: NodeJ
   if (!endpoint?.Host) throw new ConfigError(metaFile, [{ path: 'Endpoints.docker.Host', message: 'missing' }]);
   const tlsDir = join(configDir, 'contexts', 'tls', id, 'docker');
   const read = (f: string) => (existsSync(join(tlsDir, f)) ? readFileSync(join(tlsDir, f)) : undefined);
-  const tls = existsSync(tlsDir) ? { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), skipVerify: endpoint.SkipTLSVerify } : undefined;
+  const tls = existsSync(tlsDir)
+    ? { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), skipVerify: endpoint.SkipTLSVerify }
+    : undefined;
   return fromHost(endpoint.Host, source, env, tls);
 }
 

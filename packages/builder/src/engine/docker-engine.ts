@@ -23,7 +23,15 @@ interface ModemError {
   message?: string;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTFOUND']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+]);
 
 /**
  * The Engine adapter over dockerode: the only file in the code base that imports it. Stateless apart from the
@@ -59,7 +67,10 @@ export class DockerEngine implements Engine {
       await Promise.race([
         this.docker.ping(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })), this.timeoutMs);
+          timer = setTimeout(
+            () => reject(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+            this.timeoutMs,
+          );
         }),
       ]);
     } catch (error) {
@@ -109,7 +120,12 @@ export class DockerEngine implements Engine {
 
   async cancelBuild(buildId: string): Promise<void> {
     try {
-      await this.dial({ path: `/build/cancel?`, method: 'POST', options: { id: buildId }, statusCodes: { 200: true, 404: 'no such build', 500: 'server error' } });
+      await this.dial({
+        path: `/build/cancel?`,
+        method: 'POST',
+        options: { id: buildId },
+        statusCodes: { 200: true, 404: 'no such build', 500: 'server error' },
+      });
     } catch {
       // A build that already ended cannot be canceled; that is fine.
     }
@@ -118,11 +134,17 @@ export class DockerEngine implements Engine {
   // --- images -------------------------------------------------------------------------------------------------
 
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
-    return this.orUndefined(`GET /images/${ref}/json`, () => this.docker.getImage(ref).inspect() as Promise<unknown> as Promise<ImageInspect>);
+    return this.orUndefined(
+      `GET /images/${ref}/json`,
+      () => this.docker.getImage(ref).inspect() as Promise<unknown> as Promise<ImageInspect>,
+    );
   }
 
   async imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
-    return this.call(`GET /images/${ref}/history`, () => this.docker.getImage(ref).history() as Promise<ImageHistoryEntry[]>);
+    return this.call(
+      `GET /images/${ref}/history`,
+      () => this.docker.getImage(ref).history() as Promise<ImageHistoryEntry[]>,
+    );
   }
 
   async exportImage(ref: string): Promise<Readable> {
@@ -146,11 +168,15 @@ export class DockerEngine implements Engine {
   }
 
   async removeImage(ref: string, options: { force?: boolean; noprune?: boolean } = {}): Promise<void> {
-    await this.orUndefined(`DELETE /images/${ref}`, () => this.docker.getImage(ref).remove({ force: options.force, noprune: options.noprune }));
+    await this.orUndefined(`DELETE /images/${ref}`, () =>
+      this.docker.getImage(ref).remove({ force: options.force, noprune: options.noprune }),
+    );
   }
 
   async listImages(filters: Record<string, string[]>) {
-    const images = await this.call('GET /images/json', () => this.docker.listImages({ filters: JSON.stringify(filters) } as Docker.ListImagesOptions));
+    const images = await this.call('GET /images/json', () =>
+      this.docker.listImages({ filters: JSON.stringify(filters) } as Docker.ListImagesOptions),
+    );
     return images.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], labels: i.Labels ?? {} }));
   }
 
@@ -200,7 +226,10 @@ export class DockerEngine implements Engine {
   }
 
   async inspectContainer(id: string): Promise<ContainerInspect | undefined> {
-    return this.orUndefined(`GET /containers/${id}/json`, () => this.docker.getContainer(id).inspect() as Promise<unknown> as Promise<ContainerInspect>);
+    return this.orUndefined(
+      `GET /containers/${id}/json`,
+      () => this.docker.getContainer(id).inspect() as Promise<unknown> as Promise<ContainerInspect>,
+    );
   }
 
   async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
@@ -217,9 +246,15 @@ export class DockerEngine implements Engine {
     return demuxBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
   }
 
-  async followLogs(id: string, onChunk: (stream: 'stdout' | 'stderr', text: string) => void, signal?: AbortSignal): Promise<void> {
+  async followLogs(
+    id: string,
+    onChunk: (stream: 'stdout' | 'stderr', text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const stream = (await this.call(`GET /containers/${id}/logs`, () =>
-      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, abortSignal: signal } as { follow: true }),
+      this.docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, follow: true, abortSignal: signal } as { follow: true }),
     )) as unknown as Readable;
     const out = new PassThrough();
     const err = new PassThrough();
@@ -239,7 +274,10 @@ export class DockerEngine implements Engine {
   }
 
   async getArchive(id: string, path: string): Promise<Readable> {
-    return this.call(`GET /containers/${id}/archive`, () => this.docker.getContainer(id).getArchive({ path }) as Promise<Readable>);
+    return this.call(
+      `GET /containers/${id}/archive`,
+      () => this.docker.getContainer(id).getArchive({ path }) as Promise<Readable>,
+    );
   }
 
   async exec(id: string, cmd: string[], options: { user?: string; env?: string[] } = {}) {
@@ -258,15 +296,23 @@ export class DockerEngine implements Engine {
       stream.once('error', reject);
     });
     const info = await this.call(`GET /exec/${exec.id}/json`, () => exec.inspect());
-    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(chunks.stdout).toString('utf8'),
+      stderr: Buffer.concat(chunks.stderr).toString('utf8'),
+    };
   }
 
   async removeContainer(id: string): Promise<void> {
-    await this.orUndefined(`DELETE /containers/${id}`, () => this.docker.getContainer(id).remove({ force: true, v: true }));
+    await this.orUndefined(`DELETE /containers/${id}`, () =>
+      this.docker.getContainer(id).remove({ force: true, v: true }),
+    );
   }
 
   async listContainers(filters: Record<string, string[]>) {
-    const containers = await this.call('GET /containers/json', () => this.docker.listContainers({ all: true, filters: JSON.stringify(filters) }));
+    const containers = await this.call('GET /containers/json', () =>
+      this.docker.listContainers({ all: true, filters: JSON.stringify(filters) }),
+    );
     return containers.map((c) => ({ id: c.Id, state: c.State, labels: c.Labels ?? {} }));
   }
 
@@ -276,8 +322,14 @@ export class DockerEngine implements Engine {
     await this.call(`POST /auth (${auth.serveraddress})`, () => this.docker.checkAuth(auth));
   }
 
-  async push(repo: string, tag: string, auth: RegistryAuth, signal?: AbortSignal): Promise<AsyncIterable<EngineJsonMessage>> {
-    if (!tag) throw new EngineRequestError(`push ${repo}`, undefined, 'a tag is required (an empty tag would push every tag)');
+  async push(
+    repo: string,
+    tag: string,
+    auth: RegistryAuth,
+    signal?: AbortSignal,
+  ): Promise<AsyncIterable<EngineJsonMessage>> {
+    if (!tag)
+      throw new EngineRequestError(`push ${repo}`, undefined, 'a tag is required (an empty tag would push every tag)');
     const stream = (await this.call(`POST /images/${repo}/push`, () =>
       this.docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as object),
     )) as unknown as Readable;
@@ -288,7 +340,9 @@ export class DockerEngine implements Engine {
 
   private dial<T>(options: Record<string, unknown>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.docker.modem.dial(options as never, (error: unknown, result: unknown) => (error ? reject(error) : resolve(result as T)));
+      this.docker.modem.dial(options as never, (error: unknown, result: unknown) =>
+        error ? reject(error) : resolve(result as T),
+      );
     });
   }
 
@@ -318,7 +372,12 @@ export class DockerEngine implements Engine {
     // Streaming dials (isStream) leave `json` null; docker-modem then puts the daemon's text in the message:
     // "(HTTP code 500) server error - network mode "bridge" not supported by buildkit".
     const fromMessage = /^\(HTTP code \d+\) [^-]*- (.+)$/s.exec(e.message ?? '')?.[1]?.trim();
-    const message = typeof json === 'object' && json?.message ? json.message : typeof json === 'string' && json ? json : (fromMessage || (e.reason ?? e.message ?? String(error)));
+    const message =
+      typeof json === 'object' && json?.message
+        ? json.message
+        : typeof json === 'string' && json
+          ? json
+          : fromMessage || (e.reason ?? e.message ?? String(error));
     return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error });
   }
 }

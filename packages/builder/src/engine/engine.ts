@@ -29,7 +29,9 @@ export interface Engine {
   tagImage(ref: string, repo: string, tag: string): Promise<void>;
   /** Removes an image by id or tag; a missing image is not an error. */
   removeImage(ref: string, options?: { force?: boolean; noprune?: boolean }): Promise<void>;
-  listImages(filters: Record<string, string[]>): Promise<{ id: string; repoTags: string[]; labels: Record<string, string> }[]>;
+  listImages(
+    filters: Record<string, string[]>,
+  ): Promise<{ id: string; repoTags: string[]; labels: Record<string, string> }[]>;
 
   // --- containers -----------------------------------------------------------------------------------------------
   createContainer(spec: ContainerSpec): Promise<string>;
@@ -40,14 +42,24 @@ export interface Engine {
   /** stdout and stderr, demultiplexed, as text. */
   containerLogs(id: string): Promise<{ stdout: string; stderr: string }>;
   /** Streams demultiplexed log chunks until the container stops or `signal` aborts. */
-  followLogs(id: string, onChunk: (stream: 'stdout' | 'stderr', text: string) => void, signal?: AbortSignal): Promise<void>;
+  followLogs(
+    id: string,
+    onChunk: (stream: 'stdout' | 'stderr', text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /** `GET /containers/{id}/archive?path=`: a tar of that path. */
   getArchive(id: string, path: string): Promise<Readable>;
   /** `POST /containers/{id}/exec` + start; resolves with exit code and output. */
-  exec(id: string, cmd: string[], options?: { user?: string; env?: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  exec(
+    id: string,
+    cmd: string[],
+    options?: { user?: string; env?: string[] },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Force-removes a container with its anonymous volumes; a missing container is not an error. */
   removeContainer(id: string): Promise<void>;
-  listContainers(filters: Record<string, string[]>): Promise<{ id: string; state: string; labels: Record<string, string> }[]>;
+  listContainers(
+    filters: Record<string, string[]>,
+  ): Promise<{ id: string; state: string; labels: Record<string, string> }[]>;
 
   // --- registries -----------------------------------------------------------------------------------------------
   /** `POST /auth`: rejects with RegistryAuthError-compatible EngineRequestError on bad credentials. */

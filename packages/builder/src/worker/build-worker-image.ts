@@ -112,12 +112,10 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
           dot: false,
         });
         const files = await Promise.all(
-          paths
-            .sort()
-            .map(async (p) => ({
-              path: join(relative(process.cwd(), sourceDir), p),
-              content: await readFile(join(sourceDir, p), 'utf8'),
-            })),
+          paths.sort().map(async (p) => ({
+            path: join(relative(process.cwd(), sourceDir), p),
+            content: await readFile(join(sourceDir, p), 'utf8'),
+          })),
         );
         const violations = checkServiceUsage(profile, scanSourceForServices(files));
         if (violations.length) throw new ServiceUsageError(violations);
