@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { parseDuration, parseGrowth, parseRatio, parseSize, type GrowthLimit } from './units.js';
+import { TAG_PATTERN } from '../references/tag-pattern.js';
+import { normalizeImagePath } from '../paths/normalize-image-path.js';
+import { parseDuration, parseGrowth, parseRatio, parseSize, type GrowthLimit } from '../units/parse-units.js';
 
 /**
  * The zod schema of `images.config.json` (raw, as written) and the normalised domain types it becomes. Units are parsed
@@ -309,7 +311,7 @@ const imageSchema = z
       .string()
       .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'is not a valid repository name')
       .optional(),
-    tags: z.array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'is not a valid tag')).optional(),
+    tags: z.array(z.string().regex(TAG_PATTERN, 'is not a valid tag')).optional(),
     optimizer: z.record(z.string(), z.unknown()).optional(),
     sourceDir: z.string().min(1).optional(),
     startup: startupSchema.optional(),
@@ -351,14 +353,3 @@ export const imagesConfigSchema = z
 
 export type RawImagesConfig = z.output<typeof imagesConfigSchema>;
 export type RawImageConfig = z.output<typeof imageSchema>;
-
-/** `/opt/venv/` → `/opt/venv`, `//a/./b` → `/a/b`. */
-export function normalizeImagePath(p: string): string {
-  const parts: string[] = [];
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') parts.pop();
-    else parts.push(seg);
-  }
-  return '/' + parts.join('/');
-}

@@ -1,3 +1,2 @@
-export * from './units.js';
 export * from './config-schema.js';
 export * from './load-config.js';

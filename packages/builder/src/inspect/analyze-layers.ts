@@ -1,3 +1,5 @@
+import { normalizeImagePath as normalizeEntryPath } from '../paths/normalize-image-path.js';
+
 /**
  * Pure layer analysis, like dive's `Analyze(img)`: stacks the layers' tar entries into the final file tree (applying
  * whiteouts), and measures what is wasted — bytes of files that a later layer overwrites or deletes, so they ship in
@@ -70,17 +72,6 @@ export interface LayerAnalysis {
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
-
-/** `./a//b/` → `/a/b`; `.`, `./` and `` → `/`. */
-export function normalizeEntryPath(name: string): string {
-  const parts: string[] = [];
-  for (const seg of name.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') parts.pop();
-    else parts.push(seg);
-  }
-  return '/' + parts.join('/');
-}
 
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');

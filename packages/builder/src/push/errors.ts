@@ -116,6 +116,17 @@ export class TagResolutionError extends FourpassError {
   }
 }
 
+/**
+ * Push settings that cannot work — no registry configured, no AWS region for ECR — found before anything is built.
+ * The message names the fix.
+ */
+export class RegistrySettingsError extends FourpassError {
+  override readonly name = 'RegistrySettingsError' as const;
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 /** An ECR API call failed (AWS error code and message; never credentials). */
 export class EcrError extends FourpassError {
   override readonly name = 'EcrError' as const;

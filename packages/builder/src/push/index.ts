@@ -7,12 +7,13 @@ export {
   type PushEvent,
   type LayerCounts,
 } from './push-image.js';
+export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push-to-registry.js';
 export {
-  pushToRegistry,
-  resolveRegistryHost,
-  type PushToRegistryOptions,
+  resolveRegistryDestination,
+  ecrHost,
+  type RegistryDestination,
   type RegistrySettings,
-} from './push-to-registry.js';
+} from './registry-destination.js';
 export { parseRegistryHost, defaultRegistryScheme, type RegistryTarget } from './registry-host.js';
 export {
   registryAuthFromEnv,
@@ -40,6 +41,7 @@ export {
   DigestMismatchError,
   TagImmutableError,
   DirtyWorkTreeError,
+  RegistrySettingsError,
   TagResolutionError,
   EcrError,
   InvalidRepositoryError,

@@ -2,13 +2,9 @@ import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.j
 import { EngineRequestError, FourpassError } from '../errors.js';
 import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
-import {
-  registryAuthFromEnv,
-  resolveRegistryAuth,
-  SecretSet,
-  toEngineAuth,
-  type RegistryAuthSource,
-} from './registry-auth.js';
+import { isValidTag } from '../references/tag-pattern.js';
+import { SecretSet } from '../secrets/secret-set.js';
+import { registryAuthFromEnv, resolveRegistryAuth, toEngineAuth, type RegistryAuthSource } from './registry-auth.js';
 import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from './registry-host.js';
 import { RegistryHttpClient } from './registry-http-client.js';
 import { classifyFailure, errorText, isTransient, TransientFailure, withRetry, type RetryOptions } from './retry.js';
@@ -110,8 +106,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const [firstTag, ...otherTags] = options.tags;
   if (!firstTag) throw new PushError(target.repository, undefined, 'no tags to push');
   for (const tag of options.tags) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag))
-      throw new PushError(target.repository, tag, 'not a valid tag');
+    if (!isValidTag(tag)) throw new PushError(target.repository, tag, 'not a valid tag');
   }
   const secrets = new SecretSet();
   const emit = (event: PushEvent): void => options.onEvent?.(event);

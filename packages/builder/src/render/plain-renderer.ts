@@ -1,5 +1,6 @@
 import type { BuildEvent, StepRef } from '../build/build-events.js';
-import { formatBytes, formatLogTime, formatSeconds } from './format.js';
+import { formatBuildkitBytes as formatBytes } from '../units/format-units.js';
+import { formatLogTime, formatSeconds } from './format.js';
 
 export interface PlainRendererOptions {
   /** Also print each step's vertex digest under its name, as the Docker 20.10 CLI does. Default false (buildx style). */

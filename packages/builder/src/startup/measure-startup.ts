@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadyProbe } from '../config/config-schema.js';
-import { formatDuration } from '../config/units.js';
+import { formatDuration } from '../units/format-units.js';
 import type { ContainerSpec, Engine } from '../engine/engine.js';
-import { redactSecrets, secretEnvValues } from '../budgets/scan-secrets.js';
+import { redactSecrets, secretEnvValues } from '../secrets/scan-secrets.js';
 import { FourpassError } from '../errors.js';
 import type { StartupFailure, StartupResult, StartupRun } from './startup-result.js';
 
