@@ -3,26 +3,9 @@
 // @4pass/builder's runImages, renders its events and report, sets the exit code.
 import { appendFile, writeFile } from 'node:fs/promises';
 import { minimist } from 'zx';
-import {
-  ConfigError,
-  DEFAULT_CONFIG_FILE,
-  DirtyWorkTreeError,
-  InvalidRepositoryError,
-  RegistrySettingsError,
-  connectEngine,
-  createPipelineRenderer,
-  gateExitCode,
-  loadConfig,
-  loadGateReport,
-  openLayerSizeCache,
-  registryAuthFromStdin,
-  renderJUnitReport,
-  renderMarkdownReport,
-  renderTextReport,
-  resolveRegistryDestination,
-  resolveRegistryHost,
-  runImages,
-} from '@4pass/builder';
+// Only the config module at first: flags, the config file and the push settings are checked (exit 2) before the
+// library with its engine and AWS adapters is even loaded, so a usage error answers at once.
+import { DEFAULT_CONFIG_FILE, loadConfig, resolveRegistryDestination } from '@4pass/builder/config';
 
 const EXIT = { ok: 0, budget: 1, usage: 2, failure: 3 };
 const HELP = `Usage: pnpm build:images [options]
@@ -50,7 +33,6 @@ Options:
 
 Exit codes: 0 all budgets pass · 1 a budget failed · 2 bad usage or config · 3 a build, engine or registry error`;
 
-const USAGE_ERRORS = [ConfigError, DirtyWorkTreeError, RangeError, RegistrySettingsError, InvalidRepositoryError];
 const known = new Set([
   '_',
   'config',
@@ -96,14 +78,37 @@ for (const flag of ['config', 'json', 'markdown', 'junit', 'baseline', 'registry
 const log = (s) => process.stderr.write(`${s}\n`);
 
 let config;
-let baseline;
 let registry;
 try {
   config = await loadConfig(args.config ?? DEFAULT_CONFIG_FILE);
-  if (args.baseline) baseline = await loadGateReport(args.baseline);
   // Push settings are checked before anything is built (or the engine is even asked).
   registry = args.registry ? { host: args.registry } : config.registry;
   if (args.push) resolveRegistryDestination(registry);
+} catch (error) {
+  fail(EXIT.usage, error.message);
+}
+
+const {
+  ConfigError,
+  DirtyWorkTreeError,
+  InvalidRepositoryError,
+  RegistrySettingsError,
+  connectEngine,
+  createPipelineRenderer,
+  gateExitCode,
+  loadGateReport,
+  openLayerSizeCache,
+  registryAuthFromStdin,
+  renderJUnitReport,
+  renderMarkdownReport,
+  renderTextReport,
+  resolveRegistryHost,
+  runImages,
+} = await import('@4pass/builder');
+const USAGE_ERRORS = [ConfigError, DirtyWorkTreeError, RangeError, RegistrySettingsError, InvalidRepositoryError];
+let baseline;
+try {
+  if (args.baseline) baseline = await loadGateReport(args.baseline);
 } catch (error) {
   fail(EXIT.usage, error.message);
 }

@@ -11,7 +11,7 @@ export * from './config/index.js';
 export * from './units/index.js';
 export * from './secrets/index.js';
 export { normalizeImagePath } from './paths/normalize-image-path.js';
-export { TAG_PATTERN, isValidTag } from './references/tag-pattern.js';
+export * from './references/index.js';
 export * from './inspect/index.js';
 export * from './budgets/index.js';
 export * from './startup/index.js';

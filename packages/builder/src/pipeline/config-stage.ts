@@ -7,8 +7,8 @@ import {
   resolveRegistryDestination,
   type RegistryDestination,
   type RegistrySettings,
-} from '../push/registry-destination.js';
-import { parseRegistryHost } from '../push/registry-host.js';
+} from '../config/registry-settings.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 

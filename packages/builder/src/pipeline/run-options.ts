@@ -2,7 +2,7 @@ import type { ImagesConfig } from '../config/config-schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { LayerSizeCache } from '../inspect/layer-size-cache.js';
 import type { RegistryAuthSource } from '../push/registry-auth.js';
-import type { RegistrySettings } from '../push/registry-destination.js';
+import type { RegistrySettings } from '../config/registry-settings.js';
 import type { GateReport } from '../report/gate-report.js';
 import type { PipelineEvent } from './pipeline-events.js';
 

@@ -28,7 +28,7 @@ import {
   type RegistryApi,
   type RetagOptions,
 } from './registry-api.js';
-import { parseRegistryHost } from './registry-host.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 
 /** Manifest media types we accept from `BatchGetImage` (what docker 20.10+ and BuildKit push). */
 const MANIFEST_MEDIA_TYPES = [

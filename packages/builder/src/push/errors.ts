@@ -116,17 +116,6 @@ export class TagResolutionError extends FourpassError {
   }
 }
 
-/**
- * Push settings that cannot work — no registry configured, no AWS region for ECR — found before anything is built.
- * The message names the fix.
- */
-export class RegistrySettingsError extends FourpassError {
-  override readonly name = 'RegistrySettingsError' as const;
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
-
 /** An ECR API call failed (AWS error code and message; never credentials). */
 export class EcrError extends FourpassError {
   override readonly name = 'EcrError' as const;
@@ -137,16 +126,5 @@ export class EcrError extends FourpassError {
     options?: { cause?: unknown },
   ) {
     super(`ECR ${operation} failed (${code}): ${reason}`, options);
-  }
-}
-
-/** A repository reference is not `host[:port]/name` (lower-case path components, no tag or digest). */
-export class InvalidRepositoryError extends FourpassError {
-  override readonly name = 'InvalidRepositoryError' as const;
-  constructor(
-    readonly repository: string,
-    readonly reason: string,
-  ) {
-    super(`invalid repository "${repository}": ${reason} (expected host[:port]/name, e.g. 127.0.0.1:5000/app)`);
   }
 }

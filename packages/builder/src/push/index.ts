@@ -9,13 +9,6 @@ export {
 } from './push-image.js';
 export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push-to-registry.js';
 export {
-  resolveRegistryDestination,
-  ecrHost,
-  type RegistryDestination,
-  type RegistrySettings,
-} from './registry-destination.js';
-export { parseRegistryHost, defaultRegistryScheme, type RegistryTarget } from './registry-host.js';
-export {
   registryAuthFromEnv,
   registryAuthFromStdin,
   createRegistryAuth,
@@ -41,8 +34,6 @@ export {
   DigestMismatchError,
   TagImmutableError,
   DirtyWorkTreeError,
-  RegistrySettingsError,
   TagResolutionError,
   EcrError,
-  InvalidRepositoryError,
 } from './errors.js';

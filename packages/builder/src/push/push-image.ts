@@ -5,7 +5,7 @@ import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } fro
 import { isValidTag } from '../references/tag-pattern.js';
 import { SecretSet } from '../secrets/secret-set.js';
 import { registryAuthFromEnv, resolveRegistryAuth, toEngineAuth, type RegistryAuthSource } from './registry-auth.js';
-import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from './registry-host.js';
+import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from '../references/registry-host.js';
 import { RegistryHttpClient } from './registry-http-client.js';
 import { classifyFailure, errorText, isTransient, TransientFailure, withRetry, type RetryOptions } from './retry.js';
 

@@ -1,10 +1,10 @@
 import { createEcrRegistry } from './ecr-client.js';
-import { RegistrySettingsError } from './errors.js';
+import { RegistrySettingsError } from '../errors.js';
 import { pushImage, type PushImageOptions, type PushResult } from './push-image.js';
 import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv } from './registry-auth.js';
-import { resolveRegistryDestination, type RegistrySettings } from './registry-destination.js';
-import { parseRegistryHost } from './registry-host.js';
+import { resolveRegistryDestination, type RegistrySettings } from '../config/registry-settings.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 
 /**
  * The registry host for `settings` when it is known without any call: `host`, else the ECR host from `accountId` +

@@ -1,5 +1,5 @@
-import { RegistrySettingsError } from './errors.js';
-import { parseRegistryHost } from './registry-host.js';
+import { RegistrySettingsError } from '../errors.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 
 /** Where images go: `images.config.json`'s `registry`, with `--registry HOST[:PORT]` as `host` when given. */
 export interface RegistrySettings {
