@@ -146,6 +146,7 @@ try {
     onEvent: createPipelineRenderer(process.stderr, { mode: args.progress ?? 'auto' }),
   });
 } catch (error) {
+  if (controller.signal.aborted) fail(130, 'interrupted before anything was built: nothing was pushed');
   if (USAGE_ERRORS.some((type) => error instanceof type)) fail(EXIT.usage, error.message);
   fail(EXIT.failure, error.message);
 }
