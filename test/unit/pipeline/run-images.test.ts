@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRepositoryError, parseConfig, RegistrySettingsError, runImages, type Engine } from '@4pass/builder';
+import { InvalidRepositoryError, parseConfig, RegistrySettingsError, runImages } from '@4pass/builder';
+import { addressOnlyEngine } from './fake-engine.js';
 
-/** An engine that fails the test on any call: the push settings must be refused before anything is asked of it. */
-const untouchable = new Proxy({ address: 'fake://untouchable', source: 'test' } as Record<string, unknown>, {
-  get: (target, key) =>
-    key in target || key === 'then'
-      ? target[key as string]
-      : () => {
-          throw new Error(`engine.${String(key)} called`);
-        },
-}) as unknown as Engine;
+/** Any call on it fails the test: push settings must be refused before anything is asked of the engine. */
+const untouchable = addressOnlyEngine('fake://untouchable');
 
 const config = (registry?: object) =>
   parseConfig(

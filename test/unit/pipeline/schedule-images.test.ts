@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   scheduleImages,
-  type Engine,
   type ImageStages,
   type PipelineEvent,
   type ScheduleOptions,
   type StageContext,
 } from '@4pass/builder';
-
-/** A fake of our `Engine` interface: only its address is used; any engine call would be a scheduler bug. */
-function fakeEngine(address: string): Engine {
-  const known: Record<string, unknown> = { address, source: 'fake' };
-  return new Proxy(known, {
-    get: (target, key) =>
-      key in target || key === 'then'
-        ? target[key as string]
-        : () => {
-            throw new Error(`fake engine: ${String(key)} was not expected`);
-          },
-  }) as unknown as Engine;
-}
+import { addressOnlyEngine as fakeEngine } from './fake-engine.js';
 
 interface Types {
   image: { name: string; fail?: 'build' | 'inspect' | 'startup' | 'budgets' | 'gate' | 'push' };
