@@ -7,7 +7,8 @@ import {
   type TreeEntry,
 } from './analyze-layers.js';
 import { ImageNotFoundError } from './inspect-errors.js';
-import { readDockerSave, type ArchiveLayer, type ImageConfigFile, type LayerSizeCache } from './read-docker-save.js';
+import type { LayerSizeCache } from './layer-size-cache.js';
+import { readDockerSave, type ArchiveLayer, type ImageConfigFile } from './read-docker-save.js';
 
 /** One layer of an image, with the Dockerfile step that made it. */
 export interface LayerFacts {
