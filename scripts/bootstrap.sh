@@ -28,6 +28,7 @@ done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "$(id -u)" = 0 ]; then CACHE="${FOURPASS_CACHE:-/var/cache/4pass}"; else CACHE="${FOURPASS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/4pass}"; fi
+mkdir -p "$CACHE"
 PYTHON_OFFICIAL="python:3.11-slim"
 NODE_OFFICIAL="node:20-slim"
 PYTHON_LOCAL="4pass-local/python:3.11-slim"
@@ -38,36 +39,34 @@ log()  { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 warn() { printf '\033[1;33m[bootstrap] WARNING:\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[bootstrap] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
 
+can_root() { [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; }
 # as_root WHAT CMD...: runs CMD as root (directly, or through passwordless sudo); otherwise stops, naming WHAT.
 as_root() {
   local what="$1"; shift
-  if [ "$(id -u)" = 0 ]; then "$@"; return; fi
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo -n "$@"; return; fi
-  die "$what needs root, and $(id -un) has no passwordless sudo. Run as root, allow \`sudo -n\`, or do it yourself: sudo $*"
+  can_root || die "$what needs root, and $(id -un) has no passwordless sudo. Run as root, allow \`sudo -n\`, or do it yourself: sudo $*"
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
 }
 
-# apt_install PACKAGE...: installs the packages (one apt-get update first), without starting their services: the
-# tests start their own registry and sshd on free loopback ports.
-APT_UPDATED=0
+# apt_install PACKAGE...: installs the packages in one go (apt-get update first), without starting their services:
+# the tests start their own registry and sshd on free loopback ports.
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || die "no apt-get here: install $* with this system's package manager"
+  can_root || die "installing $* needs root, and $(id -un) has no passwordless sudo. Run as root, allow \`sudo -n\`, or install it yourself: sudo apt-get install $*"
   log "installing Debian packages: $*"
-  if [ "$APT_UPDATED" = 0 ]; then as_root "apt-get update (to install $*)" apt-get update -qq; APT_UPDATED=1; fi
-  local policy=/usr/sbin/policy-rc.d own_policy=0
+  local policy=/usr/sbin/policy-rc.d own_policy=0 rc=0
   if [ ! -e "$policy" ]; then
     as_root "installing $*" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
     own_policy=1
   fi
-  local rc=0
-  as_root "installing $*" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+  { as_root "apt-get update" apt-get update -qq &&
+    as_root "installing $*" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l \
+      apt-get install -y -qq --no-install-recommends "$@"; } >"$CACHE/apt.log" 2>&1 || rc=$?
   [ "$own_policy" = 0 ] || as_root "removing $policy" rm -f "$policy"
-  [ "$rc" = 0 ] || die "apt-get install $* failed (exit $rc)"
+  [ "$rc" = 0 ] || { tail -20 "$CACHE/apt.log" >&2; die "apt-get install $* failed (exit $rc); log: $CACHE/apt.log"; }
 }
 
-# need_command COMMAND PACKAGE: installs PACKAGE when COMMAND is not on PATH (nor in /usr/sbin, /sbin).
-need_command() {
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] || apt_install "$2"
-}
+# missing COMMAND: true when COMMAND is neither on PATH nor in /usr/sbin, /sbin (not on a non-root PATH).
+missing() { ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ] && [ ! -x "/sbin/$1" ]; }
 
 # --- 1. Node, pnpm and the workspace packages ------------------------------------------------------------------------
 cd "$ROOT"
@@ -89,7 +88,7 @@ if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.mod
 fi
 
 # --- 2. a Docker engine --------------------------------------------------------------------------------------------
-need_command curl curl
+missing curl && apt_install curl
 engine_ok() {
   if [ -n "${DOCKER_HOST:-}" ]; then docker version --format '{{.Server.APIVersion}}' >/dev/null 2>&1
   else curl -fsS --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; fi
@@ -102,7 +101,7 @@ else
   if [ -S /var/run/docker.sock ] && [ ! -w /var/run/docker.sock ]; then
     die "$(id -un) may not use /var/run/docker.sock: add the user to its group (sudo usermod -aG docker $(id -un)) and log in again"
   fi
-  need_command dockerd docker.io
+  missing dockerd && apt_install docker.io
   log "starting dockerd (log: /var/log/dockerd.log)"
   as_root "starting dockerd" sh -c 'setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &'
   for _ in $(seq 1 60); do engine_ok && break; sleep 1; done
@@ -114,11 +113,9 @@ DOCKER=docker; [ -x /usr/bin/docker ] && DOCKER=/usr/bin/docker
 # --- 3. base images (local stand-ins only when the official ones cannot be pulled) -----------------------------------
 have_image() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
 try_pull() { timeout 120 $DOCKER pull -q "$1" >/dev/null 2>&1; }
-mkdir -p "$CACHE"
-
 make_python_standin() {
   warn "$PYTHON_OFFICIAL cannot be pulled: FALLING BACK to a local Debian bookworm + Python 3.11 base ($PYTHON_LOCAL)"
-  need_command debootstrap debootstrap
+  missing debootstrap && apt_install debootstrap
   local rootfs="$CACHE/python-rootfs"
   # debootstrap and reading the root-owned tree need root; the image is imported by this user's engine client.
   as_root "building the $PYTHON_LOCAL root file system (debootstrap)" sh -c "rm -rf '$rootfs' &&
@@ -177,7 +174,7 @@ if ! ls "$wheelhouse"/*.whl >/dev/null 2>&1; then
       --implementation cp -d "$wheelhouse" \
       -r examples/api/requirements.txt -r examples/worker/requirements.txt pip setuptools wheel pygments \
       >"$CACHE/pip-download.log" 2>&1 || { cat "$CACHE/pip-download.log" >&2; die "could not vendor the wheels"; }
-    log "vendored $(ls "$wheelhouse"/*.whl | wc -l) wheels"
+    log "vendored $(find "$wheelhouse" -name "*.whl" | wc -l) wheels"
   fi
 fi
 
@@ -193,15 +190,17 @@ done
 
 # --- 6. test tools (only with --test) ----------------------------------------------------------------------------------
 if [ "$WITH_TEST_TOOLS" = 1 ]; then
-  need_command docker-registry docker-registry # push tests: a real registry on a free loopback port
-  need_command htpasswd apache2-utils           # its basic-auth file
-  need_command hyperfine hyperfine              # benchmarks
-  need_command openssl openssl                  # certificates for a second engine over TLS
-  need_command sshd openssh-server              # a second engine over ssh://
+  wanted=()
+  missing docker-registry && wanted+=(docker-registry) # push tests: a real registry on a free loopback port
+  missing htpasswd && wanted+=(apache2-utils)          # its basic-auth file
+  missing hyperfine && wanted+=(hyperfine)             # benchmarks
+  missing openssl && wanted+=(openssl)                 # certificates for a second engine over TLS
+  missing sshd && wanted+=(openssh-server)             # a second engine over ssh://
   # A headless browser for the HTML report test: any Chromium or Chrome already there will do (GitHub runners have
   # google-chrome); CHROME_PATH names one explicitly.
   if [ -z "${CHROME_PATH:-}" ] && ! command -v chromium chromium-browser google-chrome google-chrome-stable >/dev/null 2>&1; then
-    apt_install chromium
+    wanted+=(chromium)
   fi
+  [ ${#wanted[@]} -eq 0 ] || apt_install "${wanted[@]}"
 fi
 log "ready"
