@@ -50,8 +50,11 @@ async function tagOfficialBases(engine: Engine): Promise<AddedTag[]> {
 
 /** Removes the tags this run added (an untag: the stand-in keeps its own name), unless someone re-pointed them. */
 async function untagOfficialBases(engine: Engine, added: AddedTag[]): Promise<void> {
+  const removed: string[] = [];
   for (const { official, imageId } of added) {
-    if ((await engine.inspectImage(official))?.Id === imageId) await engine.removeImage(official, { noprune: true });
+    if ((await engine.inspectImage(official))?.Id !== imageId) continue;
+    await engine.removeImage(official, { noprune: true });
+    removed.push(official);
   }
-  if (added.length) process.stdout.write(`engine tests: removed ${added.map((a) => a.official).join(', ')}\n`);
+  if (removed.length) process.stdout.write(`engine tests: removed ${removed.join(', ')}\n`);
 }
