@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartupSetupError, buildImage, measureStartup, type StartupEvent } from '@4pass/builder';
-import { PYTHON_BASE, engine, removeTestContainers, runId, testLabel } from './helpers.js';
+import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
 
 /** The app becomes ready 300 ms after start: it writes /tmp/ready (tmpfs) and prints a ready line with its own time. */
-const DOCKERFILE = `FROM ${PYTHON_BASE}
+const DOCKERFILE = `${FROM_PYTHON}
 RUN useradd --uid 10001 --no-create-home app
 USER 10001
 HEALTHCHECK --interval=30s --timeout=5s CMD ["python3", "-c", "import os, sys; sys.exit(0 if os.path.exists('/tmp/ready') else 1)"]
@@ -26,7 +26,7 @@ beforeAll(async () => {
   const e = await engine();
   dir = await mkdtemp(join(tmpdir(), 'startup-'));
   await writeFile(join(dir, 'Dockerfile'), DOCKERFILE);
-  await writeFile(join(dir, 'nohc.Dockerfile'), `FROM ${PYTHON_BASE}\nCMD ["sleep", "600"]\n`);
+  await writeFile(join(dir, 'nohc.Dockerfile'), `${FROM_PYTHON}\nCMD ["sleep", "600"]\n`);
   await buildImage({ engine: e, contextDir: dir, tags: [tag], labels: testLabel });
   await buildImage({
     engine: e,

