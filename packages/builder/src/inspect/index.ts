@@ -3,3 +3,7 @@ export * from './read-docker-save.js';
 export * from './inspect-image.js';
 export * from './inspect-errors.js';
 export * from './layer-size-cache.js';
+export * from './layer-file-contents.js';
+export * from './python-distributions.js';
+export * from './debian-packages.js';
+export * from './image-contents.js';

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
 import { normalizeEntryPath, type EntryType, type LayerEntry } from './analyze-layers.js';
 import { ImageArchiveError } from './inspect-errors.js';
+import type { FileCollector } from './layer-file-contents.js';
 
 /**
  * Reads a docker-save tar (`GET /images/{ref}/get`) in one streaming pass: every layer is listed (entries with path,
@@ -81,6 +82,8 @@ export interface ReadDockerSaveOptions {
   gzipLevel?: number;
   /** Hash every layer and check it against the config's diff_ids (costs ~1 s per 150 MB). Default false. */
   verifyDiffIds?: boolean;
+  /** Keeps the contents of the files it wants (keyed by each layer's `archivePath`); see `createFileCollector`. */
+  files?: FileCollector;
 }
 
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
@@ -262,7 +265,16 @@ async function readLayer(
   const entries: LayerEntry[] = [];
   const inner = tar.extract({ highWaterMark: 1024 * 1024 });
   inner.on('entry', (header, stream, next) => {
-    entries.push(toEntry(header));
+    const entry = toEntry(header);
+    entries.push(entry);
+    if (options.files?.wants(entry)) {
+      // A small metadata file the caller wants (dist-info, dpkg): its bytes are kept, nothing else is.
+      options.files.capture(archivePath, entry.path, stream as unknown as AsyncIterable<Buffer>).then(
+        () => next(),
+        (e: unknown) => inner.destroy(e as Error),
+      );
+      return;
+    }
     stream.on('end', () => next());
     stream.resume();
   });
