@@ -5,3 +5,5 @@ export * from './load-report.js';
 export * from './render-text.js';
 export * from './render-markdown.js';
 export * from './render-junit.js';
+export * from './contents-report.js';
+export * from './diff-contents.js';
