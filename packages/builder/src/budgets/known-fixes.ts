@@ -34,7 +34,6 @@ export interface KnownFix {
 const BUILD_TOOLS = new Set(['pip', 'setuptools', 'wheel', 'pygments']);
 const DEBIAN_BUILD = /^(gcc|g\+\+|cpp|make|build-essential|git|cmake|.*-dev)(-\d+(\.\d+)?)?$/;
 const TESTS = /(^|\/)(tests?|testing)$/;
-const DOCS = /(^|\/)(docs?|examples)$/;
 const hasPath = (c: Contributor, re: RegExp) =>
   c.kind === 'python' ? c.topPaths.find((p) => re.test(p.path)) : undefined;
 
@@ -59,13 +58,6 @@ export const KNOWN_FIXES: readonly KnownFix[] = [
     advise: (c) => {
       const p = hasPath(c, TESTS);
       return p ? `${p.path}/ holds tests: the optimizer strips tests (\`strip.tests\`)` : undefined;
-    },
-  },
-  {
-    id: 'docs',
-    advise: (c) => {
-      const p = hasPath(c, DOCS);
-      return p ? `${p.path}/ holds docs or examples: the optimizer strips them (\`strip.docs\`)` : undefined;
     },
   },
   {

@@ -7,3 +7,5 @@ export * from './render-markdown.js';
 export * from './render-junit.js';
 export * from './contents-report.js';
 export * from './diff-contents.js';
+export * from './size-treemap.js';
+export * from './render-html.js';
