@@ -7,3 +7,5 @@ export * from './layer-file-contents.js';
 export * from './python-distributions.js';
 export * from './debian-packages.js';
 export * from './image-contents.js';
+export * from './list-layer.js';
+export * from './registry-image.js';

@@ -265,7 +265,7 @@ async function readLayer(
   const entries: LayerEntry[] = [];
   const inner = tar.extract({ highWaterMark: 1024 * 1024 });
   inner.on('entry', (header, stream, next) => {
-    const entry = toEntry(header);
+    const entry = layerEntryOf(header);
     entries.push(entry);
     if (options.files?.wants(entry)) {
       // A small metadata file the caller wants (dist-info, dpkg): its bytes are kept, nothing else is.
@@ -348,7 +348,8 @@ function makeDecompressor(compression: LayerCompression, archivePath: string): z
   return create();
 }
 
-function toEntry(header: tar.Header): LayerEntry {
+/** A tar header as a layer entry (path normalised, type reduced). */
+export function layerEntryOf(header: tar.Header): LayerEntry {
   const type: EntryType =
     header.type === 'file' || header.type === 'contiguous-file'
       ? 'file'

@@ -44,3 +44,13 @@ export {
   EcrError,
   InvalidRepositoryError,
 } from './errors.js';
+export {
+  REPORT_ARTIFACT_TYPE,
+  REPORT_CONFIG_TYPE,
+  REPORT_SUBJECT_ANNOTATION,
+  loadStoredReport,
+  reportArtifact,
+  reportArtifactTag,
+  storeReport,
+  type ArtifactRegistry,
+} from './report-artifact.js';
