@@ -1,5 +1,16 @@
 export * from './analyze-layers.js';
-export * from './read-docker-save.js';
+// The layer tar helpers (listTar, decompress, layerEntryOf) stay inside the folder.
+export {
+  GzipSizeEstimator,
+  readDockerSave,
+  type ArchiveLayer,
+  type DockerSaveContents,
+  type DockerSaveManifestEntry,
+  type ImageConfigFile,
+  type LayerCompression,
+  type LayerSizeCache,
+  type ReadDockerSaveOptions,
+} from './read-docker-save.js';
 export * from './inspect-image.js';
 export * from './inspect-errors.js';
 export * from './layer-size-cache.js';

@@ -1,74 +1,45 @@
-import * as zlib from 'node:zlib';
-import * as tar from 'tar-stream';
 import type { LayerEntry } from './analyze-layers.js';
 import { ImageArchiveError } from './inspect-errors.js';
 import type { FileCollector } from './layer-file-contents.js';
-import { layerEntryOf } from './read-docker-save.js';
+import { decompress, listTar } from './read-docker-save.js';
 
 /**
- * Lists one layer blob as it streams in (a registry's `GET /v2/<name>/blobs/<digest>`): gzip is sniffed and inflated,
- * every tar entry listed, and the files a `FileCollector` wants kept under `key`. Nothing else is buffered.
+ * Lists one layer blob as it streams in (a registry's `GET /v2/<name>/blobs/<digest>`): gzip or zstd is sniffed and
+ * inflated, every tar entry listed, and the files a `FileCollector` wants kept under `key`. Nothing else is buffered.
+ * @throws {ImageArchiveError} when the blob is not a (compressed) tar.
  */
 export async function listLayer(
   blob: AsyncIterable<Buffer>,
   options: { key: string; files?: FileCollector },
 ): Promise<LayerEntry[]> {
-  const entries: LayerEntry[] = [];
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    const entry = layerEntryOf(header);
-    entries.push(entry);
-    if (options.files?.wants(entry)) {
-      options.files.capture(options.key, entry.path, stream as unknown as AsyncIterable<Buffer>).then(
-        () => next(),
-        (e: unknown) => extract.destroy(e as Error),
-      );
-      return;
-    }
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('finish', () => resolve());
-    extract.on('error', reject);
-  });
+  const iterator = blob[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  while (Buffer.concat(head).length < 4) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head.push(next.value);
+  }
+  const start = Buffer.concat(head);
+  const compression =
+    start[0] === 0x1f && start[1] === 0x8b
+      ? 'gzip'
+      : start.length >= 4 && start.readUInt32BE(0) === 0x28b52ffd
+        ? 'zstd'
+        : 'none';
+  const listing = listTar(options.files && { files: options.files, key: options.key });
+  const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => iterator };
   try {
-    await pipe(blob, extract);
-    await done;
+    await decompress(compression, options.key, chunks(start, rest), (chunk) => listing.write(chunk));
+    await listing.end();
   } catch (e) {
-    extract.destroy();
+    listing.destroy();
+    if (e instanceof ImageArchiveError) throw e;
     throw new ImageArchiveError(`layer ${options.key} could not be read`, { cause: e });
   }
-  return entries;
+  return listing.entries;
 }
 
-/** Feeds the blob (inflated when it starts with gzip's magic) into the tar extractor, honouring backpressure. */
-async function pipe(blob: AsyncIterable<Buffer>, extract: tar.Extract): Promise<void> {
-  let sink: { write(c: Buffer): boolean; end(): void; once(e: string, f: () => void): unknown } | undefined;
-  let inflated: Promise<void> | undefined;
-  for await (const chunk of blob) {
-    if (!sink) {
-      if (chunk[0] === 0x1f && chunk[1] === 0x8b) {
-        const gunzip = zlib.createGunzip();
-        inflated = (async () => {
-          for await (const c of gunzip as AsyncIterable<Buffer>) await write(extract, c);
-          extract.end(undefined);
-        })();
-        inflated.catch(() => undefined);
-        sink = gunzip;
-      } else sink = extract as unknown as typeof sink;
-    }
-    await write(sink as NonNullable<typeof sink>, chunk);
-  }
-  if (!sink) extract.end(undefined);
-  else sink.end();
-  await inflated;
-}
-
-function write(sink: { write(c: Buffer): boolean; once(e: string, f: () => void): unknown }, c: Buffer): Promise<void> {
-  if (sink.write(c)) return Promise.resolve();
-  // Drained, or closed/failed: a dead consumer must not hang the writer (its error surfaces through `done`).
-  return new Promise((resolve) => {
-    for (const event of ['drain', 'close', 'error']) sink.once(event, () => resolve());
-  });
+async function* chunks(head: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  if (head.length) yield head;
+  yield* rest;
 }

@@ -32,26 +32,7 @@ export function evaluateImage(
   options: EvaluateImageOptions = {},
 ): ImageReport {
   const base = baselineImage(baseline, config.name);
-  const checks: Check[] = [];
-  if (startup) checks.push(startupCheck(startup));
-  checks.push(
-    ...evaluateBudgets(
-      {
-        sizeBytes: facts.sizeBytes,
-        compressedSizeBytes: facts.compressedSizeBytes,
-        layerCount: facts.layers.length,
-        wastedBytes: facts.waste.wastedBytes,
-        efficiency: facts.waste.efficiency,
-        paths: facts.paths,
-        ...(startup && { startup }),
-        ...(base && { baseline: base.image }),
-      },
-      config.budgets,
-    ),
-  );
-  checks.push(...checkStructure(facts, config.structure, startup));
-
-  const known = secretEnvValues(facts.config.env);
+  const checks = imageChecks(facts, config, startup, base?.image);
   const report: Omit<ImageReport, 'diff'> = {
     name: config.name,
     ref: facts.ref,
@@ -61,15 +42,7 @@ export function evaluateImage(
     sizeBytes: facts.sizeBytes,
     compressedSizeBytes: facts.compressedSizeBytes,
     layerCount: facts.layers.length,
-    layers: facts.layers.map((l) => ({
-      index: l.index,
-      diffId: l.diffId,
-      createdBy: redactSecrets(l.createdBy, known),
-      sizeBytes: l.sizeBytes,
-      compressedSizeBytes: l.compressedBytes,
-      wastedBytes: l.wastedBytes,
-      entryCount: l.entryCount,
-    })),
+    layers: layerReports(facts),
     paths: { ...facts.paths },
     waste: {
       wastedBytes: facts.waste.wastedBytes,
@@ -90,6 +63,48 @@ export function evaluateImage(
     ...(options.durations && { durations: options.durations }),
   };
   return base ? { ...report, diff: diffImage(report, base.image, base.generatedAt) } : report;
+}
+
+/** Startup outcome, budget rules, then structure checks, in report order. */
+function imageChecks(
+  facts: ImageFacts,
+  config: Pick<ImageConfig, 'budgets' | 'structure'>,
+  startup: StartupResult | undefined,
+  baseline: ImageReport | undefined,
+): Check[] {
+  const checks: Check[] = [];
+  if (startup) checks.push(startupCheck(startup));
+  checks.push(
+    ...evaluateBudgets(
+      {
+        sizeBytes: facts.sizeBytes,
+        compressedSizeBytes: facts.compressedSizeBytes,
+        layerCount: facts.layers.length,
+        wastedBytes: facts.waste.wastedBytes,
+        efficiency: facts.waste.efficiency,
+        paths: facts.paths,
+        ...(startup && { startup }),
+        ...(baseline && { baseline }),
+      },
+      config.budgets,
+    ),
+  );
+  checks.push(...checkStructure(facts, config.structure, startup));
+  return checks;
+}
+
+/** The image's layers with their Dockerfile step texts redacted (`NAME=***`). */
+function layerReports(facts: ImageFacts): ImageReport['layers'] {
+  const known = secretEnvValues(facts.config.env);
+  return facts.layers.map((l) => ({
+    index: l.index,
+    diffId: l.diffId,
+    createdBy: redactSecrets(l.createdBy, known),
+    sizeBytes: l.sizeBytes,
+    compressedSizeBytes: l.compressedBytes,
+    wastedBytes: l.wastedBytes,
+    entryCount: l.entryCount,
+  }));
 }
 
 function startupCheck(s: StartupResult): Check {
