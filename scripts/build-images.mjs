@@ -30,7 +30,7 @@ size, layers, per-path sizes, layer waste, container start → ready) and checks
 Options:
   --config FILE        config file (default ${DEFAULT_CONFIG_FILE})
   --only NAME          build only this image; repeat for several
-  --json FILE          write the JSON report (schemaVersion 1; type GateReport in @4pass/builder)
+  --json FILE          write the JSON report (schemaVersion 2; type GateReport in @4pass/builder)
   --markdown FILE      write the Markdown summary (also appended to $GITHUB_STEP_SUMMARY when that is set)
   --junit FILE         write JUnit XML (each check a test case)
   --baseline FILE      diff against an earlier JSON report; growth beyond the "growth" budget is a rule
