@@ -5,6 +5,7 @@ import {
   analyzeLayers,
   readImageContents,
   readRegistryImage,
+  registryImageFacts,
   type KnownLayer,
   type RegistryImageSource,
 } from '@4pass/builder';
@@ -106,5 +107,23 @@ describe('readRegistryImage', () => {
         platform: { os: 'windows', architecture: 'amd64' },
       }),
     ).rejects.toThrow('x:latest has no windows/amd64 image');
+  });
+});
+
+describe('registryImageFacts', () => {
+  it('gives the facts of a registry image: sizes, layers, contents and listings to reuse', async () => {
+    const r = await fakeRegistry();
+    const facts = await registryImageFacts(r.source, {
+      name: '4pass/worker',
+      reference: 'latest',
+      paths: ['/opt/venv'],
+    });
+    expect(facts?.imageId).toBe(r.manifestDigest);
+    expect(facts?.compressedSizeBytes).toBe((r.gz[0]?.length ?? 0) + (r.gz[1]?.length ?? 0));
+    expect(facts?.sizeBytes).toBe(5_000 + 34_000 + 26 + 41);
+    expect(facts?.paths).toEqual({ '/opt/venv': 34_000 + 26 + 41 });
+    expect(facts?.contents?.python.map((d) => d.name)).toEqual(['six']);
+    expect([...(facts?.knownLayers?.keys() ?? [])]).toEqual(r.diffIds);
+    expect(await registryImageFacts(r.source, { name: '4pass/worker', reference: 'gone' })).toBeUndefined();
   });
 });

@@ -20,3 +20,4 @@ export * from './debian-packages.js';
 export * from './image-contents.js';
 export * from './list-layer.js';
 export * from './registry-image.js';
+export * from './registry-facts.js';
