@@ -1,4 +1,4 @@
-import { formatBytes, formatBytesDelta, formatDuration } from '../config/units.js';
+import { formatBytes, formatBytesDelta, formatDuration } from '../units/format-units.js';
 import type { ContentsReport, ImportChange, PackageChange, PathGrowth } from '../report/contents-report.js';
 import type { ImportProfile } from '../startup/import-profile.js';
 import { violated, type Check } from './check.js';

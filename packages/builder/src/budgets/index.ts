@@ -1,5 +1,4 @@
 export * from './check.js';
-export * from './scan-secrets.js';
 export * from './check-structure.js';
 export * from './evaluate-budgets.js';
 export * from './known-fixes.js';

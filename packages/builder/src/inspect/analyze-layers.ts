@@ -1,3 +1,5 @@
+import { normalizeImagePath } from '../paths/normalize-image-path.js';
+
 /**
  * Pure layer analysis, like dive's `Analyze(img)`: stacks the layers' tar entries into the final file tree (applying
  * whiteouts), and measures what is wasted — bytes of files that a later layer overwrites or deletes, so they ship in
@@ -71,17 +73,6 @@ export interface LayerAnalysis {
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
-/** `./a//b/` → `/a/b`; `.`, `./` and `` → `/`. */
-export function normalizeEntryPath(name: string): string {
-  const parts: string[] = [];
-  for (const seg of name.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') parts.pop();
-    else parts.push(seg);
-  }
-  return '/' + parts.join('/');
-}
-
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
@@ -146,7 +137,7 @@ class LayerStack {
     const additions: LayerEntry[] = [];
     for (const entry of entries) {
       summary.entryCount++;
-      const path = normalizeEntryPath(entry.path);
+      const path = normalizeImagePath(entry.path);
       const base = baseOf(path);
       if (base === OPAQUE) {
         summary.whiteoutCount++;
@@ -238,7 +229,7 @@ class LayerStack {
  */
 export function measurePaths(tree: ReadonlyMap<string, TreeEntry>, paths: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  const norm = paths.map((p) => normalizeEntryPath(p));
+  const norm = paths.map((p) => normalizeImagePath(p));
   for (const p of norm) out[p] = 0;
   for (const node of tree.values()) {
     if (node.size === 0) continue;

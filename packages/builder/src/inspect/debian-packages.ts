@@ -1,4 +1,5 @@
-import { normalizeEntryPath, type TreeEntry } from './analyze-layers.js';
+import { normalizeImagePath } from '../paths/normalize-image-path.js';
+import type { TreeEntry } from './analyze-layers.js';
 import type { ReadFile } from './python-distributions.js';
 
 /**
@@ -122,9 +123,9 @@ export function resolveDirectoryLinks(path: string, tree: ReadonlyMap<string, Tr
     const node = tree.get(next);
     if (node?.type === 'symlink' && node.linkname !== undefined && hops < 16) {
       const target = node.linkname.startsWith('/') ? node.linkname : `${resolved}/${node.linkname}`;
-      return resolveDirectoryLinks(normalizeEntryPath(`${target}/${segs.slice(i + 1).join('/')}`), tree, hops + 1);
+      return resolveDirectoryLinks(normalizeImagePath(`${target}/${segs.slice(i + 1).join('/')}`), tree, hops + 1);
     }
     resolved = next;
   }
-  return normalizeEntryPath(path);
+  return normalizeImagePath(path);
 }

@@ -8,7 +8,6 @@ export {
   type DockerSaveManifestEntry,
   type ImageConfigFile,
   type LayerCompression,
-  type LayerSizeCache,
   type ReadDockerSaveOptions,
 } from './read-docker-save.js';
 export * from './inspect-image.js';

@@ -9,8 +9,9 @@ import {
 import { readImageContents, type ImageContents } from './image-contents.js';
 import { ImageNotFoundError } from './inspect-errors.js';
 import { createFileCollector, type FileCollector } from './layer-file-contents.js';
+import type { LayerSizeCache } from './layer-size-cache.js';
 import type { KnownLayer } from './registry-image.js';
-import { readDockerSave, type ArchiveLayer, type ImageConfigFile, type LayerSizeCache } from './read-docker-save.js';
+import { readDockerSave, type ArchiveLayer, type ImageConfigFile } from './read-docker-save.js';
 
 /** One layer of an image, with the Dockerfile step that made it. */
 export interface LayerFacts {

@@ -3,9 +3,11 @@ import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
-import { normalizeEntryPath, type EntryType, type LayerEntry } from './analyze-layers.js';
+import { normalizeImagePath } from '../paths/normalize-image-path.js';
+import type { EntryType, LayerEntry } from './analyze-layers.js';
 import { ImageArchiveError } from './inspect-errors.js';
 import type { FileCollector } from './layer-file-contents.js';
+import type { LayerSizeCache } from './layer-size-cache.js';
 
 /**
  * Reads a docker-save tar (`GET /images/{ref}/get`) in one streaming pass: every layer is listed (entries with path,
@@ -61,16 +63,6 @@ export interface DockerSaveContents {
   config: ImageConfigFile;
   /** Layers in manifest order (bottom first). */
   layers: ArchiveLayer[];
-}
-
-/**
- * A cache of compressed layer sizes keyed by the layer's name in the archive — content-addressed in every layout
- * (20.10's v1 ids derive from the layer chain; newer layouts use blob digests) — and by diffID. A `Map` will do; the
- * CLI may persist one between runs.
- */
-export interface LayerSizeCache {
-  get(key: string): number | undefined;
-  set(key: string, compressedBytes: number): unknown;
 }
 
 export interface ReadDockerSaveOptions {
@@ -411,7 +403,7 @@ export function layerEntryOf(header: tar.Header): LayerEntry {
             ? 'link'
             : 'other';
   return {
-    path: normalizeEntryPath(header.name),
+    path: normalizeImagePath(header.name),
     size: type === 'file' ? header.size : 0,
     type,
     mode: header.mode & 0o7777,

@@ -28,7 +28,7 @@ import {
   type RegistryApi,
   type RetagOptions,
 } from './registry-api.js';
-import { parseRegistryHost } from './registry-host.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 
 /** Manifest media types we accept from `BatchGetImage` (what docker 20.10+ and BuildKit push). */
 const MANIFEST_MEDIA_TYPES = [
@@ -66,7 +66,8 @@ interface CachedAuth {
 export class EcrRegistry implements RegistryApi {
   readonly region: string;
   readonly accountId: string | undefined;
-  readonly registryHost: string;
+  /** Known from the options, or learnt from the first authorization token's `proxyEndpoint`. */
+  registryHost: string;
   private readonly client: ECRClient;
   private readonly refreshBeforeMs: number;
   private readonly now: () => number;
@@ -121,6 +122,7 @@ export class EcrRegistry implements RegistryApi {
     const host = data.proxyEndpoint
       ? data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, '')
       : this.registryHost;
+    this.registryHost ||= host;
     const auth = createRegistryAuth({
       username: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),

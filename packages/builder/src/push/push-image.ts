@@ -2,14 +2,10 @@ import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.j
 import { EngineRequestError, FourpassError } from '../errors.js';
 import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
-import {
-  registryAuthFromEnv,
-  resolveRegistryAuth,
-  SecretSet,
-  toEngineAuth,
-  type RegistryAuthSource,
-} from './registry-auth.js';
-import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from './registry-host.js';
+import { isValidTag } from '../references/tag-pattern.js';
+import { SecretSet } from '../secrets/secret-set.js';
+import { registryAuthFromEnv, resolveRegistryAuth, toEngineAuth, type RegistryAuthSource } from './registry-auth.js';
+import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from '../references/registry-host.js';
 import { RegistryHttpClient } from './registry-http-client.js';
 import { classifyFailure, errorText, isTransient, TransientFailure, withRetry, type RetryOptions } from './retry.js';
 
@@ -156,8 +152,7 @@ function checkTags(target: RegistryTarget, tags: readonly string[]): [string, ..
   const [firstTag, ...otherTags] = tags;
   if (!firstTag) throw new PushError(target.repository, undefined, 'no tags to push');
   for (const tag of tags) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag))
-      throw new PushError(target.repository, tag, 'not a valid tag');
+    if (!isValidTag(tag)) throw new PushError(target.repository, tag, 'not a valid tag');
   }
   return [firstTag, ...otherTags];
 }

@@ -1,5 +1,6 @@
 import type { BuildEvent, StepRef } from '../build/build-events.js';
-import { formatBytes, formatLogTime, formatSeconds } from './format.js';
+import { formatBuildkitBytes } from '../units/format-units.js';
+import { formatLogTime, formatSeconds } from './format.js';
 
 export interface PlainRendererOptions {
   /** Also print each step's vertex digest under its name, as the Docker 20.10 CLI does. Default false (buildx style). */
@@ -107,8 +108,8 @@ function statusChangedEnough(last: { current: number; timestamp: number } | unde
 /** `#N <id> <current> / <total> <time> done`. */
 function statusLine(event: StatusEvent): string {
   let bytes = '';
-  if (event.total !== 0) bytes = ` ${formatBytes(event.current)} / ${formatBytes(event.total)}`;
-  else if (event.current !== 0) bytes = ` ${formatBytes(event.current)}`;
+  if (event.total !== 0) bytes = ` ${formatBuildkitBytes(event.current)} / ${formatBuildkitBytes(event.total)}`;
+  else if (event.current !== 0) bytes = ` ${formatBuildkitBytes(event.current)}`;
   let time = event.durationMs !== undefined && event.durationMs > 10 ? ` ${formatSeconds(event.durationMs)}` : '';
   if (event.completed) time += ' done';
   return `#${event.index} ${event.id}${bytes}${time}\n`;

@@ -2,9 +2,9 @@ import { checkStructure } from '../budgets/check-structure.js';
 import { explainChecks } from '../budgets/explain-budget.js';
 import type { Check } from '../budgets/check.js';
 import { evaluateBudgets } from '../budgets/evaluate-budgets.js';
-import { redactSecrets, secretEnvValues } from '../budgets/scan-secrets.js';
+import { redactSecrets, secretEnvValues } from '../secrets/scan-secrets.js';
 import type { ImageConfig } from '../config/config-schema.js';
-import { formatDuration } from '../config/units.js';
+import { formatDuration } from '../units/format-units.js';
 import { importNameOwners, type ImageContents } from '../inspect/image-contents.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import { moduleOwner, summarizeImports } from '../startup/import-profile.js';
@@ -22,6 +22,19 @@ import {
 export interface EvaluateImageOptions {
   /** Stage durations to record in the report (ms). */
   durations?: Record<string, number>;
+  /**
+   * `false` (`--no-budget`): no budget rule and no structure check runs, only the credential scan (a baked-in secret
+   * is never waved through). Default true.
+   */
+  budgets?: boolean;
+}
+
+/** What `budgets: false` leaves of an image's rules: the credential scan, nothing else. */
+function credentialScanOnly(config: Pick<ImageConfig, 'structure'>): Pick<ImageConfig, 'budgets' | 'structure'> {
+  return {
+    budgets: { pathSizes: {} },
+    structure: { absentPaths: [], presentPaths: [], noSecrets: config.structure.noSecrets },
+  };
 }
 
 /**
@@ -37,7 +50,8 @@ export function evaluateImage(
   options: EvaluateImageOptions = {},
 ): ImageReport {
   const base = baselineImage(baseline, config.name);
-  const checks = imageChecks(facts, config, startup, base?.image);
+  const rules = options.budgets === false ? credentialScanOnly(config) : config;
+  const checks = imageChecks(facts, rules, startup, base?.image);
   const report = imageReport(facts, config.name, checks, startup, options);
   const diff = base ? diffImage(report, base.image, base.generatedAt) : undefined;
   const explained = explainChecks(checks, {

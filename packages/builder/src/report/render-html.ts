@@ -1,6 +1,6 @@
 import type { Check } from '../budgets/check.js';
 import { formatValue } from '../budgets/evaluate-budgets.js';
-import { formatBytes, formatBytesDelta, formatDuration } from '../config/units.js';
+import { formatBytes, formatBytesDelta, formatDuration } from '../units/format-units.js';
 import type { ImportProfile } from '../startup/import-profile.js';
 import type { ContentsReport, ImportChange, PackageChange, PathGrowth } from './contents-report.js';
 import { layoutTreemap, sizeTree, type TreemapRect } from './size-treemap.js';

@@ -1,6 +1,6 @@
 import type { CheckStatus } from '../budgets/check.js';
 import { formatValue } from '../budgets/evaluate-budgets.js';
-import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
+import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
 import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
 import { plural, startupCell, truncate } from './render-text.js';
 

@@ -1,5 +1,5 @@
 import type { Check, CheckStatus } from '../budgets/check.js';
-import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
+import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
 import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
 
 export interface RenderTextOptions {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadyProbe } from '../config/config-schema.js';
-import { formatDuration } from '../config/units.js';
+import { formatDuration } from '../units/format-units.js';
 import type { ContainerSpec, Engine } from '../engine/engine.js';
-import { redactSecrets } from '../budgets/scan-secrets.js';
+import { redactSecrets } from '../secrets/scan-secrets.js';
 
 const LOG_TAIL_LINES = 20;
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ReadyProbe } from '../config/config-schema.js';
 import type { ContainerSpec, Engine, ImageInspect } from '../engine/engine.js';
-import { secretEnvValues } from '../budgets/scan-secrets.js';
+import { secretEnvValues } from '../secrets/scan-secrets.js';
 import { FourpassError } from '../errors.js';
 import { parseImportTime, type ImportTimeRecord } from './import-profile.js';
 import { measureOnce } from './measure-once.js';

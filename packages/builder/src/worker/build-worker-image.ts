@@ -16,6 +16,7 @@ import {
 import type { Engine } from '../engine/engine.js';
 import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from '../build/index.js';
 import { FourpassError } from '../errors.js';
+import { formatMegabytes } from '../units/format-units.js';
 
 /** The stages of the worker pipeline, each reported as a progress group with its duration. */
 export type WorkerStage = 'scan' | 'builder' | 'export' | 'optimize' | 'runtime' | 'smoke';
@@ -237,6 +238,5 @@ async function runSmoke(
 }
 
 function summarize(report: OptimizeReport): string {
-  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-  return `${mb(report.before.bytes)} MB → ${mb(report.after.bytes)} MB, ${report.before.files - report.after.files} files removed, services kept: ${report.services.kept.join(' ')}`;
+  return `${formatMegabytes(report.before.bytes)} → ${formatMegabytes(report.after.bytes)}, ${report.before.files - report.after.files} files removed, services kept: ${report.services.kept.join(' ')}`;
 }
