@@ -6,6 +6,8 @@ import {
   gateReportSchema,
   parseConfig,
   parseImportTime,
+  renderMarkdownReport,
+  renderTextReport,
   type ContentsReport,
   type ImageContents,
   type StartupResult,
@@ -91,5 +93,23 @@ describe('evaluateImage with contents and an import profile', () => {
     const plain = evaluateImage(factsFixture(), config, { ...startup, importTimes: undefined });
     expect('contents' in plain).toBe(false);
     expect(plain.startup && 'importProfile' in plain.startup).toBe(false);
+  });
+
+  it('renders the import profile collapsed in Markdown and as one terminal line, and the package changes', () => {
+    const before = evaluateImage(
+      factsFixture({ contents: { ...contents, python: contents.python.filter((d) => d.name !== 'urllib3') } }),
+      config,
+      startup,
+    );
+    const gate = buildGateReport([evaluateImage(facts, config, startup, before)]);
+    const md = renderMarkdownReport(gate);
+    expect(md).toMatch(/<details><summary>Start-up imports: \d+ ms in 474 modules \(one profiled run\)<\/summary>/);
+    expect(md).toContain('| botocore | ');
+    expect(md).toMatch(/\| added \| – \| 488\.4 kB \| \+488\.4 kB \| \*\*urllib3\*\* 2\.8\.0/);
+    const text = renderTextReport(gate);
+    expect(text).toMatch(/ {2}imports: \d+ ms in 474 modules \(\(stdlib\) \d+ ms, botocore \d+ ms/);
+    expect(text).toMatch(/ {4}added +\+488\.4 kB {2}urllib3 2\.8\.0/);
+    const plain = renderMarkdownReport(buildGateReport([evaluateImage(factsFixture(), config)]));
+    expect(plain).not.toContain('Start-up imports');
   });
 });

@@ -9,3 +9,4 @@ export * from './contents-report.js';
 export * from './diff-contents.js';
 export * from './size-treemap.js';
 export * from './render-html.js';
+export * from './render-why.js';
