@@ -71,7 +71,7 @@ export interface ImageStages<T extends StageTypes> {
     run(image: T['image'], built: T['built'], at: StageContext, facts: T['facts']): Promise<T['startup']>;
   };
   /** Budget and structure evaluation (pure); it has no stage events of its own. */
-  budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'];
+  budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'] | Promise<T['evaluated']>;
   /** The gate over every evaluated image (config order) and every error: pushes run only when it passed. */
   report(evaluated: T['evaluated'][], errors: ImageError[]): T['report'];
   /** Pushes one image, on the engine that built it. */

@@ -47,3 +47,4 @@ export {
   storeReport,
   type ArtifactRegistry,
 } from './report-artifact.js';
+export { openRegistry, type OpenRegistryOptions } from './open-registry.js';
