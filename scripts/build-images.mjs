@@ -16,10 +16,13 @@ size, layers, per-path sizes, layer waste, container start → ready) and checks
 Options:
   --config FILE        config file (default ${DEFAULT_CONFIG_FILE})
   --only NAME          build only this image; repeat for several
-  --json FILE          write the JSON report (schemaVersion 1; type GateReport in @4pass/builder)
+  --json FILE          write the JSON report (schemaVersion 2; type GateReport in @4pass/builder)
   --markdown FILE      write the Markdown summary (also appended to $GITHUB_STEP_SUMMARY when that is set)
   --junit FILE         write JUnit XML (each check a test case)
   --baseline FILE      diff against an earlier JSON report; growth beyond the "growth" budget is a rule
+  --baseline-image REF diff against REF (e.g. latest) of each image's repository in the registry, without pulling
+                       it; the report a push stored with it is used as is
+  --html FILE          write one self-contained HTML page: size treemaps, import profiles, the baseline diff
   --no-budget          build and report sizes only: no startup runs, no budget or structure checks
   --no-cache           build without the build cache
   --push               after the gate passed, push sha-<7> and latest (latest only after the sha tag is verified)
@@ -41,6 +44,8 @@ const known = new Set([
   'markdown',
   'junit',
   'baseline',
+  'baseline-image',
+  'html',
   'budget',
   'cache',
   'push',
@@ -53,7 +58,19 @@ const known = new Set([
   'h',
 ]);
 const args = minimist(process.argv.slice(3), {
-  string: ['config', 'only', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'progress'],
+  string: [
+    'config',
+    'only',
+    'json',
+    'markdown',
+    'junit',
+    'html',
+    'baseline',
+    'baseline-image',
+    'registry',
+    'sha',
+    'progress',
+  ],
   boolean: ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'],
   alias: { h: 'help' },
   default: { budget: true, cache: true },
@@ -71,8 +88,20 @@ if (unknownFlags.length || args._.length)
   fail(EXIT.usage, `unknown option ${[...unknownFlags.map((f) => `--${f}`), ...args._].join(', ')} (see --help)`);
 if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
   fail(EXIT.usage, `--progress must be auto, plain or tty`);
-if (args.registry !== undefined && !args.push) fail(EXIT.usage, '--registry only makes sense with --push');
-for (const flag of ['config', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'only'])
+if (args.registry !== undefined && !args.push && !args['baseline-image'])
+  fail(EXIT.usage, '--registry only makes sense with --push or --baseline-image');
+for (const flag of [
+  'config',
+  'json',
+  'markdown',
+  'junit',
+  'html',
+  'baseline',
+  'baseline-image',
+  'registry',
+  'sha',
+  'only',
+])
   if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
 
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -100,6 +129,7 @@ const {
   openLayerSizeCache,
   registryAuthFromStdin,
   renderJUnitReport,
+  renderHtmlReport,
   renderMarkdownReport,
   renderTextReport,
   resolveRegistryHost,
@@ -133,11 +163,12 @@ try {
     : undefined;
   result = await runImages({
     engine: await connectEngine(),
-    config,
+    config: args.registry && !args.push ? { ...config, registry } : config,
     only: args.only === undefined ? undefined : [args.only].flat(),
     budgets: args.budget,
     baseline,
     baselineSource: args.baseline,
+    baselineImage: args['baseline-image'],
     push,
     sha: args.sha,
     noCache: !args.cache,
@@ -165,6 +196,7 @@ const markdown = renderMarkdownReport(report);
 if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
 if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.junit) await writeFile(args.junit, renderJUnitReport(report));
+if (args.html) await writeFile(args.html, renderHtmlReport(report));
 if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY)
   await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
 const pushFailures = Object.entries(result.pushes).filter(([, p]) => p.status === 'failed');

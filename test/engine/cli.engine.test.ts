@@ -182,7 +182,12 @@ describe('pnpm build:images (the CLI over runImages)', () => {
       expect(r.stderr).toContain(`pushed sha-${sha.slice(0, 7)} → sha256:`);
       expect(r.stderr).toMatch(/pushed latest → sha256:/);
       expect(r.stdout + r.stderr).not.toContain(password);
-      expect((await registry.listTags('4pass/worker'))?.sort()).toEqual([`sha-${sha.slice(0, 7)}`, 'latest'].sort());
+      // Next to the image: its gate report, under the tag that names the image's digest (for --baseline-image).
+      const digest = (await registry.manifestDigest('4pass/worker', 'latest')) as string;
+      expect((await registry.listTags('4pass/worker'))?.sort()).toEqual(
+        [`sha-${sha.slice(0, 7)}`, 'latest', `sha256-${digest.slice('sha256:'.length)}.report`].sort(),
+      );
+      expect(r.stderr).toContain(`report stored as sha256-${digest.slice('sha256:'.length)}.report`);
       expect(await registry.manifestDigest('4pass/worker', 'latest')).toBe(
         await registry.manifestDigest('4pass/worker', `sha-${sha.slice(0, 7)}`),
       );

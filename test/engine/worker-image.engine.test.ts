@@ -3,13 +3,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  buildGateReport,
   buildWorkerImage,
+  evaluateImage,
+  inspectImage,
+  parseConfig,
+  renderHtmlReport,
   BuildCanceledError,
   ServiceUsageError,
   type Engine,
   type WorkerBuildResult,
   type WorkerEvent,
 } from '@4pass/builder';
+import { openHtml, screenshot } from '../browser/chromium.js';
 import { engine as getEngine, runId, testLabel } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -89,6 +95,30 @@ describe('worker image: builder → optimizer → runtime', () => {
     const run = await runInImage(engine, result.imageId, program, facts?.Config.User);
     expect(run.output).not.toMatch(/Traceback/);
     expect(run.exitCode, run.output).toBe(0);
+  });
+
+  it('shows its treemap in the HTML report, botocore and pydantic among its largest distributions', async () => {
+    const facts = await inspectImage(engine, result.imageId);
+    const largest = facts.contents?.python.slice(0, 3).map((d) => d.name);
+    expect(largest).toEqual(expect.arrayContaining(['botocore', 'pydantic']));
+    const config = parseConfig({ images: [{ name: 'worker', dockerfile: 'D', context: '.' }] }, '/virtual/i.json');
+    const report = buildGateReport([evaluateImage(facts, config.images[0]!)]);
+    const opened = await openHtml(renderHtmlReport(report));
+    try {
+      expect(opened.requests).toHaveLength(1); // the page itself, nothing else: it works offline
+      const drawn = await opened.page.$$eval('svg.treemap g.kind-distribution', (gs) =>
+        gs.map((g) => {
+          const r = g.querySelector('rect');
+          const area = Number(r?.getAttribute('width')) * Number(r?.getAttribute('height'));
+          return { name: g.getAttribute('data-distribution') ?? '', area };
+        }),
+      );
+      const byArea = drawn.sort((x, y) => y.area - x.area).map((d) => d.name);
+      expect(byArea.slice(0, 3)).toEqual(expect.arrayContaining(['botocore', 'pydantic']));
+      await screenshot(opened.page, 'html-report-worker-engine.png');
+    } finally {
+      await opened.close();
+    }
   });
 
   it('leaves no containers and no intermediate images behind', async () => {

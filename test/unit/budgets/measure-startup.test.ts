@@ -18,6 +18,7 @@ function fakeEngine(opts: {
   output?: string;
   healthcheck?: boolean;
   env?: string[];
+  stderr?: string;
 }) {
   const created: ContainerSpec[] = [];
   const removed: string[] = [];
@@ -71,7 +72,7 @@ function fakeEngine(opts: {
         await new Promise((r) => setTimeout(r, 5));
       }
     },
-    containerLogs: async () => ({ stdout: opts.output ?? '', stderr: '' }),
+    containerLogs: async () => ({ stdout: opts.output ?? '', stderr: opts.stderr ?? '' }),
     exec: async (id: string, cmd: string[]) =>
       cmd[0] === 'cat'
         ? { exitCode: 0, stdout: 'Name:\tpython3\nUid:\t10001\t10001\t10001\t10001\n', stderr: '' }
@@ -160,6 +161,38 @@ describe('measureStartup (fake engine)', () => {
     });
     expect(slow.runs.map((x) => x.error)).toEqual(['not ready within 100 ms', 'not ready within 100 ms']);
     expect(slow.medianMs).toBeUndefined();
+  });
+
+  it('profiles imports in one extra, untimed run with PYTHONPROFILEIMPORTTIME=1', async () => {
+    const stderr = [
+      'import time: self [us] | cumulative | imported package',
+      'import time:       900 |        900 |   botocore.compat',
+      'import time:       100 |       1000 | boto3',
+      'Traceback (most recent call last):',
+    ].join('\n');
+    const f = fakeEngine({ readyAfterMs: 20, stderr });
+    const r = await measureStartup(f.engine, 'x:1', {
+      ready: { kind: 'logPattern', pattern: '^ready' },
+      runs: 2,
+      pollIntervalMs: 5,
+      env: { A: '1' },
+      profileImports: true,
+    });
+    expect(r.runs).toHaveLength(2);
+    expect(r.importTimes).toEqual([
+      { module: 'botocore.compat', selfUs: 900, cumulativeUs: 900, depth: 1 },
+      { module: 'boto3', selfUs: 100, cumulativeUs: 1000, depth: 0 },
+    ]);
+    expect(f.created.map((c) => c.env)).toEqual([['A=1'], ['A=1'], ['A=1', 'PYTHONPROFILEIMPORTTIME=1']]);
+    expect(f.removed).toEqual(['c1', 'c2', 'c3']);
+    const notPython = await measureStartup(fakeEngine({ readyAfterMs: 20 }).engine, 'x:1', {
+      ready: { kind: 'logPattern', pattern: '^ready' },
+      runs: 1,
+      pollIntervalMs: 5,
+      profileImports: true,
+    });
+    expect(notPython.importTimes).toBeUndefined();
+    expect('importTimes' in notPython).toBe(false);
   });
 
   it('healthcheck readiness needs a HEALTHCHECK', async () => {

@@ -237,9 +237,9 @@ describe('scheduleImages on an engine pool', () => {
     const startup = stages.startup!;
     stages.startup = {
       when: startup.when,
-      run: (image, built, ctx) => {
+      run: (image, built, ctx, facts) => {
         if (image.name === 'a') setTimeout(() => slowB.resolve(), 10);
-        return startup.run(image, built, ctx);
+        return startup.run(image, built, ctx, facts);
       },
     };
     const { result } = await schedule({

@@ -6,17 +6,21 @@ import { ConfigError, diffReports, gateReportSchema, loadGateReport, parseGateRe
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/reports/${name}`, import.meta.url));
 
 describe('recorded reports', () => {
-  it('validate against the exported schema', async () => {
+  it('are schemaVersion 1 reports, which load as version 2 and then fit the exported schema', async () => {
     for (const name of ['baseline.json', 'current.json']) {
-      const json: unknown = JSON.parse(readFileSync(fixture(name), 'utf8'));
-      expect(gateReportSchema.safeParse(json).success).toBe(true);
+      const json = JSON.parse(readFileSync(fixture(name), 'utf8')) as { schemaVersion: number };
+      expect(json.schemaVersion).toBe(1);
+      expect(gateReportSchema.safeParse(json).success).toBe(false);
+      const loaded = await loadGateReport(fixture(name));
+      expect(loaded.schemaVersion).toBe(2);
+      expect(gateReportSchema.safeParse(loaded).success).toBe(true);
     }
     expect((await loadGateReport(fixture('baseline.json'))).images[0]?.name).toBe('api');
   });
 
   it('a report that does not fit the schema is rejected with paths', () => {
     const json = JSON.parse(readFileSync(fixture('baseline.json'), 'utf8')) as Record<string, unknown>;
-    const broken = { ...json, schemaVersion: 2, images: [{ name: 'api' }] };
+    const broken = { ...json, schemaVersion: 3, images: [{ name: 'api' }] };
     try {
       parseGateReport(broken, 'old.json');
       expect.unreachable();

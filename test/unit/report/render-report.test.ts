@@ -97,7 +97,7 @@ describe('evaluateImage + buildGateReport', () => {
     const json: unknown = JSON.parse(JSON.stringify(r));
     const parsed = gateReportSchema.safeParse(json);
     expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
-    expect(r.schemaVersion).toBe(1);
+    expect(r.schemaVersion).toBe(2);
     expect(r.pass).toBe(false);
     expect(r.summary).toEqual({ images: 3, passed: 1, failed: 1, warnings: 1, errors: 1 });
     expect(api).toMatchObject({

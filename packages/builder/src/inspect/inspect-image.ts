@@ -6,8 +6,11 @@ import {
   type LayerAnalysis,
   type TreeEntry,
 } from './analyze-layers.js';
+import { readImageContents, type ImageContents } from './image-contents.js';
 import { ImageNotFoundError } from './inspect-errors.js';
+import { createFileCollector, type FileCollector } from './layer-file-contents.js';
 import type { LayerSizeCache } from './layer-size-cache.js';
+import type { KnownLayer } from './registry-image.js';
 import { readDockerSave, type ArchiveLayer, type ImageConfigFile } from './read-docker-save.js';
 
 /** One layer of an image, with the Dockerfile step that made it. */
@@ -77,6 +80,10 @@ export interface ImageFacts {
   };
   /** Time spent inspecting (ms): export + analysis. */
   inspectMs: number;
+  /** Python distributions, Debian packages, per-layer biggest paths (unless `contents: false`). */
+  contents?: ImageContents;
+  /** Each layer's listing and kept metadata files by diffID, so a registry baseline need not download shared layers. */
+  knownLayers?: ReadonlyMap<string, KnownLayer>;
 }
 
 export interface InspectImageOptions {
@@ -85,6 +92,8 @@ export interface InspectImageOptions {
   /** Compressed layer sizes already known (shared base layers are then not compressed again). */
   cache?: LayerSizeCache;
   gzipLevel?: number;
+  /** Read distributions and packages (`ImageFacts.contents`); default true. */
+  contents?: boolean;
 }
 
 /**
@@ -104,13 +113,37 @@ export async function inspectImage(
   if (!inspect) throw new ImageNotFoundError(ref);
   // Export by id, so a tag moved meanwhile cannot give us another image's layers.
   const archive = await engine.exportImage(inspect.Id);
+  const files = options.contents === false ? undefined : createFileCollector();
   const contents = await readDockerSave(archive, {
     ...(options.cache && { cache: options.cache }),
     ...(options.gzipLevel !== undefined && { gzipLevel: options.gzipLevel }),
+    ...(files && { files }),
   });
   const facts = imageFactsFrom(ref, inspect, contents.config, contents.layers, options.paths ?? []);
+  if (files) Object.assign(facts, withContents(facts, contents.layers, files));
   facts.inspectMs = performance.now() - started;
   return facts;
+}
+
+/**
+ * The image's contents from the metadata files `files` kept while the layers were read (keyed by each layer's
+ * `archivePath`), and each layer's listing by diffID.
+ */
+export function withContents(
+  facts: Pick<ImageFacts, 'tree' | 'layers'>,
+  archiveLayers: readonly Pick<ArchiveLayer, 'archivePath' | 'entries'>[],
+  files: FileCollector,
+): Required<Pick<ImageFacts, 'contents' | 'knownLayers'>> {
+  const resolved = files.resolve(
+    facts.tree,
+    archiveLayers.map((l) => l.archivePath),
+  );
+  const knownLayers = new Map<string, KnownLayer>();
+  archiveLayers.forEach((l, i) => {
+    const diffId = facts.layers[i]?.diffId;
+    if (diffId) knownLayers.set(diffId, { entries: l.entries, files: files.layerFiles(l.archivePath) });
+  });
+  return { contents: readImageContents(facts.tree, (p) => resolved.get(p)), knownLayers };
 }
 
 /**

@@ -6,6 +6,7 @@ import * as tar from 'tar-stream';
 import { normalizeImagePath } from '../paths/normalize-image-path.js';
 import type { EntryType, LayerEntry } from './analyze-layers.js';
 import { ImageArchiveError } from './inspect-errors.js';
+import type { FileCollector } from './layer-file-contents.js';
 import type { LayerSizeCache } from './layer-size-cache.js';
 
 /**
@@ -73,6 +74,8 @@ export interface ReadDockerSaveOptions {
   gzipLevel?: number;
   /** Hash every layer and check it against the config's diff_ids (costs ~1 s per 150 MB). Default false. */
   verifyDiffIds?: boolean;
+  /** Keeps the contents of the files it wants (keyed by each layer's `archivePath`); see `createFileCollector`. */
+  files?: FileCollector;
 }
 
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
@@ -265,7 +268,7 @@ async function readLayer(
   rest: AsyncIterable<Buffer>,
   options: ReadDockerSaveOptions,
 ): Promise<ArchiveLayer> {
-  const listing = listTar();
+  const listing = listTar(options.files && { files: options.files, key: archivePath });
   const hash = options.verifyDiffIds ? createHash('sha256') : undefined;
   let tarBytes = 0;
   const cached = options.cache?.get(archivePath);
@@ -306,8 +309,11 @@ async function* chunksOf(head: readonly Buffer[], rest: AsyncIterable<Buffer>): 
   yield* rest;
 }
 
-/** A tar parser that lists entries (skipping their data) as the layer's bytes are written to it. */
-function listTar(): {
+/**
+ * A tar parser that lists entries as the layer's bytes are written to it, skipping their data except for the files
+ * `capture.files` wants (kept under `capture.key`).
+ */
+export function listTar(capture?: { files: FileCollector; key: string }): {
   entries: LayerEntry[];
   write: (chunk: Buffer) => Promise<void>;
   end: () => Promise<void>;
@@ -316,7 +322,16 @@ function listTar(): {
   const entries: LayerEntry[] = [];
   const inner = tar.extract({ highWaterMark: 1024 * 1024 });
   inner.on('entry', (header, stream, next) => {
-    entries.push(toEntry(header));
+    const entry = layerEntryOf(header);
+    entries.push(entry);
+    if (capture?.files.wants(entry)) {
+      // A small metadata file the caller wants (dist-info, dpkg): its bytes are kept, nothing else is.
+      capture.files.capture(capture.key, entry.path, stream as unknown as AsyncIterable<Buffer>).then(
+        () => next(),
+        (e: unknown) => inner.destroy(e as Error),
+      );
+      return;
+    }
     stream.on('end', () => next());
     stream.resume();
   });
@@ -340,7 +355,7 @@ function listTar(): {
 }
 
 /** Feeds the layer's (possibly compressed) bytes through to `onTar` as tar bytes; returns the raw byte count. */
-async function decompress(
+export async function decompress(
   compression: LayerCompression,
   archivePath: string,
   raw: AsyncIterable<Buffer>,
@@ -375,7 +390,8 @@ function makeDecompressor(compression: LayerCompression, archivePath: string): z
   return create();
 }
 
-function toEntry(header: tar.Header): LayerEntry {
+/** A tar header as a layer entry (path normalised, type reduced). */
+export function layerEntryOf(header: tar.Header): LayerEntry {
   const type: EntryType =
     header.type === 'file' || header.type === 'contiguous-file'
       ? 'file'

@@ -1,12 +1,21 @@
+import { baselineFromRegistry } from './baseline-stage.js';
 import { evaluateImage } from '../report/evaluate-image.js';
 import type { ImageReport } from '../report/gate-report.js';
 import type { RunPlan } from './config-stage.js';
 import type { MeasuredRun, StageContext } from './schedule-images.js';
 import type { ImageStageTypes } from './stage-types.js';
 
-/** The budgets stage: rules, structure checks and growth against the baseline, into the image's report. Pure. */
-export function budgetsStage(run: MeasuredRun<ImageStageTypes>, plan: RunPlan, at: StageContext): ImageReport {
-  const report = evaluateImage(run.facts, run.image, run.startup, plan.options.baseline, {
+/**
+ * The budgets stage: rules, structure checks and growth against the baseline (the `--baseline` report, or with
+ * `--baseline-image` the image in the registry), into the image's report.
+ */
+export async function budgetsStage(
+  run: MeasuredRun<ImageStageTypes>,
+  plan: RunPlan,
+  at: StageContext,
+): Promise<ImageReport> {
+  const fromRegistry = await baselineFromRegistry(run.image, run.facts, plan);
+  const report = evaluateImage(run.facts, run.image, run.startup, fromRegistry ?? plan.options.baseline, {
     durations: { ...run.durations },
     budgets: plan.options.budgets !== false,
   });

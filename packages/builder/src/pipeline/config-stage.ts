@@ -1,3 +1,4 @@
+import type { GateReport } from '../report/gate-report.js';
 import type { ImageConfig, ImagesConfig } from '../config/config-schema.js';
 import type { Engine } from '../engine/engine.js';
 import { createMemoryLayerSizeCache, type LayerSizeCache } from '../inspect/layer-size-cache.js';
@@ -31,6 +32,8 @@ export interface PushPlan {
   env?: NodeJS.ProcessEnv;
   /** Tags that reached the registry, per image (kept even when a later step of the push failed). */
   pushed: Map<string, PushedTag[]>;
+  /** The gate report, set by the report stage: each pushed image's part is stored with it (`storeReport`). */
+  report?: GateReport;
 }
 
 /**

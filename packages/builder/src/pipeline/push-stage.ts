@@ -4,6 +4,8 @@ import type { PushEvent, PushResult } from '../push/push-image.js';
 import type { BuiltImage } from './build-stage.js';
 import { repositoryName, type PushPlan } from './config-stage.js';
 import type { StageContext } from './schedule-images.js';
+import { openRegistry } from '../push/open-registry.js';
+import { storeReport } from '../push/report-artifact.js';
 
 /** The tag/push stage: `sha-<7>` pushed and verified, then `latest`, from the engine that built the image. */
 export async function pushStage(
@@ -27,8 +29,33 @@ export async function pushStage(
     signal: at.signal,
     onEvent,
   });
-  at.describe(`${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})`);
+  const stored = await storeImageReport(image, result.digest, push);
+  at.describe(
+    `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}`,
+  );
   return result;
+}
+
+/**
+ * Stores the image's gate report with the pushed image (tag `sha256-<hex>.report`), for `--baseline-image`. The
+ * image is pushed already, so a failure here is only noted: the next run then measures the image from the registry.
+ */
+async function storeImageReport(image: ImageConfig, digest: string, push: PushPlan): Promise<string> {
+  const mine = push.report?.images.find((i) => i.name === image.name);
+  if (!push.report || !mine) return '';
+  try {
+    const { client, name } = await openRegistry({
+      registry: push.registry,
+      name: repositoryName(image),
+      ...(push.auth && { auth: push.auth }),
+      ...(push.env && { env: push.env }),
+    });
+    const report = { ...push.report, images: [mine], errors: [] };
+    const { tag } = await storeReport(client, { name, imageDigest: digest, report });
+    return `, report stored as ${tag}`;
+  } catch (error) {
+    return `, report not stored: ${(error as Error).message}`;
+  }
 }
 
 /** Remembers each tag that reached the registry (once per tag), so a failed or interrupted push says what moved. */

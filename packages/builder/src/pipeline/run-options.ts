@@ -25,6 +25,11 @@ interface RunImagesSettings {
   /** An earlier report to diff against (`--baseline`). */
   baseline?: GateReport;
   baselineSource?: string;
+  /**
+   * `--baseline-image REF`: compare each image with `REF` (e.g. `latest`) of its repository in the registry (the
+   * push's registry and credentials), without pulling it; its stored report is used when the push left one.
+   */
+  baselineImage?: string;
   /** Push after the gate passed (never before, never when it failed). Its settings are checked before any build. */
   push?: PushRequest;
   /** An explicit commit sha for the tags (default: PR head, GITHUB_SHA, git HEAD). */

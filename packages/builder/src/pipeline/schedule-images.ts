@@ -67,10 +67,11 @@ export interface ImageStages<T extends StageTypes> {
   /** Only for images where `when` holds; after every build and inspection on the image's engine finished. */
   startup?: {
     when(image: T['image']): boolean;
-    run(image: T['image'], built: T['built'], at: StageContext): Promise<T['startup']>;
+    /** `facts` is the image's inspection (it always finished first). */
+    run(image: T['image'], built: T['built'], at: StageContext, facts: T['facts']): Promise<T['startup']>;
   };
   /** Budget and structure evaluation (pure); it has no stage events of its own. */
-  budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'];
+  budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'] | Promise<T['evaluated']>;
   /** The gate over every evaluated image (config order) and every error: pushes run only when it passed. */
   report(evaluated: T['evaluated'][], errors: ImageError[]): T['report'];
   /** Pushes one image, on the engine that built it. */
@@ -197,7 +198,7 @@ async function measure<T extends StageTypes>(s: Scheduler<T>, run: ImageRun<T>):
   if (run.stopped) return;
   const { startup, budgets } = s.options.stages;
   if (startup?.when(run.image)) {
-    const measured = await attempt(s, run, 'startup', (at) => startup.run(run.image, run.built, at));
+    const measured = await attempt(s, run, 'startup', (at) => startup.run(run.image, run.built, at, run.facts));
     if (!measured.ok) return;
     run.startup = measured.value;
   }

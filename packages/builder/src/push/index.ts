@@ -37,3 +37,14 @@ export {
   TagResolutionError,
   EcrError,
 } from './errors.js';
+export {
+  REPORT_ARTIFACT_TYPE,
+  REPORT_CONFIG_TYPE,
+  REPORT_SUBJECT_ANNOTATION,
+  loadStoredReport,
+  reportArtifact,
+  reportArtifactTag,
+  storeReport,
+  type ArtifactRegistry,
+} from './report-artifact.js';
+export { openRegistry, type OpenRegistryOptions } from './open-registry.js';

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { RegistryAuth } from '../engine/engine.js';
 import { RegistryAuthError } from './errors.js';
 import { TransientFailure } from './retry.js';
@@ -53,6 +55,77 @@ export class RegistryHttpClient {
     return get.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
   }
 
+  /** The manifest at `reference` (tag or digest) with its bytes, or `undefined` when there is none. */
+  async getManifest(
+    name: string,
+    reference: string,
+  ): Promise<{ digest: string; mediaType: string; body: Buffer } | undefined> {
+    const response = await this.request('GET', `/v2/${name}/manifests/${reference}`, `repository:${name}:pull`, {
+      Accept: MANIFEST_ACCEPT,
+    });
+    if (response.status === 404) return undefined;
+    const body = Buffer.from(await response.arrayBuffer());
+    const digest = response.headers.get('docker-content-digest') ?? sha256(body);
+    return { digest, mediaType: response.headers.get('content-type') ?? '', body };
+  }
+
+  /** A small blob's bytes (a config, a report); more than `maxBytes` is refused. */
+  async getBlob(name: string, digest: string, maxBytes: number): Promise<Buffer> {
+    const response = await this.request('GET', `/v2/${name}/blobs/${digest}`, `repository:${name}:pull`, {});
+    if (response.status === 404) throw new Error(`blob ${digest} of ${name} not found`);
+    const length = Number(response.headers.get('content-length') ?? 0);
+    if (length > maxBytes) {
+      await response.body?.cancel();
+      throw new Error(`blob ${digest} of ${name} is ${length} bytes, more than ${maxBytes}`);
+    }
+    return Buffer.from(await response.arrayBuffer());
+  }
+
+  /** Streams a blob (a layer); the whole download is bounded by `timeoutMs` (default 10 minutes). */
+  async openBlob(name: string, digest: string, timeoutMs = 600_000): Promise<AsyncIterable<Buffer>> {
+    const path = `/v2/${name}/blobs/${digest}`;
+    const response = await this.request('GET', path, `repository:${name}:pull`, {}, { timeoutMs });
+    if (response.status === 404 || !response.body) throw new Error(`blob ${digest} of ${name} not found`);
+    return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  }
+
+  /** Uploads a blob in one request (`POST` then `PUT ?digest=`); resolves with its digest. */
+  async putBlob(name: string, content: Buffer): Promise<string> {
+    const digest = sha256(content);
+    const scope = `repository:${name}:pull,push`;
+    const started = await this.request('POST', `/v2/${name}/blobs/uploads/`, scope, {});
+    const location = started.headers.get('location');
+    await started.body?.cancel();
+    if (!location) throw new Error(`the registry gave no upload location for ${name}`);
+    const url = new URL(location, `${this.options.scheme}://${this.options.host}`);
+    url.searchParams.set('digest', digest);
+    const put = await this.request(
+      'PUT',
+      url.toString(),
+      scope,
+      { 'Content-Type': 'application/octet-stream' },
+      {
+        body: content,
+      },
+    );
+    await put.body?.cancel();
+    return digest;
+  }
+
+  /** Puts a manifest under `reference`; resolves with its digest. */
+  async putManifest(name: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
+    const path = `/v2/${name}/manifests/${reference}`;
+    const put = await this.request(
+      'PUT',
+      path,
+      `repository:${name}:pull,push`,
+      { 'Content-Type': mediaType },
+      { body },
+    );
+    await put.body?.cancel();
+    return put.headers.get('docker-content-digest') ?? sha256(body);
+  }
+
   /** The repository's tags, or `undefined` when the repository does not exist. */
   async listTags(name: string): Promise<string[] | undefined> {
     const response = await this.request('GET', `/v2/${name}/tags/list`, `repository:${name}:pull`, {});
@@ -76,23 +149,27 @@ export class RegistryHttpClient {
     path: string,
     scope: string,
     headers: Record<string, string>,
+    init: SendInit = {},
   ): Promise<Response> {
-    const url = `${this.options.scheme}://${this.options.host}${path}`;
+    // An upload's Location may be absolute.
+    const url = /^https?:\/\//.test(path) ? path : `${this.options.scheme}://${this.options.host}${path}`;
     const token = this.tokens.get(scope);
     const authorization = token ? `Bearer ${token}` : this.basicHeader();
-    let response = await this.send(method, url, {
-      ...headers,
-      ...(authorization ? { Authorization: authorization } : {}),
-    });
+    let response = await this.send(
+      method,
+      url,
+      { ...headers, ...(authorization ? { Authorization: authorization } : {}) },
+      init,
+    );
     if (response.status === 401) {
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
       await response.body?.cancel();
       if (challenge?.scheme === 'bearer' && challenge.params.realm) {
         const fresh = await this.fetchToken(challenge.params, scope);
         this.tokens.set(scope, fresh);
-        response = await this.send(method, url, { ...headers, Authorization: `Bearer ${fresh}` });
+        response = await this.send(method, url, { ...headers, Authorization: `Bearer ${fresh}` }, init);
       } else if (!authorization && this.basicHeader()) {
-        response = await this.send(method, url, { ...headers, Authorization: this.basicHeader() ?? '' });
+        response = await this.send(method, url, { ...headers, Authorization: this.basicHeader() ?? '' }, init);
       }
     }
     if (response.status === 401 || response.status === 403) {
@@ -140,12 +217,18 @@ export class RegistryHttpClient {
     return token;
   }
 
-  private async send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+  private async send(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    init: SendInit = {},
+  ): Promise<Response> {
     try {
       return await this.fetchFn(url, {
         method,
         headers,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+        ...(init.body && { body: init.body }),
+        signal: AbortSignal.timeout(init.timeoutMs ?? this.options.timeoutMs ?? 30_000),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -173,3 +256,11 @@ async function safeText(response: Response): Promise<string> {
     return '';
   }
 }
+
+interface SendInit {
+  body?: Buffer;
+  /** The whole request including its body (default: the client's `timeoutMs`). */
+  timeoutMs?: number;
+}
+
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

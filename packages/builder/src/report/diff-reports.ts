@@ -1,3 +1,4 @@
+import { diffContents, type ContentsSide } from './diff-contents.js';
 import type { GateReport, ImageDiff, ImageReport, LayerChange, PathChange, SizeChange } from './gate-report.js';
 
 function sizeChange(before: number, after: number): SizeChange {
@@ -85,6 +86,15 @@ export function diffImage(
     layers: layers.map(({ order: _order, ...l }) => l),
     paths,
     startupMedianMs: { before: sb, after: sa, delta: sa !== null && sb !== null ? sa - sb : null },
+    ...diffContents(contentsSide(now), contentsSide(before)),
+  };
+}
+
+function contentsSide(image: Omit<ImageReport, 'diff'>): ContentsSide {
+  return {
+    layers: image.layers,
+    ...(image.contents && { contents: image.contents }),
+    ...(image.startup?.importProfile && { importProfile: image.startup.importProfile }),
   };
 }
 

@@ -1,11 +1,15 @@
 import { checkStructure } from '../budgets/check-structure.js';
+import { explainChecks } from '../budgets/explain-budget.js';
 import type { Check } from '../budgets/check.js';
 import { evaluateBudgets } from '../budgets/evaluate-budgets.js';
 import { redactSecrets, secretEnvValues } from '../secrets/scan-secrets.js';
 import type { ImageConfig } from '../config/config-schema.js';
 import { formatDuration } from '../units/format-units.js';
+import { importNameOwners, type ImageContents } from '../inspect/image-contents.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
+import { moduleOwner, summarizeImports } from '../startup/import-profile.js';
 import type { StartupResult } from '../startup/startup-result.js';
+import { contentsReport } from './contents-report.js';
 import { baselineImage, diffImage } from './diff-reports.js';
 import {
   REPORT_SCHEMA_VERSION,
@@ -35,7 +39,8 @@ function credentialScanOnly(config: Pick<ImageConfig, 'structure'>): Pick<ImageC
 
 /**
  * Evaluates one image: budget rules, structure checks, startup outcome and growth against the baseline, into the
- * serialisable `ImageReport`. Pure. Layer step texts are redacted (`NAME=***`) so the report never carries a secret.
+ * serialisable `ImageReport`, with its contents and import profile; failing size and start-up checks say why
+ * (`explainChecks`). Pure. Layer step texts are redacted (`NAME=***`) so the report never carries a secret.
  */
 export function evaluateImage(
   facts: ImageFacts,
@@ -47,8 +52,26 @@ export function evaluateImage(
   const base = baselineImage(baseline, config.name);
   const rules = options.budgets === false ? credentialScanOnly(config) : config;
   const checks = imageChecks(facts, rules, startup, base?.image);
-  const report: Omit<ImageReport, 'diff'> = {
-    name: config.name,
+  const report = imageReport(facts, config.name, checks, startup, options);
+  const diff = base ? diffImage(report, base.image, base.generatedAt) : undefined;
+  const explained = explainChecks(checks, {
+    layers: report.layers,
+    ...(report.contents && { contents: report.contents }),
+    ...(report.startup?.importProfile && { importProfile: report.startup.importProfile }),
+    ...(diff && { diff }),
+  });
+  return { ...report, checks: explained, ...(diff && { diff }) };
+}
+
+function imageReport(
+  facts: ImageFacts,
+  name: string,
+  checks: Check[],
+  startup: StartupResult | undefined,
+  options: EvaluateImageOptions,
+): Omit<ImageReport, 'diff'> {
+  return {
+    name,
     ref: facts.ref,
     imageId: facts.imageId,
     tags: facts.tags,
@@ -66,7 +89,8 @@ export function evaluateImage(
         .slice(0, 20)
         .map((i) => ({ path: i.path, wastedBytes: i.wastedBytes, count: i.count, removed: i.removed })),
     },
-    startup: startup ? startupReport(startup) : null,
+    startup: startup ? startupReport(startup, facts.contents) : null,
+    ...(facts.contents && { contents: contentsReport(facts.contents) }),
     checks,
     summary: {
       passed: checks.filter((c) => c.status === 'pass').length,
@@ -76,7 +100,6 @@ export function evaluateImage(
     },
     ...(options.durations && { durations: options.durations }),
   };
-  return base ? { ...report, diff: diffImage(report, base.image, base.generatedAt) } : report;
 }
 
 /** Startup outcome, budget rules, then structure checks, in report order. */
@@ -146,7 +169,9 @@ function startupCheck(s: StartupResult): Check {
   };
 }
 
-function startupReport(s: StartupResult): StartupReport {
+/** The start-up measurement, with the import profile summarised by distribution (owners from the image's contents). */
+function startupReport(s: StartupResult, contents: ImageContents | undefined): StartupReport {
+  const owner = moduleOwner(importNameOwners(contents?.python ?? []), new Set(contents?.pythonStdlib ?? []));
   return {
     ready: s.ready,
     ok: s.ok,
@@ -159,6 +184,7 @@ function startupReport(s: StartupResult): StartupReport {
     failures: s.failures,
     runtimeUid: s.runtimeUid ?? null,
     settings: s.settings,
+    ...(s.importTimes && { importProfile: summarizeImports(s.importTimes, { owner }) }),
   };
 }
 

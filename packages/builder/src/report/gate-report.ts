@@ -1,12 +1,24 @@
 import { z } from 'zod';
 import type { Check } from '../budgets/check.js';
+import type { ImportProfile } from '../startup/import-profile.js';
 import type { StartupFailure, StartupRun, StartupSettings } from '../startup/startup-result.js';
+import {
+  contentsReportSchema,
+  importChangeSchema,
+  importProfileSchema,
+  packageChangeSchema,
+  pathGrowthSchema,
+  type ContentsReport,
+  type ImportChange,
+  type PackageChange,
+  type PathGrowth,
+} from './contents-report.js';
 
 /**
- * The JSON report of a gate run (`--json FILE`), `schemaVersion: 1`. One object feeds every renderer (terminal table,
+ * The JSON report of a gate run (`--json FILE`), `schemaVersion: 2`. One object feeds every renderer (terminal table,
  * Markdown, JUnit). Sizes are bytes, durations milliseconds, ratios in [0, 1]. Documented in docs/report-schema.md.
  */
-export const REPORT_SCHEMA_VERSION = 1 as const;
+export const REPORT_SCHEMA_VERSION = 2 as const;
 
 /** One layer, with the Dockerfile step that made it (credential-looking values in the step text are replaced by `***`). */
 export interface LayerReport {
@@ -36,6 +48,8 @@ export interface StartupReport {
   failures: StartupFailure[];
   runtimeUid: number | null;
   settings: StartupSettings;
+  /** Python images: one extra run with `PYTHONPROFILEIMPORTTIME=1` (not timed). Absent for other images. */
+  importProfile?: ImportProfile;
 }
 
 export interface SizeChange {
@@ -72,6 +86,12 @@ export interface ImageDiff {
   layers: LayerChange[];
   paths: PathChange[];
   startupMedianMs: { before: number | null; after: number | null; delta: number | null };
+  /** Python distributions and Debian packages added, removed or changed (both sides need `contents`). */
+  packages?: PackageChange[];
+  /** The paths that grew most, with the layer that brings them. */
+  growingPaths?: PathGrowth[];
+  /** Import time per distribution (both sides need an import profile). */
+  imports?: ImportChange[];
 }
 
 export interface ImageReport {
@@ -98,6 +118,8 @@ export interface ImageReport {
     top: { path: string; wastedBytes: number; count: number; removed: boolean }[];
   };
   startup: StartupReport | null;
+  /** What the image is made of: Python distributions, Debian packages, per-layer biggest paths. */
+  contents?: ContentsReport;
   checks: Check[];
   summary: { passed: number; warned: number; failed: number; skipped: number };
   /** Against the baseline report, when one was given and holds this image. */
@@ -167,6 +189,7 @@ export const startupReportSchema: z.ZodType<StartupReport> = z.object({
     user: z.string().optional(),
     healthcheckIntervalMs: z.number().optional(),
   }),
+  importProfile: importProfileSchema.optional(),
 });
 
 const sizeChangeSchema = z.object({
@@ -193,6 +216,9 @@ export const imageDiffSchema: z.ZodType<ImageDiff> = z.object({
   ),
   paths: z.array(z.object({ path: z.string(), before: nullableNumber, after: nullableNumber, delta: z.number() })),
   startupMedianMs: z.object({ before: nullableNumber, after: nullableNumber, delta: nullableNumber }),
+  packages: z.array(packageChangeSchema).optional(),
+  growingPaths: z.array(pathGrowthSchema).optional(),
+  imports: z.array(importChangeSchema).optional(),
 });
 
 const bytes = z.number().int().nonnegative();
@@ -225,6 +251,7 @@ export const imageReportSchema: z.ZodType<ImageReport> = z.object({
     top: z.array(z.object({ path: z.string(), wastedBytes: bytes, count: z.number().int(), removed: z.boolean() })),
   }),
   startup: startupReportSchema.nullable(),
+  contents: contentsReportSchema.optional(),
   checks: z.array(checkSchema),
   summary: z.object({
     passed: z.number().int(),

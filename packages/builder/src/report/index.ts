@@ -5,3 +5,8 @@ export * from './load-report.js';
 export * from './render-text.js';
 export * from './render-markdown.js';
 export * from './render-junit.js';
+export * from './contents-report.js';
+export * from './diff-contents.js';
+export * from './size-treemap.js';
+export * from './render-html.js';
+export * from './render-why.js';

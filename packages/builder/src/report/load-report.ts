@@ -4,12 +4,18 @@ import { ConfigError } from '../errors.js';
 import { formatPath } from '../config/load-config.js';
 import { gateReportSchema, type GateReport } from './gate-report.js';
 
+/** A schemaVersion 1 report is a version 2 report without the new optional sections (contents, import profile…). */
+function upgradeV1(input: unknown): unknown {
+  const v1 = typeof input === 'object' && input !== null && (input as { schemaVersion?: unknown }).schemaVersion === 1;
+  return v1 ? { ...input, schemaVersion: 2 } : input;
+}
+
 /**
- * Parses and validates a JSON gate report (e.g. the baseline of an earlier run).
+ * Parses and validates a JSON gate report, e.g. the baseline of an earlier run (version 2, or 1 read as 2).
  * @throws {ConfigError} naming the file and every schema problem with its path.
  */
 export function parseGateReport(input: unknown, source = 'report'): GateReport {
-  const parsed = gateReportSchema.safeParse(input);
+  const parsed = gateReportSchema.safeParse(upgradeV1(input));
   if (!parsed.success)
     throw new ConfigError(
       source,
@@ -20,7 +26,7 @@ export function parseGateReport(input: unknown, source = 'report'): GateReport {
 
 /**
  * Reads a JSON gate report file, e.g. `--baseline FILE`.
- * @throws {ConfigError} when the file is missing, not JSON, or not a schemaVersion 1 report.
+ * @throws {ConfigError} when the file is missing, not JSON, or not a schemaVersion 1 or 2 report.
  */
 export async function loadGateReport(file: string): Promise<GateReport> {
   const abs = resolve(file);

@@ -1,6 +1,7 @@
 import type { CheckStatus } from '../budgets/check.js';
 import { formatValue } from '../budgets/evaluate-budgets.js';
 import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
+import { importsMarkdown, packagesMarkdown } from './render-why.js';
 import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
 import { plural, startupCell, truncate } from './render-text.js';
 
@@ -45,6 +46,7 @@ export function renderMarkdownReport(report: GateReport): string {
       '',
       ...checksTable(i),
       ...(i.diff ? diffSection(i.diff) : []),
+      ...importsMarkdown(i),
       ...layersSection(i),
       ...wasteSection(i),
     );
@@ -121,6 +123,7 @@ function diffSection(d: ImageDiff): string[] {
       `| path | ${bytesOrDash(p.before)} | ${bytesOrDash(p.after)} | ${formatBytesDelta(p.delta)} | \`${mdCell(p.path)}\` |`,
     );
   }
+  out.push(...packagesMarkdown(d));
   if (d.startupMedianMs.delta !== null)
     out.push(
       `| startup p50 | ${formatDuration(d.startupMedianMs.before ?? 0)} | ${formatDuration(d.startupMedianMs.after ?? 0)} | ${d.startupMedianMs.delta > 0 ? '+' : ''}${formatDuration(d.startupMedianMs.delta)} | |`,

@@ -1,5 +1,6 @@
 import type { Check, CheckStatus } from '../budgets/check.js';
 import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
+import { importsText, packagesText } from './render-why.js';
 import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
 
 export interface RenderTextOptions {
@@ -58,6 +59,7 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
   for (const image of report.images) {
     lines.push('', imageHeading(image, paint), ...checkLines(image, verbose, paint));
     if (image.diff) lines.push(...diffLines(image.diff, paint));
+    lines.push(...importsText(image).map((l) => paint('dim', l)));
   }
   for (const e of report.errors) lines.push('', paint('fail', `${e.name} — ERROR in ${e.stage}: ${e.message}`));
   lines.push('', resultLine(report, paint));
@@ -139,6 +141,7 @@ function diffLines(d: ImageDiff, paint: Paint): string[] {
     );
   for (const p of d.paths.filter((p) => p.delta !== 0))
     lines.push(paint('dim', `    path     ${formatBytesDelta(p.delta).padStart(10)}  ${p.path}`));
+  lines.push(...packagesText(d).map((l) => paint('dim', l)));
   return lines;
 }
 

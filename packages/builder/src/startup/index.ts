@@ -1,2 +1,3 @@
 export * from './startup-result.js';
 export * from './measure-startup.js';
+export * from './import-profile.js';

@@ -14,6 +14,8 @@ export interface OnceOptions {
   readUid: boolean;
   /** Secret values to redact from errors and log lines. */
   known: string[];
+  /** Keep the container's whole stderr once ready (the import-time profile run). */
+  keepStderr?: boolean;
   signal?: AbortSignal;
 }
 
@@ -23,6 +25,8 @@ export interface OnceResult {
   processMs?: number;
   error?: string;
   uid?: number;
+  /** With `keepStderr`: everything the container wrote to stderr until it was ready. */
+  stderr?: string;
   logTail: string[];
 }
 
@@ -129,11 +133,13 @@ async function readyResult(
     }
   }
   if (o.readUid) uid = await readPid1Uid(engine, id);
+  const stderr = o.keepStderr ? (await engine.containerLogs(id).catch(() => undefined))?.stderr : undefined;
   return {
     ok: true,
     readyMs,
     ...(processMs !== undefined && { processMs }),
     ...(uid !== undefined && { uid }),
+    ...(stderr !== undefined && { stderr }),
     logTail: [],
   };
 }

@@ -3,6 +3,7 @@ import type { ReadyProbe } from '../config/config-schema.js';
 import type { ContainerSpec, Engine, ImageInspect } from '../engine/engine.js';
 import { secretEnvValues } from '../secrets/scan-secrets.js';
 import { FourpassError } from '../errors.js';
+import { parseImportTime, type ImportTimeRecord } from './import-profile.js';
 import { measureOnce } from './measure-once.js';
 import type { StartupFailure, StartupResult, StartupRun, StartupSettings } from './startup-result.js';
 
@@ -55,6 +56,11 @@ export interface MeasureStartupOptions {
   readRuntimeUser?: boolean;
   /** Stop after the first failed run (default true: a timeout would otherwise cost runs × timeout). */
   stopOnFailure?: boolean;
+  /**
+   * After the timed runs, start once more with `PYTHONPROFILEIMPORTTIME=1` and keep the import-time lines it writes
+   * to stderr until ready (`StartupResult.importTimes`). Not timed; absent when the image printed none. Default false.
+   */
+  profileImports?: boolean;
   onEvent?: (event: StartupEvent) => void;
   signal?: AbortSignal;
 }
@@ -110,7 +116,37 @@ export async function measureStartup(
     ...(healthcheck && { healthcheck }),
   };
   const measured = await runMeasurements(engine, image, spec, known, settings, options);
-  return startupResult(image, options.ready, measured, settings);
+  const importTimes = options.profileImports ? await profileImports(engine, spec, known, settings, options) : undefined;
+  return { ...startupResult(image, options.ready, measured, settings), ...(importTimes && { importTimes }) };
+}
+
+/**
+ * One extra, untimed start with Python's import-time profile switched on through the environment (no shell needed in
+ * the image). Undefined when the run did not become ready or the image printed no import-time line (not Python).
+ */
+async function profileImports(
+  engine: Engine,
+  spec: ContainerSpec,
+  known: string[],
+  { timeoutMs }: StartupSettings,
+  options: MeasureStartupOptions,
+): Promise<ImportTimeRecord[] | undefined> {
+  if (options.signal?.aborted) return undefined;
+  const one = await measureOnce(
+    engine,
+    { ...spec, env: [...(spec.env ?? []), 'PYTHONPROFILEIMPORTTIME=1'] },
+    {
+      ready: options.ready,
+      timeoutMs,
+      pollMs: options.pollIntervalMs ?? 25,
+      readUid: false,
+      known,
+      keepStderr: true,
+      ...(options.signal && { signal: options.signal }),
+    },
+  );
+  const records = one.ok ? parseImportTime(one.stderr ?? '') : [];
+  return records.length > 0 ? records : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ImportTimeRecord } from './import-profile.js';
 import type { ReadyProbe } from '../config/config-schema.js';
 
 /** One start of the container. */
@@ -38,6 +39,8 @@ export interface StartupResult {
   failures: StartupFailure[];
   /** Real uid of PID 1 once ready (first successful run), read from /proc/1/status. */
   runtimeUid?: number;
+  /** With `profileImports`: the import-time lines of one extra run (Python images only). */
+  importTimes?: ImportTimeRecord[];
   settings: StartupSettings;
 }
 

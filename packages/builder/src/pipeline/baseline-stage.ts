@@ -1,0 +1,51 @@
+import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageFacts } from '../inspect/inspect-image.js';
+import { registryImageFacts } from '../inspect/registry-facts.js';
+import { openRegistry } from '../push/open-registry.js';
+import { loadStoredReport } from '../push/report-artifact.js';
+import { baselineImage } from '../report/diff-reports.js';
+import { evaluateImage } from '../report/evaluate-image.js';
+import type { ImageReport } from '../report/gate-report.js';
+import { parseGateReport } from '../report/load-report.js';
+import { repositoryName, type RunPlan } from './config-stage.js';
+
+/**
+ * `--baseline-image REF`: the same image at `REF` in its registry (e.g. `latest`), never pulled into the engine. The
+ * report the push stored with it is used as is; without one the image is measured from the registry (manifest,
+ * config, and only the layers it does not share with the image just built). Undefined when the tag does not exist.
+ */
+export async function baselineFromRegistry(
+  image: ImageConfig,
+  facts: ImageFacts,
+  plan: RunPlan,
+): Promise<ImageReport | undefined> {
+  const reference = plan.options.baselineImage;
+  if (!reference) return undefined;
+  const { client, name } = await openRegistry({
+    registry: plan.options.push?.registry ?? plan.options.config.registry,
+    name: repositoryName(image),
+    ...(plan.options.push?.auth && { auth: plan.options.push.auth }),
+    ...(plan.options.push?.env && { env: plan.options.push.env }),
+  });
+  const digest = await client.manifestDigest(name, reference);
+  if (!digest) return undefined;
+  const stored = await loadStoredReport(client, { name, imageDigest: digest });
+  if (stored !== undefined) {
+    return baselineImage(parseGateReport(stored, `${name}:${reference} (stored report)`), image.name)?.image;
+  }
+  const measured = await registryImageFacts(client, {
+    name,
+    reference: digest,
+    paths: image.paths,
+    ...(facts.knownLayers && { known: facts.knownLayers }),
+  });
+  if (!measured) return undefined;
+  return evaluateImage(
+    { ...measured, ref: `${name}:${reference}` },
+    {
+      name: image.name,
+      budgets: { pathSizes: {} },
+      structure: { absentPaths: [], presentPaths: [], noSecrets: false },
+    },
+  );
+}

@@ -1,0 +1,48 @@
+import { resolveRegistryDestination, type RegistrySettings } from '../config/registry-settings.js';
+import { RegistrySettingsError } from '../errors.js';
+import { defaultRegistryScheme, parseRegistryHost } from '../references/registry-host.js';
+import { createEcrRegistry } from './ecr-client.js';
+import type { RegistryApi } from './registry-api.js';
+import { registryAuthFromEnv, resolveRegistryAuth, type RegistryAuthSource } from './registry-auth.js';
+import { RegistryHttpClient } from './registry-http-client.js';
+
+export interface OpenRegistryOptions {
+  /** The configured registry (or the `--registry` override). */
+  registry?: RegistrySettings;
+  /** Repository name inside the registry, e.g. `4pass/worker`. */
+  name: string;
+  /** Default: ECR tokens for ECR registries, else `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`, else anonymous. */
+  auth?: RegistryAuthSource;
+  ecr?: RegistryApi;
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+}
+
+/**
+ * A registry API client for one repository, with credentials found the way a push finds them (an ECR token from the
+ * AWS SDK's default chain for ECR, else `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`): for reading an image or its stored
+ * report without the engine, and for storing the report.
+ * @throws {RegistrySettingsError} when no registry is configured.
+ */
+export async function openRegistry(
+  options: OpenRegistryOptions,
+): Promise<{ client: RegistryHttpClient; host: string; name: string }> {
+  const env = options.env ?? process.env;
+  const destination = resolveRegistryDestination(options.registry, env);
+  const ecr =
+    options.ecr ??
+    (destination.ecr &&
+      createEcrRegistry({ ...destination.ecr, ...(destination.host && { registryHost: destination.host }), env }));
+  const host = destination.host ?? (await ecr?.getRegistryAuth())?.serveraddress.replace(/^https?:\/\//, '');
+  if (!host) throw new RegistrySettingsError('no registry host: pass --registry HOST or set registry.accountId');
+  const target = parseRegistryHost(`${host.replace(/\/+$/, '')}/${options.name}`);
+  const source = options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host, env));
+  const auth = source ? await resolveRegistryAuth(source) : undefined;
+  const client = new RegistryHttpClient({
+    host: target.host,
+    scheme: defaultRegistryScheme(target),
+    ...(auth && { auth }),
+    ...(options.fetch && { fetch: options.fetch }),
+  });
+  return { client, host: target.host, name: target.name };
+}
