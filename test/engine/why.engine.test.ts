@@ -23,7 +23,7 @@ import {
   type ImageReport,
 } from '@4pass/builder';
 import { openHtml, screenshot } from '../browser/chromium.js';
-import { PYTHON_BASE, engine, removeTestContainers, runId, testLabel } from './helpers.js';
+import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 
 // Wheels from the machine's local store (`python3 -m pip config list`: find-links); no index is reached.
@@ -31,7 +31,7 @@ const WHEELS = (process.env.FOURPASS_WHEEL_DIRS ?? '/opt/pypi/files:/opt/pypi-mo
 const SITE = '/opt/venv/lib/python3.11/site-packages';
 
 // A wheel unzipped into site-packages is an installed distribution (dist-info with METADATA and RECORD).
-const dockerfile = (extra: string) => `FROM ${PYTHON_BASE}
+const dockerfile = (extra: string) => `${FROM_PYTHON}
 RUN python3 -m venv --without-pip /opt/venv
 COPY wheels/six.whl /tmp/six.whl
 RUN python3 -m zipfile -e /tmp/six.whl ${SITE}/ && rm /tmp/six.whl
