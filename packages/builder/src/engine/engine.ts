@@ -24,6 +24,8 @@ export interface Engine {
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
   /** `GET /images/{ref}/get`: a docker-save tar stream. */
   exportImage(ref: string): Promise<Readable>;
+  /** `POST /images/load`: loads a docker-save tar (e.g. another engine's `exportImage`); resolves with what it loaded. */
+  loadImage(tar: Readable, signal?: AbortSignal): Promise<string[]>;
   /** Pull `ref`; resolves false (never throws) when it cannot be pulled. */
   tryPull(ref: string, signal?: AbortSignal): Promise<boolean>;
   tagImage(ref: string, repo: string, tag: string): Promise<void>;
