@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, utils, type AnyAuthMethod, type ClientChannel } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type Client, type ClientChannel } from 'ssh2';
 import { checkHostKey, keyType, type HostKeyStatus } from './check-host-key.js';
 import type { SshSettings } from './resolve-ssh-settings.js';
 import { EngineSshError } from '../errors.js';
+
+// ssh2 is CommonJS: Node's ESM loader offers no named exports for it.
+const { Client: SshClient, utils } = ssh2;
 
 type EngineName = { address: string; source: string };
 
@@ -76,7 +79,7 @@ function handshake(settings: SshSettings, engine: EngineName, onSocket: (socket:
   let hostKey: { status: HostKeyStatus; type: string } | undefined;
   const socket = connect({ host: settings.host, port: settings.port });
   onSocket(socket);
-  const client = new Client();
+  const client = new SshClient();
   return new Promise<Client>((resolve, reject) => {
     const onError = (error: Error & { level?: string }) => {
       socket.destroy();
