@@ -38,32 +38,40 @@ export function createSshAgent(settings: SshSettings, engine: EngineName): Agent
 function sshConnection(settings: SshSettings, engine: EngineName) {
   let client: Promise<Client> | undefined;
   let socket: Socket | undefined;
-  let channels = 0;
-  const track = (channel: ClientChannel) => {
-    channels += 1;
+  // Channels open or being opened: while any is, the socket keeps the process alive; at zero it is unref'd.
+  let users = 0;
+  const hold = () => {
+    users += 1;
     socket?.ref();
-    channel.once('close', () => {
-      channels -= 1;
-      if (channels === 0) socket?.unref();
-    });
   };
+  const release = () => {
+    users -= 1;
+    if (users === 0) socket?.unref();
+  };
+  const connected = () =>
+    handshake(settings, engine, (s) => (socket = s)).then(
+      (ready) => {
+        // Later failures (a dropped connection) surface on the channels; the next request reconnects.
+        ready.on('error', () => (client = undefined)).once('close', () => (client = undefined));
+        return ready;
+      },
+      (error: unknown) => {
+        client = undefined;
+        throw error;
+      },
+    );
   return {
     async open(): Promise<Duplex> {
-      client ??= handshake(settings, engine, (s) => (socket = s)).then(
-        (ready) => {
-          // Later failures (a dropped connection) surface on the channels; the next request reconnects.
-          ready.on('error', () => (client = undefined)).once('close', () => (client = undefined));
-          return ready;
-        },
-        (error: unknown) => {
-          client = undefined;
-          throw error;
-        },
-      );
-      const ready = await client;
-      const channel = await dialStdio(ready, settings, engine);
-      track(channel);
-      return channel;
+      hold();
+      try {
+        client ??= connected();
+        const channel = await dialStdio(await client, settings, engine);
+        channel.once('close', release);
+        return channel;
+      } catch (error) {
+        release();
+        throw error;
+      }
     },
   };
 }
