@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import type {
+  EngineEndpoint,
   ContainerInspect,
   ContainerSpec,
   Engine,
@@ -12,7 +13,6 @@ import type {
   ImageInspect,
   RegistryAuth,
 } from './engine.js';
-import type { EngineEndpoint } from './connection.js';
 import { createSshAgent } from './create-ssh-agent.js';
 import type { EngineTls } from './read-tls-files.js';
 import { EngineRequestError, EngineSshError, EngineTlsError, EngineUnavailableError } from '../errors.js';

@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { EngineTls } from './read-tls-files.js';
+import type { SshSettings } from './resolve-ssh-settings.js';
 
 /**
  * The small interface the rest of @4pass/builder uses to talk to a Docker engine. Its one implementation,
@@ -177,4 +179,19 @@ export interface RegistryAuth {
   password?: string;
   serveraddress: string;
   identitytoken?: string;
+}
+
+/** Where to reach an engine, resolved the way the Docker CLI does (docker/cli `resolveContextName`). */
+export interface EngineEndpoint {
+  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`. */
+  address: string;
+  /** Which rule chose it: `option`, `DOCKER_HOST`, `DOCKER_CONTEXT=<name>`, `context <name> (config.json)`, `default`. */
+  source: string;
+  socketPath?: string;
+  protocol?: 'http' | 'https' | 'ssh';
+  host?: string;
+  port?: string;
+  username?: string;
+  tls?: EngineTls;
+  ssh?: SshSettings;
 }
