@@ -123,3 +123,14 @@ export class InvalidRepositoryError extends FourpassError {
     super(`invalid repository "${repository}": ${reason} (expected host[:port]/name, e.g. 127.0.0.1:5000/app)`);
   }
 }
+
+/**
+ * The engine itself failed (does not answer, TLS or SSH to it failed), found anywhere in `error`'s cause chain:
+ * the request was not the problem, so a pool gives that engine no more images.
+ */
+export function engineFailure(error: unknown): EngineUnavailableError | EngineTlsError | EngineSshError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof EngineUnavailableError || e instanceof EngineTlsError || e instanceof EngineSshError) return e;
+  }
+  return undefined;
+}

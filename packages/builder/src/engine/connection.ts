@@ -11,6 +11,12 @@ import { ConfigError } from '../errors.js';
 export interface ConnectOptions {
   /** An explicit engine address; wins over the environment. */
   host?: string;
+  /** Where `host` came from, for messages (default `option`), e.g. `--engine b`. */
+  source?: string;
+  /** The engine's name in a pool. */
+  name?: string;
+  /** TLS for `host` instead of DOCKER_TLS_VERIFY / DOCKER_CERT_PATH: the directory with ca/cert/key.pem. */
+  tls?: { certPath: string; verify?: boolean };
   env?: NodeJS.ProcessEnv;
   /** `$DOCKER_CONFIG`, default `~/.docker`. */
   dockerConfigDir?: string;
@@ -44,7 +50,12 @@ export function resolveEngineEndpoint(options: ConnectOptions = {}): EngineEndpo
   const homeDir = options.homeDir ?? env.HOME ?? homedir();
   const configDir = options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homeDir, '.docker');
   const r: Resolution = { env, configDir, homeDir, timeoutMs: options.timeoutMs ?? 5000 };
-  if (options.host) return fromHost(options.host, 'option', r, (port) => tlsFromEnv(r, port));
+  if (options.host) {
+    const source = options.source ?? 'option';
+    const tls = options.tls && tlsFromOption(options.tls, source);
+    const endpoint = fromHost(options.host, source, r, (port) => tls ?? tlsFromEnv(r, port));
+    return { ...endpoint, ...(options.name && { name: options.name }) };
+  }
   if (env.DOCKER_HOST) return fromHost(env.DOCKER_HOST, 'DOCKER_HOST', r, (port) => tlsFromEnv(r, port));
   const context = currentContext(env, configDir);
   if (context) return fromContext(context.name, context.source, r);
@@ -75,6 +86,13 @@ function tlsFromEnv(r: Resolution, port: string): TlsChoice {
     ? { dir: explicit, origin: `DOCKER_CERT_PATH=${explicit}`, required: true }
     : { dir: r.configDir, origin: 'default certificate directory', required: false };
   return { location, verify: verify || !r.env.DOCKER_TLS };
+}
+
+function tlsFromOption(tls: NonNullable<ConnectOptions['tls']>, source: string): TlsChoice {
+  return {
+    location: { dir: tls.certPath, origin: `certPath of ${source}`, required: true },
+    verify: tls.verify ?? true,
+  };
 }
 
 function fromHost(host: string, source: string, r: Resolution, tlsFor: (port: string) => TlsChoice): EngineEndpoint {
@@ -146,4 +164,35 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   const engine = new DockerEngine(endpoint, { timeoutMs: options.timeoutMs });
   await engine.ping();
   return engine;
+}
+
+/** One engine of a pool, as the config's `engines` or `--engine NAME=ADDRESS` give it. */
+export interface EngineSpec {
+  name: string;
+  /** `unix://…`, `tcp://host[:port]`, `ssh://[user@]host[:port]`. */
+  host: string;
+  /** The directory with ca.pem, cert.pem, key.pem (default: DOCKER_CERT_PATH / DOCKER_TLS_VERIFY as for one engine). */
+  certPath?: string;
+  /** Verify the engine's certificate (default true when `certPath` is given). */
+  tlsVerify?: boolean;
+  /** Where the spec came from, for messages: `--engine b`, `images.config.json engines[1]`. */
+  source?: string;
+}
+
+/**
+ * Adapters for a pool of engines, in order. Nothing is contacted here: an engine that does not answer fails the
+ * first image it takes, with its name and address, and takes no more (the others go on).
+ * @throws {ConfigError} / {EngineTlsError} for an address or certificate that cannot work (before anything runs).
+ */
+export function connectEngines(specs: readonly EngineSpec[], options: ConnectOptions = {}): Engine[] {
+  return specs.map((spec) => {
+    const endpoint = resolveEngineEndpoint({
+      ...options,
+      host: spec.host,
+      name: spec.name,
+      source: spec.source ?? `engine ${spec.name}`,
+      ...(spec.certPath && { tls: { certPath: spec.certPath, verify: spec.tlsVerify ?? true } }),
+    });
+    return new DockerEngine(endpoint, { timeoutMs: options.timeoutMs });
+  });
 }

@@ -43,6 +43,7 @@ const UNREACHABLE = new Set([
 export class DockerEngine implements Engine {
   readonly address: string;
   readonly source: string;
+  readonly name: string | undefined;
   private readonly docker: Docker;
   private readonly timeoutMs: number;
   private readonly tls: EngineTls | undefined;
@@ -51,6 +52,7 @@ export class DockerEngine implements Engine {
   constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number | undefined } = {}) {
     this.address = endpoint.address;
     this.source = endpoint.source;
+    this.name = endpoint.name;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.tls = endpoint.tls;
     try {
@@ -177,7 +179,7 @@ export class DockerEngine implements Engine {
     for (const message of messages) {
       if (message.errorDetail || message.error) {
         const text = message.errorDetail?.message ?? message.error ?? 'unknown error';
-        throw new EngineRequestError(operation, undefined, text, { engine: this.name });
+        throw new EngineRequestError(operation, undefined, text, { engine: this.label });
       }
       const name = /^Loaded image(?: ID)?: (.+)$/.exec(message.stream?.trim() ?? '')?.[1];
       if (name) loaded.push(name);
@@ -364,7 +366,7 @@ export class DockerEngine implements Engine {
   ): Promise<AsyncIterable<EngineJsonMessage>> {
     if (!tag)
       throw new EngineRequestError(`push ${repo}`, undefined, 'a tag is required (an empty tag would push every tag)', {
-        engine: this.name,
+        engine: this.label,
       });
     const stream = (await this.call(`POST /images/${repo}/push`, () =>
       this.docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as object),
@@ -400,7 +402,7 @@ export class DockerEngine implements Engine {
   }
 
   /** `tcp://127.0.0.1:2376 (from DOCKER_HOST)`: how errors name this engine. */
-  private get name(): string {
+  private get label(): string {
     return `${this.address} (from ${this.source})`;
   }
 
@@ -418,7 +420,7 @@ export class DockerEngine implements Engine {
         : typeof json === 'string' && json
           ? json
           : fromMessage || (e.reason ?? e.message ?? String(error));
-    return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error, engine: this.name });
+    return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error, engine: this.label });
   }
 
   /** An error that is about reaching the engine (TLS, SSH, refused), not about the request; else `undefined`. */

@@ -10,6 +10,8 @@ export interface Engine {
   /** Where the engine was found, e.g. `unix:///var/run/docker.sock`, and from which source (DOCKER_HOST, context…). */
   readonly address: string;
   readonly source: string;
+  /** The engine's name in a pool (`engines[].name` in the config, `--engine NAME=ADDRESS`); unset for a lone engine. */
+  readonly name?: string | undefined;
   /** Resolves when the engine answers `/_ping`; rejects with EngineUnavailableError otherwise. */
   ping(): Promise<void>;
   version(): Promise<EngineVersion>;
@@ -194,4 +196,11 @@ export interface EngineEndpoint {
   username?: string;
   tls?: EngineTls;
   ssh?: SshSettings;
+  /** Its name in a pool of engines. */
+  name?: string;
+}
+
+/** How reports and errors name an engine: `b (tcp://10.0.0.5:2376)`, or its address when it has no name. */
+export function engineLabel(engine: Pick<Engine, 'address' | 'name'>): string {
+  return engine.name ? `${engine.name} (${engine.address})` : engine.address;
 }

@@ -1,3 +1,4 @@
+import { engineLabel } from '../engine/engine.js';
 import { evaluateImage } from '../report/evaluate-image.js';
 import type { ImageReport } from '../report/gate-report.js';
 import type { RunPlan } from './config-stage.js';
@@ -8,6 +9,7 @@ import type { ImageStageTypes } from './stage-types.js';
 export function budgetsStage(run: MeasuredRun<ImageStageTypes>, plan: RunPlan, at: StageContext): ImageReport {
   const report = evaluateImage(run.facts, run.image, run.startup, plan.options.baseline, {
     durations: { ...run.durations },
+    engine: engineLabel(at.engine),
     budgets: plan.options.budgets !== false,
   });
   at.emit({ type: 'image-done', image: run.image.name, report });

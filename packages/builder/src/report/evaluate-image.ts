@@ -18,6 +18,8 @@ import {
 export interface EvaluateImageOptions {
   /** Stage durations to record in the report (ms). */
   durations?: Record<string, number>;
+  /** The engine that built and measured the image (`engineLabel`). */
+  engine?: string;
   /**
    * `false` (`--no-budget`): no budget rule and no structure check runs, only the credential scan (a baked-in secret
    * is never waved through). Default true.
@@ -75,6 +77,7 @@ export function evaluateImage(
       skipped: checks.filter((c) => c.status === 'skip').length,
     },
     ...(options.durations && { durations: options.durations }),
+    ...(options.engine && { engine: options.engine }),
   };
   return base ? { ...report, diff: diffImage(report, base.image, base.generatedAt) } : report;
 }
