@@ -28,6 +28,9 @@ Options:
   --password-stdin     read the registry password from standard input
   --sha SHA            commit for the sha tag (default: PR head, GITHUB_SHA, git HEAD)
   --allow-dirty        allow --push from a work tree with uncommitted changes
+  --engine NAME=ADDR   build on this engine (unix://, tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, ssh://);
+                       repeat for a pool: images are spread over the engines, each measured where it was built.
+                       Replaces the config's "engines"; default: DOCKER_HOST, the docker context, the local socket
   --progress MODE      auto | plain | tty (default auto: live view on a terminal)
   -h, --help           this text
 
@@ -49,11 +52,12 @@ const known = new Set([
   'sha',
   'allow-dirty',
   'progress',
+  'engine',
   'help',
   'h',
 ]);
 const args = minimist(process.argv.slice(3), {
-  string: ['config', 'only', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'progress'],
+  string: ['config', 'only', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'progress', 'engine'],
   boolean: ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'],
   alias: { h: 'help' },
   default: { budget: true, cache: true },
@@ -72,6 +76,12 @@ if (unknownFlags.length || args._.length)
 if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
   fail(EXIT.usage, `--progress must be auto, plain or tty`);
 if (args.registry !== undefined && !args.push) fail(EXIT.usage, '--registry only makes sense with --push');
+const engineFlags = [args.engine ?? []].flat().map((value) => {
+  const match = /^([a-zA-Z0-9][a-zA-Z0-9._-]*)=((?:unix|tcp|ssh):\/\/.+)$/.exec(value);
+  if (!match) fail(EXIT.usage, `--engine ${value}: use NAME=ADDRESS, e.g. b=tcp://10.0.0.5:2376 or b=ssh://ci@builder`);
+  return { name: match[1], host: match[2], source: `--engine ${match[1]}` };
+});
+if (new Set(engineFlags.map((e) => e.name)).size !== engineFlags.length) fail(EXIT.usage, '--engine names must differ');
 for (const flag of ['config', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'only'])
   if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
 
@@ -94,6 +104,7 @@ const {
   InvalidRepositoryError,
   RegistrySettingsError,
   connectEngine,
+  connectEngines,
   createPipelineRenderer,
   gateExitCode,
   loadGateReport,
@@ -131,8 +142,11 @@ try {
         allowDirty: args['allow-dirty'],
       }
     : undefined;
+  const specs = engineFlags.length
+    ? engineFlags
+    : (config.engines ?? []).map((e, i) => ({ ...e, source: `${args.config ?? DEFAULT_CONFIG_FILE} engines[${i}]` }));
   result = await runImages({
-    engine: await connectEngine(),
+    ...(specs.length ? { engines: connectEngines(specs) } : { engine: await connectEngine() }),
     config,
     only: args.only === undefined ? undefined : [args.only].flat(),
     budgets: args.budget,

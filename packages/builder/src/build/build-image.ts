@@ -43,6 +43,8 @@ export interface BuildOptions {
   resolveBaseImages?: boolean;
   /** Official image → local stand-in, default `4pass-local/<name>:<tag>`. */
   baseImageFallbacks?: Record<string, string>;
+  /** An engine to load base images from when `engine` lacks them (in a pool: the local engine). */
+  baseImageSource?: Engine;
 }
 
 export interface BuildResult {
@@ -167,6 +169,7 @@ async function resolveBuildArgs(
       dockerfile: await readFile(dockerfilePath, 'utf8'),
       buildArgs,
       ...(options.baseImageFallbacks ? { baseImageFallbacks: options.baseImageFallbacks } : {}),
+      ...(options.baseImageSource ? { source: options.baseImageSource } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     for (const base of baseImages) {

@@ -154,6 +154,21 @@ const registrySchema = z
   })
   .strict();
 
+/** One engine of the pool: images are spread over the engines, each built and measured on one. */
+const engineSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"'),
+    /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`. */
+    host: z.string().regex(/^(unix|tcp|ssh):\/\/.+/, 'use unix://PATH, tcp://HOST[:PORT] or ssh://[USER@]HOST[:PORT]'),
+    /** Directory with ca.pem, cert.pem and key.pem (relative to the config file); tcp:// only. */
+    certPath: z.string().min(1).optional(),
+    /** Verify the engine's certificate (default true). */
+    tlsVerify: z.boolean().optional(),
+  })
+  .strict();
+
+export type EngineConfig = z.output<typeof engineSchema>;
+
 type ImageInput = z.output<typeof imageSchema>;
 type Defaults = z.output<typeof defaultsSchema>;
 
@@ -162,12 +177,15 @@ export const imagesConfigSchema = z
   .object({
     $schema: z.string().optional(),
     registry: registrySchema.optional(),
+    /** The engine pool (default: the one engine of DOCKER_HOST / the context / the local socket). */
+    engines: z.array(engineSchema).min(1, 'list at least one engine, or leave "engines" out').optional(),
     defaults: defaultsSchema.default({}),
     images: z.array(imageSchema).min(1, 'list at least one image'),
   })
   .strict()
-  .transform(({ registry, defaults, images }) => ({
+  .transform(({ registry, engines, defaults, images }) => ({
     ...(registry && { registry }),
+    ...(engines && { engines }),
     images: images.map((image) => resolveImage(image, defaults)),
   }));
 

@@ -1,5 +1,6 @@
 import { buildImage, type BuildResult } from '../build/build-image.js';
 import { buildWorkerImage, type WorkerBuildResult } from '../worker/build-worker-image.js';
+import type { Engine } from '../engine/engine.js';
 import type { BuildRequest } from './context-stage.js';
 import type { StageContext } from './schedule-images.js';
 
@@ -10,10 +11,12 @@ export interface BuiltImage {
 }
 
 /** The build stage: BuildKit through the Engine API, or the worker pipeline (builder → optimizer → runtime). */
-export async function buildStage(request: BuildRequest, at: StageContext): Promise<BuiltImage> {
+export async function buildStage(request: BuildRequest, at: StageContext, home?: Engine): Promise<BuiltImage> {
   const { image } = request;
   const common = {
     engine: at.engine,
+    // Base images this engine lacks come from the pool's first engine (local stand-ins are never pullable).
+    ...(home && home !== at.engine && { baseImageSource: home }),
     contextDir: request.contextDir,
     dockerfile: request.dockerfile,
     tags: request.localTags,
