@@ -9,7 +9,10 @@ import {
   buildImage,
   buildWorkerImage,
   connectEngine,
+  connectEngines,
   gateReportSchema,
+  loadConfig,
+  runImages,
   inspectImage,
   measureStartup,
   pushImage,
@@ -349,5 +352,75 @@ describe('TLS failures name the engine and the certificate', () => {
     const error = await connectEngine({ env: { DOCKER_HOST: second().address } }).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'EngineTlsError', certificate: 'server' });
     expect((error as Error).message).toContain('the engine speaks TLS');
+  });
+});
+
+describe('a pool of engines (the local one and the remote one)', () => {
+  const builtLocally: string[] = [];
+  afterAll(async () => {
+    const local = await localEngine();
+    for (const id of builtLocally) await local.removeImage(id, { force: true });
+  });
+  const remember = (result: Awaited<ReturnType<typeof runImages>>) => {
+    for (const [name, record] of Object.entries(result.images)) {
+      const id = result.builds[name]?.imageId;
+      if (id && record.engine?.startsWith('local')) builtLocally.push(id);
+    }
+  };
+
+  /** A config of three tiny images FROM the official name (each engine maps it to the local stand-in). */
+  async function poolConfig() {
+    const dir = await mkdtemp(join(work, 'pool-'));
+    const images = ['pool-a', 'pool-b', 'pool-c'].map((name) => ({
+      name,
+      dockerfile: `${name}.Dockerfile`,
+      context: '.',
+      labels: testLabel,
+    }));
+    for (const { name } of images) {
+      const body = `ARG PYTHON_IMAGE=python:3.11-slim\nFROM \${PYTHON_IMAGE}\nRUN echo ${name}-${runId} > /name\n`;
+      await writeFile(join(dir, `${name}.Dockerfile`), body);
+    }
+    await writeFile(join(dir, 'images.config.json'), JSON.stringify({ images }));
+    return loadConfig(join(dir, 'images.config.json'));
+  }
+
+  it('spreads the images over both engines, loads the base image the remote lacks, and reports who built what', async () => {
+    const tls = await connectEngine({ env: second().tlsEnv });
+    await tls.removeImage(PYTHON_BASE, { force: true });
+    const engines = connectEngines([
+      { name: 'local', host: 'unix:///var/run/docker.sock' },
+      { name: 'remote', host: second().address, certPath: second().certificates.clientDir },
+    ]);
+    const result = await runImages({ engines, config: await poolConfig(), budgets: false });
+    remember(result);
+    expect(result.report.errors).toEqual([]);
+    const where = Object.values(result.images).map((i) => i.engine);
+    expect(new Set(where)).toEqual(new Set(['local (unix:///var/run/docker.sock)', `remote (${second().address})`]));
+    for (const image of result.report.images) {
+      expect(image.engine).toBe(result.images[image.name]?.engine);
+      expect(Object.keys(image.durations ?? {})).toEqual(expect.arrayContaining(['build', 'inspect']));
+    }
+    const remoteBuild = Object.entries(result.images).find(([, i]) => i.engine?.startsWith('remote'));
+    const baseImages = (result.builds[remoteBuild?.[0] ?? ''] as { baseImages?: unknown[] }).baseImages;
+    expect(baseImages).toEqual([
+      expect.objectContaining({ used: PYTHON_BASE, loadedFrom: 'local (unix:///var/run/docker.sock)' }),
+    ]);
+    expect(await tls.inspectImage(PYTHON_BASE)).toBeDefined();
+  });
+
+  it('an engine that does not answer fails the image it took, with its name and address; the others go on', async () => {
+    const engines = connectEngines([
+      { name: 'local', host: 'unix:///var/run/docker.sock' },
+      { name: 'dead', host: 'tcp://127.0.0.1:1' },
+    ]);
+    const result = await runImages({ engines, config: await poolConfig(), budgets: false });
+    remember(result);
+    expect(result.report.errors).toHaveLength(1);
+    expect(result.report.errors[0]?.message).toContain(
+      'no Docker engine answers at tcp://127.0.0.1:1 (from engine dead)',
+    );
+    expect(result.report.images).toHaveLength(2);
+    expect(result.report.images.every((i) => i.engine === 'local (unix:///var/run/docker.sock)')).toBe(true);
   });
 });

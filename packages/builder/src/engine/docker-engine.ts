@@ -108,6 +108,8 @@ export class DockerEngine implements Engine {
     if (request.noCache) options.nocache = true;
     if (request.pull) options.pull = true;
     if (request.platform) options.platform = request.platform;
+    // A JSON array in ONE parameter: docker-modem would repeat the key for a JS array, which the daemon rejects.
+    if (request.cacheFrom?.length) options.cachefrom = JSON.stringify(request.cacheFrom);
     const stream = await this.call('POST /build', () =>
       this.dial<Readable>({
         path: '/build?',

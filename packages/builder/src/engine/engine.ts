@@ -97,6 +97,8 @@ export interface EngineBuildRequest {
   platform?: string;
   /** Lets `cancelBuild` stop this build on the engine. */
   buildId: string;
+  /** Registry images whose inline build cache BuildKit may use (`cachefrom`; refs only, e.g. `reg/app-cache:web`). */
+  cacheFrom?: string[];
   signal?: AbortSignal;
 }
 
