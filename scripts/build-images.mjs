@@ -28,6 +28,9 @@ Options:
   --password-stdin     read the registry password from standard input
   --sha SHA            commit for the sha tag (default: PR head, GITHUB_SHA, git HEAD)
   --allow-dirty        allow --push from a work tree with uncommitted changes
+  --cache-from PREFIX  read BuildKit's inline cache from PREFIX/<image>:<stage> (e.g. 127.0.0.1:5000/4pass/cache)
+  --cache-to PREFIX    write it there too: every built stage is tagged PREFIX/<image>:<stage>, pushed with --push
+                       (both replace the config's "cache"; with --push the cache goes to the same registry login)
   --engine NAME=ADDR   build on this engine (unix://, tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, ssh://);
                        repeat for a pool: images are spread over the engines, each measured where it was built.
                        Replaces the config's "engines"; default: DOCKER_HOST, the docker context, the local socket
@@ -53,11 +56,26 @@ const known = new Set([
   'allow-dirty',
   'progress',
   'engine',
+  'cache-from',
+  'cache-to',
   'help',
   'h',
 ]);
 const args = minimist(process.argv.slice(3), {
-  string: ['config', 'only', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'progress', 'engine'],
+  string: [
+    'config',
+    'only',
+    'json',
+    'markdown',
+    'junit',
+    'baseline',
+    'registry',
+    'sha',
+    'progress',
+    'engine',
+    'cache-from',
+    'cache-to',
+  ],
   boolean: ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'],
   alias: { h: 'help' },
   default: { budget: true, cache: true },
@@ -142,6 +160,17 @@ try {
         allowDirty: args['allow-dirty'],
       }
     : undefined;
+  if (args['cache-from'] !== undefined || args['cache-to'] !== undefined) {
+    const from = [args['cache-from'] ?? []].flat();
+    const to = args['cache-to'];
+    config = {
+      ...config,
+      images: config.images.map((image) => ({
+        ...image,
+        cache: { from: from.map((p) => `${p}/${image.name}`), ...(to && { to: `${to}/${image.name}` }) },
+      })),
+    };
+  }
   const specs = engineFlags.length
     ? engineFlags
     : (config.engines ?? []).map((e, i) => ({ ...e, source: `${args.config ?? DEFAULT_CONFIG_FILE} engines[${i}]` }));

@@ -95,6 +95,13 @@ const structureSchema = z
   })
   .strict();
 
+const cacheRepository = z
+  .string()
+  .regex(
+    /^[a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:[._/-][a-z0-9]+)*$/,
+    'use HOST[:PORT]/REPOSITORY without a tag, e.g. 127.0.0.1:5000/4pass/api-cache',
+  );
+
 const imageSchema = z
   .object({
     name: z
@@ -117,6 +124,15 @@ const imageSchema = z
       .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'is not a valid repository name')
       .optional(),
     tags: z.array(z.string().regex(TAG_PATTERN, 'is not a valid tag')).optional(),
+    /**
+     * A registry build cache (BuildKit's inline cache): `from` repositories are read, `to` is written (tagged per
+     * built stage, `<to>:<stage>`, pushed with the image). Full repositories without a tag, e.g.
+     * `127.0.0.1:5000/4pass/api-cache`.
+     */
+    cache: z
+      .object({ from: z.array(cacheRepository).default([]), to: cacheRepository.optional() })
+      .strict()
+      .optional(),
     /** Passed unchanged to @4pass/optimizer's `parseProfile`. */
     optimizer: z.record(z.string(), z.unknown()).optional(),
     /** The image's Python source (relative like `context`); the worker pipeline scans it for boto3 clients. */
