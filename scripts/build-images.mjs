@@ -31,6 +31,12 @@ Options:
   --password-stdin     read the registry password from standard input
   --sha SHA            commit for the sha tag (default: PR head, GITHUB_SHA, git HEAD)
   --allow-dirty        allow --push from a work tree with uncommitted changes
+  --cache-from PREFIX  read BuildKit's inline cache from PREFIX/<image>:<stage> (e.g. 127.0.0.1:5000/4pass/cache)
+  --cache-to PREFIX    write it there too: every built stage is tagged PREFIX/<image>:<stage>, pushed with --push
+                       (both replace the config's "cache"; with --push the cache goes to the same registry login)
+  --engine NAME=ADDR   build on this engine (unix://, tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, ssh://);
+                       repeat for a pool: images are spread over the engines, each measured where it was built.
+                       Replaces the config's "engines"; default: DOCKER_HOST, the docker context, the local socket
   --progress MODE      auto | plain | tty (default auto: live view on a terminal)
   -h, --help           this text
 
@@ -54,6 +60,9 @@ const known = new Set([
   'sha',
   'allow-dirty',
   'progress',
+  'engine',
+  'cache-from',
+  'cache-to',
   'help',
   'h',
 ]);
@@ -70,6 +79,9 @@ const args = minimist(process.argv.slice(3), {
     'registry',
     'sha',
     'progress',
+    'engine',
+    'cache-from',
+    'cache-to',
   ],
   boolean: ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'],
   alias: { h: 'help' },
@@ -90,6 +102,12 @@ if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
   fail(EXIT.usage, `--progress must be auto, plain or tty`);
 if (args.registry !== undefined && !args.push && !args['baseline-image'])
   fail(EXIT.usage, '--registry only makes sense with --push or --baseline-image');
+const engineFlags = [args.engine ?? []].flat().map((value) => {
+  const match = /^([a-zA-Z0-9][a-zA-Z0-9._-]*)=((?:unix|tcp|ssh):\/\/.+)$/.exec(value);
+  if (!match) fail(EXIT.usage, `--engine ${value}: use NAME=ADDRESS, e.g. b=tcp://10.0.0.5:2376 or b=ssh://ci@builder`);
+  return { name: match[1], host: match[2], source: `--engine ${match[1]}` };
+});
+if (new Set(engineFlags.map((e) => e.name)).size !== engineFlags.length) fail(EXIT.usage, '--engine names must differ');
 for (const flag of [
   'config',
   'json',
@@ -123,6 +141,7 @@ const {
   InvalidRepositoryError,
   RegistrySettingsError,
   connectEngine,
+  connectEngines,
   createPipelineRenderer,
   gateExitCode,
   loadGateReport,
@@ -161,8 +180,22 @@ try {
         allowDirty: args['allow-dirty'],
       }
     : undefined;
+  if (args['cache-from'] !== undefined || args['cache-to'] !== undefined) {
+    const from = [args['cache-from'] ?? []].flat();
+    const to = args['cache-to'];
+    config = {
+      ...config,
+      images: config.images.map((image) => ({
+        ...image,
+        cache: { from: from.map((p) => `${p}/${image.name}`), ...(to && { to: `${to}/${image.name}` }) },
+      })),
+    };
+  }
+  const specs = engineFlags.length
+    ? engineFlags
+    : (config.engines ?? []).map((e, i) => ({ ...e, source: `${args.config ?? DEFAULT_CONFIG_FILE} engines[${i}]` }));
   result = await runImages({
-    engine: await connectEngine(),
+    ...(specs.length ? { engines: connectEngines(specs) } : { engine: await connectEngine() }),
     config: args.registry && !args.push ? { ...config, registry } : config,
     only: args.only === undefined ? undefined : [args.only].flat(),
     budgets: args.budget,

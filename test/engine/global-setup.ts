@@ -1,16 +1,20 @@
 import { connectEngine } from '../../packages/builder/src/engine/connection.js';
 import type { Engine } from '../../packages/builder/src/engine/engine.js';
 import { OFFICIAL_BASES } from './helpers.js';
+import { sweepOrphanedEngines } from './second-engine.js';
 
 /**
  * Engine tests need a real engine. When none answers, the whole run fails here with the adapter's own error (never a
  * silent skip): in CI `.ci/run` starts one through scripts/bootstrap.sh.
+ * Second engines (remote-engine tests) of test processes that died without cleaning up are removed before and after
+ * the run; a live process's engine is never touched.
  *
  * `FOURPASS_TEST_BASES=official` runs the suite as a machine that has the official base images (a CI runner): each
  * official name that is absent is tagged onto its local stand-in for this run only, and exactly those tags are removed
  * at the end, pass or fail. Official names that were already there are left alone.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  sweepOrphanedEngines();
   const engine = await connectEngine();
   const version = await engine.version();
   process.stdout.write(`engine tests: Docker ${version.version} (API ${version.apiVersion}) at ${engine.address}\n`);
@@ -20,6 +24,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   const added = mode === 'official' ? await tagOfficialBases(engine) : [];
   return async () => {
     await untagOfficialBases(engine, added);
+    const swept = sweepOrphanedEngines();
+    if (swept.length) process.stdout.write(`engine tests: removed second engines left behind: ${swept.join(', ')}\n`);
   };
 }
 

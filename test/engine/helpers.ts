@@ -28,3 +28,9 @@ export async function removeTestContainers(e: Engine): Promise<void> {
   const containers = await e.listContainers({ label: [`org.4pass.test=${runId}`] });
   await Promise.all(containers.map((c) => e.removeContainer(c.id)));
 }
+
+/** The Python base as the local engine has it: the official name when present (a CI runner), else the stand-in. */
+export async function localPythonBase(): Promise<string> {
+  const official = 'python:3.11-slim';
+  return (await (await engine()).inspectImage(official)) ? official : OFFICIAL_BASES[official];
+}

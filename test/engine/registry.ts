@@ -26,7 +26,8 @@ export interface TestRegistry {
   log(): string;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (bound once, then released). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

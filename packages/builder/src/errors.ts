@@ -25,16 +25,57 @@ export class EngineUnavailableError extends FourpassError {
   }
 }
 
-/** The engine answered with an error to a request (HTTP status and the daemon's own message). */
+/**
+ * The engine answered with an error to a request (HTTP status and the daemon's own message). `engine` names the
+ * engine (`tcp://127.0.0.1:2376 (from DOCKER_HOST)`) when the adapter knows it.
+ */
 export class EngineRequestError extends FourpassError {
   override readonly name = 'EngineRequestError' as const;
+  readonly engine: string | undefined;
   constructor(
     readonly operation: string,
     readonly statusCode: number | undefined,
     readonly daemonMessage: string,
+    options?: { cause?: unknown; engine?: string },
+  ) {
+    const on = options?.engine ? ` on ${options.engine}` : '';
+    super(`${operation}${on} failed${statusCode ? ` (HTTP ${statusCode})` : ''}: ${daemonMessage}`, options);
+    this.engine = options?.engine;
+  }
+}
+
+/** Which part of a TLS connection failed: one of our files (CA, client certificate, key) or the engine's certificate. */
+export type TlsCertificate = 'ca' | 'cert' | 'key' | 'server';
+
+/**
+ * TLS to an engine failed: a certificate file is missing, unreadable or invalid (`file` names it), the engine's
+ * certificate did not verify, or the engine rejected our client certificate. Never retried.
+ */
+export class EngineTlsError extends FourpassError {
+  override readonly name = 'EngineTlsError' as const;
+  constructor(
+    readonly address: string,
+    readonly source: string,
+    readonly certificate: TlsCertificate,
+    readonly file: string | undefined,
+    readonly problem: string,
     options?: { cause?: unknown },
   ) {
-    super(`${operation} failed${statusCode ? ` (HTTP ${statusCode})` : ''}: ${daemonMessage}`, options);
+    super(`TLS to engine ${address} (from ${source}): ${problem}`, options);
+  }
+}
+
+/** SSH to an engine failed: host key unknown or changed, no key accepted, or the remote `docker system dial-stdio`. */
+export class EngineSshError extends FourpassError {
+  override readonly name = 'EngineSshError' as const;
+  constructor(
+    readonly address: string,
+    readonly source: string,
+    readonly stage: 'host-key' | 'auth' | 'connect' | 'remote',
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`SSH to engine ${address} (from ${source}): ${problem}`, options);
   }
 }
 
@@ -81,4 +122,15 @@ export class InvalidRepositoryError extends FourpassError {
   ) {
     super(`invalid repository "${repository}": ${reason} (expected host[:port]/name, e.g. 127.0.0.1:5000/app)`);
   }
+}
+
+/**
+ * The engine itself failed (does not answer, TLS or SSH to it failed), found anywhere in `error`'s cause chain:
+ * the request was not the problem, so a pool gives that engine no more images.
+ */
+export function engineFailure(error: unknown): EngineUnavailableError | EngineTlsError | EngineSshError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof EngineUnavailableError || e instanceof EngineTlsError || e instanceof EngineSshError) return e;
+  }
+  return undefined;
 }

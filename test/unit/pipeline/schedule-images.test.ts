@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  EngineUnavailableError,
   scheduleImages,
   type ImageStages,
   type PipelineEvent,
@@ -269,6 +270,44 @@ describe('scheduleImages on an engine pool', () => {
     const { stages, maxPerEngine } = recordingStages();
     await schedule({ images: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], stages, perEngine: 2 });
     expect(maxPerEngine()).toBe(2);
+  });
+
+  it('an engine that fails as an engine fails the image it took and takes no more; the others go on', async () => {
+    const { stages } = recordingStages();
+    const build = stages.build;
+    stages.build = async (image, at) => {
+      if (at.engine.address === 'B') throw new EngineUnavailableError('B', 'engine b');
+      return build(image, at);
+    };
+    const { result } = await schedule({
+      images: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }],
+      engines: [fakeEngine('A'), fakeEngine('B')],
+      stages,
+    });
+    const where = Object.fromEntries(result.runs.map((r) => [r.image.name, r.engine?.address]));
+    expect(where).toEqual({ a: 'A', b: 'B', c: 'A', d: 'A' });
+    expect(result.errors).toEqual([
+      { name: 'b', stage: 'build', message: expect.stringContaining('no Docker engine answers at B (from engine b)') },
+    ]);
+    expect(result.report.images).toEqual(['a', 'c', 'd']);
+  });
+
+  it('when every engine fails, the images nobody took are reported as not built', async () => {
+    const { stages } = recordingStages();
+    stages.build = async (_image, at) => {
+      throw new Error('wrapped', { cause: new EngineUnavailableError(at.engine.address, 'test') });
+    };
+    const { result } = await schedule({
+      images: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+      engines: [fakeEngine('A'), fakeEngine('B')],
+      stages,
+    });
+    expect(result.errors.map((e) => `${e.name}: ${e.message}`)).toEqual([
+      'a: wrapped',
+      'b: wrapped',
+      'c: not built: every engine of the pool failed',
+    ]);
+    expect(result.report.pass).toBe(false);
   });
 
   it('refuses an empty pool', async () => {

@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/engine.js';
+import { engineLabel, type Engine } from '../engine/engine.js';
 import { BaseImageError } from './build-errors.js';
 
 /** How one `ARG X_IMAGE=default` used in a FROM was resolved. */
@@ -9,6 +9,8 @@ export interface BaseImageResolution {
   /** What the build used, e.g. `4pass-local/python:3.11-slim`. */
   used: string;
   fallback: boolean;
+  /** The engine it was loaded from (export → load) because the building engine lacked it. */
+  loadedFrom?: string;
 }
 
 /** An image reference in a FROM that comes from an ARG declared before the first FROM. */
@@ -70,6 +72,8 @@ export interface ResolveBaseImagesOptions {
   buildArgs?: Readonly<Record<string, string>>;
   /** Official image → local stand-in (defaults to `4pass-local/<name>:<tag>`). */
   baseImageFallbacks?: Readonly<Record<string, string>>;
+  /** An engine to load a base image from (export → load) when `engine` has neither it nor its stand-in. */
+  source?: Engine;
   signal?: AbortSignal;
 }
 
@@ -95,9 +99,32 @@ export async function resolveBaseImages(options: ResolveBaseImagesOptions): Prom
       resolutions.push({ arg, requested: defaultValue, used: standIn, fallback: true });
       continue;
     }
+    const loaded = await loadFromSource(options, [defaultValue, standIn]);
+    if (loaded) {
+      resolutions.push({
+        arg,
+        requested: defaultValue,
+        used: loaded,
+        fallback: loaded !== defaultValue,
+        loadedFrom: engineLabel(options.source!),
+      });
+      continue;
+    }
     throw new BaseImageError(arg, defaultValue, standIn !== defaultValue ? standIn : undefined);
   }
   return resolutions;
+}
+
+/** The first of `refs` that the source engine has, copied to the building engine through the Engine API. */
+async function loadFromSource(options: ResolveBaseImagesOptions, refs: string[]): Promise<string | undefined> {
+  const source = options.source;
+  if (!source || source === options.engine) return undefined;
+  for (const ref of refs) {
+    if (!(await source.inspectImage(ref))) continue;
+    await options.engine.loadImage(await source.exportImage(ref), options.signal);
+    if (await options.engine.inspectImage(ref)) return ref;
+  }
+  return undefined;
 }
 
 function joinContinuations(text: string): string[] {

@@ -43,6 +43,12 @@ export interface BuildOptions {
   resolveBaseImages?: boolean;
   /** Official image → local stand-in, default `4pass-local/<name>:<tag>`. */
   baseImageFallbacks?: Record<string, string>;
+  /** An engine to load base images from when `engine` lacks them (in a pool: the local engine). */
+  baseImageSource?: Engine;
+  /** Registry images to take BuildKit's inline cache from (e.g. `registry/app-cache:runtime`). */
+  cacheFrom?: string[];
+  /** Record BuildKit's inline cache in the image (`BUILDKIT_INLINE_CACHE=1`), so a pushed copy can serve `cacheFrom`. */
+  inlineCache?: boolean;
 }
 
 export interface BuildResult {
@@ -159,7 +165,10 @@ async function resolveBuildArgs(
   emit: (event: BuildEvent) => void,
 ): Promise<{ buildArgs: Record<string, string>; baseImages: BaseImageResolution[] }> {
   let baseImages: BaseImageResolution[] = [];
-  const buildArgs = { ...options.buildArgs };
+  const buildArgs: Record<string, string> = {
+    ...options.buildArgs,
+    ...(options.inlineCache && { BUILDKIT_INLINE_CACHE: '1' }),
+  };
   if (options.resolveBaseImages ?? true) {
     const dockerfilePath = resolve(options.dockerfile ?? join(options.contextDir, 'Dockerfile'));
     baseImages = await resolveBaseImages({
@@ -167,6 +176,7 @@ async function resolveBuildArgs(
       dockerfile: await readFile(dockerfilePath, 'utf8'),
       buildArgs,
       ...(options.baseImageFallbacks ? { baseImageFallbacks: options.baseImageFallbacks } : {}),
+      ...(options.baseImageSource ? { source: options.baseImageSource } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     for (const base of baseImages) {
@@ -198,6 +208,7 @@ function engineRequest(
     signal: fixed.signal,
     ...(options.target ? { target: options.target } : {}),
     ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.cacheFrom?.length ? { cacheFrom: options.cacheFrom } : {}),
     ...(options.networkMode ? { networkMode: options.networkMode } : {}),
     ...(options.noCache ? { noCache: true } : {}),
     ...(options.pull ? { pull: true } : {}),

@@ -21,6 +21,7 @@ export function checkConfig(input: unknown): ConfigIssue[] {
   const defaults = record(root?.defaults);
   const issues: ConfigIssue[] = [];
   const seen = new Map<string, string>();
+  issues.push(...duplicateEngines(root?.engines));
   for (const { at, image } of images(input)) {
     if (typeof image.name === 'string') {
       const first = seen.get(image.name);
@@ -85,4 +86,18 @@ function record(value: unknown): Record<string, unknown> | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+function duplicateEngines(engines: unknown): ConfigIssue[] {
+  if (!Array.isArray(engines)) return [];
+  const seen = new Map<string, number>();
+  return engines.flatMap((engine: unknown, i) => {
+    const name = record(engine)?.name;
+    if (typeof name !== 'string') return [];
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, i);
+    return first === undefined
+      ? []
+      : [{ path: `engines[${i}].name`, message: `duplicate engine name "${name}" (also engines[${first}])` }];
+  });
 }

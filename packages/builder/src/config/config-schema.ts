@@ -95,6 +95,13 @@ const structureSchema = z
   })
   .strict();
 
+const cacheRepository = z
+  .string()
+  .regex(
+    /^[a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:[._/-][a-z0-9]+)*$/,
+    'use HOST[:PORT]/REPOSITORY without a tag, e.g. 127.0.0.1:5000/4pass/api-cache',
+  );
+
 const imageSchema = z
   .object({
     name: z
@@ -117,6 +124,15 @@ const imageSchema = z
       .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'is not a valid repository name')
       .optional(),
     tags: z.array(z.string().regex(TAG_PATTERN, 'is not a valid tag')).optional(),
+    /**
+     * A registry build cache (BuildKit's inline cache): `from` repositories are read, `to` is written (tagged per
+     * built stage, `<to>:<stage>`, pushed with the image). Full repositories without a tag, e.g.
+     * `127.0.0.1:5000/4pass/api-cache`.
+     */
+    cache: z
+      .object({ from: z.array(cacheRepository).default([]), to: cacheRepository.optional() })
+      .strict()
+      .optional(),
     /** Passed unchanged to @4pass/optimizer's `parseProfile`. */
     optimizer: z.record(z.string(), z.unknown()).optional(),
     /** The image's Python source (relative like `context`); the worker pipeline scans it for boto3 clients. */
@@ -154,6 +170,21 @@ const registrySchema = z
   })
   .strict();
 
+/** One engine of the pool: images are spread over the engines, each built and measured on one. */
+const engineSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"'),
+    /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`. */
+    host: z.string().regex(/^(unix|tcp|ssh):\/\/.+/, 'use unix://PATH, tcp://HOST[:PORT] or ssh://[USER@]HOST[:PORT]'),
+    /** Directory with ca.pem, cert.pem and key.pem (relative to the config file); tcp:// only. */
+    certPath: z.string().min(1).optional(),
+    /** Verify the engine's certificate (default true). */
+    tlsVerify: z.boolean().optional(),
+  })
+  .strict();
+
+export type EngineConfig = z.output<typeof engineSchema>;
+
 type ImageInput = z.output<typeof imageSchema>;
 type Defaults = z.output<typeof defaultsSchema>;
 
@@ -162,12 +193,15 @@ export const imagesConfigSchema = z
   .object({
     $schema: z.string().optional(),
     registry: registrySchema.optional(),
+    /** The engine pool (default: the one engine of DOCKER_HOST / the context / the local socket). */
+    engines: z.array(engineSchema).min(1, 'list at least one engine, or leave "engines" out').optional(),
     defaults: defaultsSchema.default({}),
     images: z.array(imageSchema).min(1, 'list at least one image'),
   })
   .strict()
-  .transform(({ registry, defaults, images }) => ({
+  .transform(({ registry, engines, defaults, images }) => ({
     ...(registry && { registry }),
+    ...(engines && { engines }),
     images: images.map((image) => resolveImage(image, defaults)),
   }));
 

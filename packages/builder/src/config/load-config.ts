@@ -45,7 +45,15 @@ function validate(input: unknown, file: string, baseDir: string, fileIssues: Con
   const parsed = imagesConfigSchema.safeParse(input);
   const issues = [...(parsed.success ? [] : parsed.error.issues.map(toIssue)), ...checkConfig(input), ...fileIssues];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(file, sortIssues(issues));
-  return { file, ...parsed.data, images: parsed.data.images.map((image) => resolvePaths(image, baseDir)) };
+  const engines = parsed.data.engines?.map((engine) =>
+    engine.certPath ? { ...engine, certPath: resolve(baseDir, engine.certPath) } : engine,
+  );
+  return {
+    file,
+    ...parsed.data,
+    ...(engines && { engines }),
+    images: parsed.data.images.map((image) => resolvePaths(image, baseDir)),
+  };
 }
 
 function resolvePaths(image: ImageConfig, baseDir: string): ImageConfig {

@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import type {
   EngineEndpoint,
@@ -12,7 +13,9 @@ import type {
   ImageInspect,
   RegistryAuth,
 } from './engine.js';
-import { EngineRequestError, EngineUnavailableError } from '../errors.js';
+import { createSshAgent } from './create-ssh-agent.js';
+import type { EngineTls } from './read-tls-files.js';
+import { EngineRequestError, EngineSshError, EngineTlsError, EngineUnavailableError } from '../errors.js';
 
 /** Raw shape of errors raised by docker-modem. */
 interface ModemError {
@@ -40,25 +43,27 @@ const UNREACHABLE = new Set([
 export class DockerEngine implements Engine {
   readonly address: string;
   readonly source: string;
+  readonly name: string | undefined;
   private readonly docker: Docker;
   private readonly timeoutMs: number;
+  private readonly tls: EngineTls | undefined;
 
+  /** @throws {EngineTlsError} when the Engine API client cannot read the environment's DOCKER_CERT_PATH. */
   constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number | undefined } = {}) {
     this.address = endpoint.address;
     this.source = endpoint.source;
+    this.name = endpoint.name;
     this.timeoutMs = options.timeoutMs ?? 5000;
-    this.docker = endpoint.socketPath
-      ? new Docker({ socketPath: endpoint.socketPath })
-      : new Docker({
-          protocol: endpoint.protocol,
-          host: endpoint.host,
-          port: endpoint.port,
-          username: endpoint.username,
-          ca: endpoint.tls?.ca,
-          cert: endpoint.tls?.cert,
-          key: endpoint.tls?.key,
-          ...(endpoint.protocol === 'ssh' ? { sshOptions: { agent: process.env.SSH_AUTH_SOCK } } : {}),
-        } as Docker.DockerOptions);
+    this.tls = endpoint.tls;
+    try {
+      this.docker = new Docker(modemOptions(endpoint));
+    } catch (error) {
+      // docker-modem reads DOCKER_HOST/DOCKER_CERT_PATH itself (and throws on missing files) before our options apply.
+      const problem = `the Engine API client could not read DOCKER_CERT_PATH: ${(error as Error).message}`;
+      throw new EngineTlsError(this.address, this.source, 'ca', process.env.DOCKER_CERT_PATH, problem, {
+        cause: error,
+      });
+    }
   }
 
   async ping(): Promise<void> {
@@ -74,7 +79,7 @@ export class DockerEngine implements Engine {
         }),
       ]);
     } catch (error) {
-      throw new EngineUnavailableError(this.address, this.source, { cause: error });
+      throw this.connectionError(error) ?? new EngineUnavailableError(this.address, this.source, { cause: error });
     } finally {
       clearTimeout(timer);
     }
@@ -103,6 +108,8 @@ export class DockerEngine implements Engine {
     if (request.noCache) options.nocache = true;
     if (request.pull) options.pull = true;
     if (request.platform) options.platform = request.platform;
+    // A JSON array in ONE parameter: docker-modem would repeat the key for a JS array, which the daemon rejects.
+    if (request.cacheFrom?.length) options.cachefrom = JSON.stringify(request.cacheFrom);
     const stream = await this.call('POST /build', () =>
       this.dial<Readable>({
         path: '/build?',
@@ -149,6 +156,37 @@ export class DockerEngine implements Engine {
 
   async exportImage(ref: string): Promise<Readable> {
     return this.call(`GET /images/${ref}/get`, () => this.docker.getImage(ref).get() as Promise<Readable>);
+  }
+
+  async loadImage(tar: Readable, signal?: AbortSignal): Promise<string[]> {
+    const operation = 'POST /images/load';
+    const stream = await this.call(operation, () =>
+      this.dial<Readable>({
+        path: '/images/load?',
+        method: 'POST',
+        file: tar,
+        options: { quiet: '1' },
+        headers: { 'Content-Type': 'application/x-tar' },
+        isStream: true,
+        abortSignal: signal,
+        statusCodes: { 200: true, 500: 'server error' },
+      }),
+    );
+    const loaded: string[] = [];
+    const messages = await this.call(operation, async () => {
+      const all: EngineJsonMessage[] = [];
+      for await (const message of jsonLines(stream)) all.push(message);
+      return all;
+    });
+    for (const message of messages) {
+      if (message.errorDetail || message.error) {
+        const text = message.errorDetail?.message ?? message.error ?? 'unknown error';
+        throw new EngineRequestError(operation, undefined, text, { engine: this.label });
+      }
+      const name = /^Loaded image(?: ID)?: (.+)$/.exec(message.stream?.trim() ?? '')?.[1];
+      if (name) loaded.push(name);
+    }
+    return loaded;
   }
 
   async tryPull(ref: string, signal?: AbortSignal): Promise<boolean> {
@@ -329,7 +367,9 @@ export class DockerEngine implements Engine {
     signal?: AbortSignal,
   ): Promise<AsyncIterable<EngineJsonMessage>> {
     if (!tag)
-      throw new EngineRequestError(`push ${repo}`, undefined, 'a tag is required (an empty tag would push every tag)');
+      throw new EngineRequestError(`push ${repo}`, undefined, 'a tag is required (an empty tag would push every tag)', {
+        engine: this.label,
+      });
     const stream = (await this.call(`POST /images/${repo}/push`, () =>
       this.docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as object),
     )) as unknown as Readable;
@@ -363,11 +403,15 @@ export class DockerEngine implements Engine {
     }
   }
 
+  /** `tcp://127.0.0.1:2376 (from DOCKER_HOST)`: how errors name this engine. */
+  private get label(): string {
+    return `${this.address} (from ${this.source})`;
+  }
+
   private mapError(operation: string, error: unknown): Error {
     const e = error as ModemError;
-    if (e.code && UNREACHABLE.has(e.code) && e.statusCode === undefined) {
-      return new EngineUnavailableError(this.address, this.source, { cause: error });
-    }
+    const connection = this.connectionError(error);
+    if (connection) return connection;
     const json = e.json;
     // Streaming dials (isStream) leave `json` null; docker-modem then puts the daemon's text in the message:
     // "(HTTP code 500) server error - network mode "bridge" not supported by buildkit".
@@ -378,8 +422,77 @@ export class DockerEngine implements Engine {
         : typeof json === 'string' && json
           ? json
           : fromMessage || (e.reason ?? e.message ?? String(error));
-    return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error });
+    return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error, engine: this.label });
   }
+
+  /** An error that is about reaching the engine (TLS, SSH, refused), not about the request; else `undefined`. */
+  private connectionError(error: unknown): Error | undefined {
+    if (error instanceof EngineSshError || error instanceof EngineTlsError) return error;
+    const e = error as ModemError;
+    const code = e.code ?? '';
+    const tls = (which: 'cert' | 'server', file: string | undefined, problem: string) =>
+      new EngineTlsError(this.address, this.source, which, file, problem, { cause: error });
+    if (/^ERR_SSL_.*ALERT/.test(code)) {
+      const cert = this.tls?.files.cert;
+      return tls(
+        'cert',
+        cert,
+        `the engine rejected ${cert ? `the client certificate ${cert}` : 'the connection (no client certificate was sent)'}: ${e.message} (${code})`,
+      );
+    }
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
+      return tls('server', undefined, `the engine does not speak TLS on this port: ${e.message}`);
+    }
+    if (/CERT|SIGNATURE|ISSUER|ALTNAME|INVALID_CA|INVALID_PURPOSE/.test(code)) {
+      const against = this.tls?.files.ca ? `the CA certificate ${this.tls.files.ca}` : "the system's CA certificates";
+      return tls(
+        'server',
+        this.tls?.files.ca,
+        `the engine's certificate did not verify against ${against}: ${e.message} (${code})`,
+      );
+    }
+    if (e.statusCode === 400 && /HTTP request to an HTTPS server/.test(String(e.message ?? ''))) {
+      return tls(
+        'server',
+        undefined,
+        'the engine speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, or use a context with TLS files',
+      );
+    }
+    if (UNREACHABLE.has(code) && e.statusCode === undefined) {
+      return new EngineUnavailableError(this.address, this.source, { cause: error });
+    }
+    return undefined;
+  }
+}
+
+/**
+ * dockerode options for exactly the resolved endpoint. docker-modem merges its own reading of DOCKER_HOST and
+ * DOCKER_CERT_PATH UNDER these, so every connection key is set (to undefined when unused). TLS and SSH go through
+ * our own agents: TLS so that `SkipTLSVerify` is honoured and connections are kept alive; SSH so that all requests
+ * share one SSH connection (see createSshAgent).
+ */
+function modemOptions(endpoint: EngineEndpoint): Docker.DockerOptions {
+  const unset = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, username: undefined };
+  const noTls = { ca: undefined, cert: undefined, key: undefined };
+  if (endpoint.socketPath) return { ...unset, ...noTls, socketPath: endpoint.socketPath } as Docker.DockerOptions;
+  if (endpoint.ssh) {
+    const agent = createSshAgent(endpoint.ssh, endpoint);
+    return { ...unset, ...noTls, protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions;
+  }
+  const tls = endpoint.tls;
+  const agent = tls
+    ? new HttpsAgent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.skipVerify })
+    : undefined;
+  const protocol = tls ? 'https' : 'http';
+  return {
+    ...unset,
+    ...noTls,
+    ...(tls && { ca: tls.ca, cert: tls.cert, key: tls.key }),
+    protocol,
+    host: endpoint.host,
+    port: endpoint.port,
+    agent,
+  } as Docker.DockerOptions;
 }
 
 /** Splits a JSON-lines HTTP body into parsed messages (tolerates chunks that cut lines in half). */

@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { EngineTls } from './read-tls-files.js';
+import type { SshSettings } from './resolve-ssh-settings.js';
 
 /**
  * The small interface the rest of @4pass/builder uses to talk to a Docker engine. Its one implementation,
@@ -8,6 +10,8 @@ export interface Engine {
   /** Where the engine was found, e.g. `unix:///var/run/docker.sock`, and from which source (DOCKER_HOST, context…). */
   readonly address: string;
   readonly source: string;
+  /** The engine's name in a pool (`engines[].name` in the config, `--engine NAME=ADDRESS`); unset for a lone engine. */
+  readonly name?: string | undefined;
   /** Resolves when the engine answers `/_ping`; rejects with EngineUnavailableError otherwise. */
   ping(): Promise<void>;
   version(): Promise<EngineVersion>;
@@ -24,6 +28,8 @@ export interface Engine {
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
   /** `GET /images/{ref}/get`: a docker-save tar stream. */
   exportImage(ref: string): Promise<Readable>;
+  /** `POST /images/load`: loads a docker-save tar (e.g. another engine's `exportImage`); resolves with what it loaded. */
+  loadImage(tar: Readable, signal?: AbortSignal): Promise<string[]>;
   /** Pull `ref`; resolves false (never throws) when it cannot be pulled. */
   tryPull(ref: string, signal?: AbortSignal): Promise<boolean>;
   tagImage(ref: string, repo: string, tag: string): Promise<void>;
@@ -91,6 +97,8 @@ export interface EngineBuildRequest {
   platform?: string;
   /** Lets `cancelBuild` stop this build on the engine. */
   buildId: string;
+  /** Registry images whose inline build cache BuildKit may use (`cachefrom`; refs only, e.g. `reg/app-cache:web`). */
+  cacheFrom?: string[];
   signal?: AbortSignal;
 }
 
@@ -188,5 +196,13 @@ export interface EngineEndpoint {
   host?: string;
   port?: string;
   username?: string;
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; skipVerify?: boolean };
+  tls?: EngineTls;
+  ssh?: SshSettings;
+  /** Its name in a pool of engines. */
+  name?: string;
+}
+
+/** How reports and errors name an engine: `b (tcp://10.0.0.5:2376)`, or its address when it has no name. */
+export function engineLabel(engine: Pick<Engine, 'address' | 'name'>): string {
+  return engine.name ? `${engine.name} (${engine.address})` : engine.address;
 }

@@ -1,3 +1,12 @@
 export type * from './engine.js';
-export { connectEngine, resolveEngineEndpoint, type ConnectOptions } from './connection.js';
+export {
+  connectEngine,
+  connectEngines,
+  resolveEngineEndpoint,
+  type ConnectOptions,
+  type EngineSpec,
+} from './connection.js';
+export { engineLabel } from './engine.js';
 export { DockerEngine } from './docker-engine.js';
+export type { EngineTls } from './read-tls-files.js';
+export type { SshSettings } from './resolve-ssh-settings.js';

@@ -1,4 +1,5 @@
 import { baselineFromRegistry } from './baseline-stage.js';
+import { engineLabel } from '../engine/engine.js';
 import { evaluateImage } from '../report/evaluate-image.js';
 import type { ImageReport } from '../report/gate-report.js';
 import type { RunPlan } from './config-stage.js';
@@ -17,6 +18,7 @@ export async function budgetsStage(
   const fromRegistry = await baselineFromRegistry(run.image, run.facts, plan);
   const report = evaluateImage(run.facts, run.image, run.startup, fromRegistry ?? plan.options.baseline, {
     durations: { ...run.durations },
+    engine: engineLabel(at.engine),
     budgets: plan.options.budgets !== false,
   });
   at.emit({ type: 'image-done', image: run.image.name, report });

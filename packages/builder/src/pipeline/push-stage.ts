@@ -1,4 +1,5 @@
 import type { ImageConfig } from '../config/config-schema.js';
+import { pushImage } from '../push/push-image.js';
 import { pushToRegistry } from '../push/push-to-registry.js';
 import type { PushEvent, PushResult } from '../push/push-image.js';
 import type { BuiltImage } from './build-stage.js';
@@ -30,8 +31,10 @@ export async function pushStage(
     onEvent,
   });
   const stored = await storeImageReport(image, result.digest, push);
+  const cacheTags = await pushCache(image, push, at);
+  const cache = cacheTags.length ? `; cache ${cacheTags.join(', ')}` : '';
   at.describe(
-    `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}`,
+    `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}${cache}`,
   );
   return result;
 }
@@ -67,4 +70,28 @@ function record(
   const tags = (push.pushed.get(image) ?? []).filter((t) => t.tag !== event.tag);
   tags.push({ tag: event.tag, digest: event.digest, via: event.type === 'tag-pointed' ? event.via : 'engine-push' });
   push.pushed.set(image, tags);
+}
+
+/**
+ * The image's registry build cache (`cache.to`): each stage image the build tagged `<to>:<stage>`, pushed with the
+ * image's credentials when it goes to the same registry, else `REGISTRY_USERNAME` / `REGISTRY_PASSWORD`.
+ */
+async function pushCache(image: ImageConfig, push: PushPlan, at: StageContext): Promise<string[]> {
+  const to = image.cache?.to;
+  if (!to) return [];
+  const sameRegistry = push.destination.host !== undefined && to.startsWith(`${push.destination.host}/`);
+  const refs = (await at.engine.listImages({ reference: [`${to}:*`] })).flatMap((i) => i.repoTags);
+  const tags = refs.filter((ref) => ref.startsWith(`${to}:`)).map((ref) => ref.slice(to.length + 1));
+  for (const tag of tags) {
+    await pushImage({
+      engine: at.engine,
+      image: `${to}:${tag}`,
+      repository: to,
+      tags: [tag],
+      ...(sameRegistry && push.auth && { auth: push.auth }),
+      ...(push.env && { env: push.env }),
+      signal: at.signal,
+    });
+  }
+  return tags;
 }

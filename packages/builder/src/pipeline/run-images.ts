@@ -30,7 +30,7 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
     ...(options.signal && { signal: options.signal }),
     ...(options.onEvent && { onEvent: options.onEvent }),
     stages: {
-      build: (image, at) => buildStage(contextStage(image, plan), at),
+      build: (image, at) => buildStage(contextStage(image, plan), at, plan.engines[0]),
       inspect: (image, built, at) => inspectStage(image, built, plan, at),
       startup: { when: (image) => measuresStartup(image, plan), run: startupStage },
       budgets: (run, at) => budgetsStage(run, plan, at),

@@ -1,4 +1,5 @@
 import type { BuildResult } from '../build/build-image.js';
+import { engineLabel } from '../engine/engine.js';
 import type { PushedTag, PushResult } from '../push/push-image.js';
 import type { ResolvedTags } from '../push/tags.js';
 import type { GateReport } from '../report/gate-report.js';
@@ -16,7 +17,7 @@ export type ImagePushOutcome =
 
 /** Where and how fast one image went through the stages. */
 export interface ImageRunRecord {
-  /** Address of the engine that built, measured and pushed the image; unset when its build never started. */
+  /** The engine that built, measured and pushed the image (`engineLabel`); unset when its build never started. */
   engine?: string;
   /** Milliseconds per finished stage. */
   durations: Partial<Record<PipelineStage, number>>;
@@ -66,7 +67,7 @@ function pushOutcome(push: NonNullable<ImageRun<ImageStageTypes>['push']>, tags:
 function imageRecord(run: ImageRun<ImageStageTypes>): ImageRunRecord {
   const { stopped } = run;
   return {
-    ...(run.engine && { engine: run.engine.address }),
+    ...(run.engine && { engine: engineLabel(run.engine) }),
     durations: run.durations,
     ...(stopped && {
       stopped: { stage: stopped.stage, message: stopped.error.message, interrupted: stopped.interrupted },

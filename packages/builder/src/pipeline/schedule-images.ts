@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/engine.js';
+import { engineFailure } from '../errors.js';
 import type { ImageError } from '../report/gate-report.js';
 import { PIPELINE_STAGES, type PipelineEvent, type PipelineStage } from './pipeline-events.js';
 
@@ -6,7 +7,8 @@ import { PIPELINE_STAGES, type PipelineEvent, type PipelineStage } from './pipel
  * The one place that decides what runs when. Per engine of the pool, images are built one at a time (`perEngine`);
  * each image's inspection runs while that engine builds the next image; start-up runs begin only once every build
  * and inspection on that engine has finished (measured on a quiet engine), one image at a time; budgets follow each
- * start-up. One image failing never stops the others. The gate (`report`) sees every image; pushes run only when it
+ * start-up. One image failing never stops the others; an engine that fails as an engine (unreachable, TLS, SSH)
+ * fails the image it took and takes no more. The gate (`report`) sees every image; pushes run only when it
  * passed, one image at a time in config order, and the first failed push stops the rest. An abort stops every stage
  * at its next await; the result says which stage was interrupted.
  */
@@ -137,6 +139,7 @@ export async function scheduleImages<T extends StageTypes>(options: ScheduleOpti
   s.signal.addEventListener('abort', onAbort, { once: true });
   try {
     await Promise.all(options.engines.map((engine) => runEngine(s, engine, perEngine)));
+    for (const run of s.queue.splice(0)) stop(s, run, 'build', new Error('not built: every engine of the pool failed'));
     recordInterrupted(s);
     const evaluated = s.runs.filter((r) => !r.stopped && 'evaluated' in r).map((r) => r.evaluated);
     const report = options.stages.report(evaluated, [...s.errors]);
@@ -187,6 +190,8 @@ async function buildLane<T extends StageTypes>(
     mine.push(run);
     s.emit({ type: 'image-started', image: run.image.name, engine: engine.address });
     const built = await attempt(s, run, 'build', (at) => stages.build(run.image, at));
+    // An engine that does not answer (or whose TLS/SSH fails) takes no more images; the other engines go on.
+    if (!built.ok && engineFailure(run.stopped?.error)) return;
     if (!built.ok) continue;
     run.built = built.value;
     const inspected = attempt(s, run, 'inspect', (at) => stages.inspect(run.image, built.value, at));

@@ -22,6 +22,8 @@ import {
 export interface EvaluateImageOptions {
   /** Stage durations to record in the report (ms). */
   durations?: Record<string, number>;
+  /** The engine that built and measured the image (`engineLabel`). */
+  engine?: string;
   /**
    * `false` (`--no-budget`): no budget rule and no structure check runs, only the credential scan (a baked-in secret
    * is never waved through). Default true.
@@ -99,6 +101,7 @@ function imageReport(
       skipped: checks.filter((c) => c.status === 'skip').length,
     },
     ...(options.durations && { durations: options.durations }),
+    ...(options.engine && { engine: options.engine }),
   };
 }
 

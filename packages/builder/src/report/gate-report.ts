@@ -126,6 +126,8 @@ export interface ImageReport {
   diff?: ImageDiff;
   /** Stage durations (ms) that the caller wants recorded, e.g. `{ build: 41000, inspect: 2100, startup: 5200 }`. */
   durations?: Record<string, number>;
+  /** The engine that built and measured the image: `name (address)` in a pool, else its address. */
+  engine?: string;
 }
 
 /** An image the gate could not measure (build or engine failure); it fails the gate. */
@@ -261,6 +263,7 @@ export const imageReportSchema: z.ZodType<ImageReport> = z.object({
   }),
   diff: imageDiffSchema.optional(),
   durations: z.record(z.string(), z.number()).optional(),
+  engine: z.string().optional(),
 });
 
 /** Validates a JSON report (e.g. `gateReportSchema.parse(JSON.parse(text))`). */

@@ -98,8 +98,15 @@ function imageHeading(image: ImageReport, paint: Paint): string {
     paint(
       'dim',
       ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`,
-    )
+    ) +
+    (image.engine ? paint('dim', `\n  on ${image.engine}${stageTimes(image.durations)}`) : '')
   );
+}
+
+/** `: build 41.0 s, inspect 2.1 s, startup 5.2 s` */
+function stageTimes(durations: ImageReport['durations']): string {
+  const parts = Object.entries(durations ?? {}).map(([stage, ms]) => `${stage} ${(ms / 1000).toFixed(1)} s`);
+  return parts.length ? `: ${parts.join(', ')}` : '';
 }
 
 /** Checks, failures first (only failures and warnings unless `verbose`), with the details of failed ones. */

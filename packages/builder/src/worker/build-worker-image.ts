@@ -39,6 +39,11 @@ export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEve
   venvPath?: string;
   /** Path of the optimized environment inside the runtime build context; default `optimized-venv`. */
   contextPath?: string;
+  /**
+   * A registry repository for BuildKit's inline cache: the builder and runtime images are also tagged
+   * `<cacheTo>:builder` / `<cacheTo>:runtime` (with `BUILDKIT_INLINE_CACHE=1`) to be pushed; read with `cacheFrom`.
+   */
+  cacheTo?: string;
   /** Run the optimizer's smoke program inside the final image (runtime user, read-only root); default true. */
   smoke?: boolean;
   onEvent?: (event: WorkerEvent) => void;
@@ -102,11 +107,13 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     );
   }
 
-  const common = { ...options, onEvent: undefined, tags: undefined };
+  const common = { ...options, onEvent: undefined, tags: undefined, inlineCache: options.cacheTo !== undefined };
+  const cacheTag = (target: string) => (options.cacheTo ? [`${options.cacheTo}:${target}`] : []);
   const builder = await stage('builder', () =>
     buildImage({
       ...common,
       target: options.builderTarget ?? 'builder',
+      tags: cacheTag(options.builderTarget ?? 'builder'),
       onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }),
     }),
   );
@@ -123,7 +130,7 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     const runtime = await stage('runtime', () =>
       buildImage({
         ...common,
-        tags: options.tags,
+        tags: [...(options.tags ?? []), ...cacheTag(options.runtimeTarget ?? 'runtime')],
         target: options.runtimeTarget ?? 'runtime',
         extraEntries: [{ path: options.contextPath ?? 'optimized-venv', sourceDir: venvDir }],
         onEvent: (event) => onEvent?.({ type: 'build', stage: 'runtime', event }),
@@ -137,7 +144,9 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   } finally {
     await rm(workDir, { recursive: true, force: true });
     // The builder image is an untagged by-product; its layers stay in BuildKit's cache for the next build.
-    if (builder.imageId) await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
+    if (builder.imageId && !options.cacheTo) {
+      await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
+    }
   }
 }
 

@@ -1,0 +1,184 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { isAlive, leftovers, removeLeftovers, stopProcess, type HostLeftovers } from './host-processes.js';
+import { freePort } from './registry.js';
+import { makeCertificates, type TestCertificates } from './test-certificates.js';
+
+/**
+ * A second Docker engine beside the machine's own, as a remote engine would be: its own data root, exec root, pid
+ * file, containerd, and bridge (created here with `ip link`, NEVER `--bridge none`, which would delete docker0),
+ * listening on 127.0.0.1 over mutual TLS (certificates made here with openssl) and on a private unix socket (for
+ * the sshd of ssh-server.ts). `--iptables=false`: it never touches the host's firewall, so its containers have no
+ * outbound network (the worker builds offline from the wheelhouse).
+ */
+export interface SecondEngine {
+  /** `tcp://127.0.0.1:<port>`. */
+  address: string;
+  port: number;
+  /** The unix socket the same engine also listens on. */
+  socketPath: string;
+  certificates: TestCertificates;
+  /** DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH for this engine. */
+  tlsEnv: Record<string, string>;
+  dir: string;
+  bridge: string;
+  log(): string;
+  /** Stops dockerd (SIGTERM, then SIGKILL), removes leftovers, the bridge and the directory. */
+  stop(): Promise<void>;
+  /** What is still on the host (after stop: nothing). */
+  leftovers(): HostLeftovers;
+}
+
+const PREFIX = '4pass-engine-';
+const OWNER = 'owner.pid';
+
+/** Starts the engine and waits until it answers; on failure removes everything and throws with its log. */
+export async function startSecondEngine(): Promise<SecondEngine> {
+  const dir = await mkdtemp(join('/tmp', PREFIX));
+  const bridge = `4p${randomBytes(3).toString('hex')}`;
+  await writeFile(join(dir, OWNER), String(process.pid));
+  await writeFile(join(dir, 'bridge'), bridge);
+  const cleanup = () => removeLeftovers(dir, bridge);
+  process.once('exit', cleanup);
+  try {
+    const certificates = await makeCertificates(join(dir, 'certs'));
+    createBridge(bridge);
+    const port = await freePort();
+    const child = await spawnDockerd(dir, bridge, port, certificates);
+    await waitForPing(join(dir, 'docker.sock'), child, dir);
+    return handle(dir, bridge, port, certificates, child, cleanup);
+  } catch (error) {
+    const log = await readFile(join(dir, 'dockerd.log'), 'utf8').catch(() => '');
+    cleanup();
+    process.off('exit', cleanup);
+    throw new Error(
+      `the second engine did not start: ${(error as Error).message}\n${log.split('\n').slice(-30).join('\n')}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function handle(
+  dir: string,
+  bridge: string,
+  port: number,
+  certificates: TestCertificates,
+  child: ChildProcess,
+  cleanup: () => void,
+): SecondEngine {
+  const address = `tcp://127.0.0.1:${port}`;
+  return {
+    address,
+    port,
+    socketPath: join(dir, 'docker.sock'),
+    certificates,
+    tlsEnv: { DOCKER_HOST: address, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certificates.clientDir },
+    dir,
+    bridge,
+    log: () => readFileSafe(join(dir, 'dockerd.log')),
+    async stop() {
+      await stopProcess(child, 30_000);
+      cleanup();
+      process.off('exit', cleanup);
+    },
+    leftovers: () => leftovers(dir, bridge),
+  };
+}
+
+/** A /24 on 172.30.x.0 that no interface of this host uses yet. */
+function freeSubnet(): string {
+  const used = spawnSync('ip', ['-o', '-4', 'addr'], { encoding: 'utf8' }).stdout;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const third = 100 + Math.floor(Math.random() * 150);
+    if (!used.includes(`172.30.${third}.`)) return `172.30.${third}.1/24`;
+  }
+  throw new Error('no free 172.30.x.0/24 subnet for the second engine’s bridge');
+}
+
+function createBridge(name: string): void {
+  const subnet = freeSubnet();
+  for (const args of [
+    ['link', 'add', name, 'type', 'bridge'],
+    ['addr', 'add', subnet, 'dev', name],
+    ['link', 'set', name, 'up'],
+  ]) {
+    const result = spawnSync('ip', args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${result.stderr.trim()}`);
+  }
+}
+
+async function spawnDockerd(dir: string, bridge: string, port: number, certs: TestCertificates): Promise<ChildProcess> {
+  // An empty --config-file: never inherit /etc/docker/daemon.json (hosts, bridge, data-root of the first engine).
+  await writeFile(join(dir, 'daemon.json'), '{}\n');
+  const args = [
+    `--config-file=${join(dir, 'daemon.json')}`,
+    `--data-root=${join(dir, 'data')}`,
+    `--exec-root=${join(dir, 'exec')}`,
+    `--pidfile=${join(dir, 'docker.pid')}`,
+    `-H=tcp://127.0.0.1:${port}`,
+    `-H=unix://${join(dir, 'docker.sock')}`,
+    '--tlsverify',
+    `--tlscacert=${certs.caCert}`,
+    `--tlscert=${certs.serverCert}`,
+    `--tlskey=${certs.serverKey}`,
+    '--iptables=false',
+    `--bridge=${bridge}`,
+    '--log-level=warn',
+  ];
+  const log = openSync(join(dir, 'dockerd.log'), 'a');
+  const child = spawn('dockerd', args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  return child;
+}
+
+async function waitForPing(socketPath: string, child: ChildProcess, dir: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dockerd exited ${child.exitCode}`);
+    if (existsSync(socketPath) && (await ping(socketPath))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`dockerd (${dir}) did not answer /_ping within 60 s`);
+}
+
+function ping(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Removes the second engines (and sshds) of test processes that died without cleaning up: directories
+ * `/tmp/4pass-engine-*` whose owner process is gone. Another run's live engine is never touched.
+ */
+export function sweepOrphanedEngines(): string[] {
+  const swept: string[] = [];
+  for (const name of readdirSync('/tmp').filter((n) => n.startsWith(PREFIX))) {
+    const dir = join('/tmp', name);
+    const owner = Number(readFileSafe(join(dir, OWNER)));
+    if (owner && isAlive(owner)) continue;
+    removeLeftovers(dir, readFileSafe(join(dir, 'bridge')).trim());
+    swept.push(dir);
+  }
+  return swept;
+}
