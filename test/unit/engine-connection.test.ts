@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveEngineEndpoint } from '@4pass/builder';
+import { ConfigError } from '@4pass/builder';
+import { resolveEngineEndpoint } from '../../packages/builder/src/engine/connection.js';
 
 function dockerConfig(current: string | undefined, contexts: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), '4pass-dockercfg-'));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { type PipelineEvent } from '@4pass/builder';
 import {
   scheduleImages,
   type ImageStages,
-  type PipelineEvent,
   type ScheduleOptions,
   type StageContext,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/pipeline/schedule-images.js';
 import { addressOnlyEngine as fakeEngine } from './fake-engine.js';
 
 interface Types {

@@ -2,9 +2,7 @@ import type { BuildEvent } from '../build/build-events.js';
 import type { PipelineEvent } from '../pipeline/pipeline-events.js';
 import type { PushEvent } from '../push/push-image.js';
 import type { WorkerEvent } from '../worker/build-worker-image.js';
-import { createRenderer, type RendererOptions } from './create-renderer.js';
-
-type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+import { createRenderer, type RendererOptions, type RenderStream as Stream } from './create-renderer.js';
 
 export interface PipelineRendererOptions {
   /** Build progress: `auto` (default: live view on a terminal), `plain` or `tty`. */

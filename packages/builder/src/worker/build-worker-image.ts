@@ -14,7 +14,8 @@ import {
   type Profile,
 } from '@4pass/optimizer';
 import type { Engine } from '../engine/engine.js';
-import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from '../build/index.js';
+import { buildImage, type BuildOptions, type BuildResult } from '../build/build-image.js';
+import type { BuildEvent } from '../build/build-events.js';
 import { FourpassError } from '../errors.js';
 import { formatMegabytes } from '../units/format-units.js';
 

@@ -1,5 +1,0 @@
-export * from './analyze-layers.js';
-export * from './read-docker-save.js';
-export * from './inspect-image.js';
-export * from './inspect-errors.js';
-export * from './layer-size-cache.js';

@@ -1,2 +1,0 @@
-export * from './startup-result.js';
-export * from './measure-startup.js';
