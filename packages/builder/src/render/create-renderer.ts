@@ -12,7 +12,10 @@ export interface RendererOptions extends PlainRendererOptions, TtyRendererOption
   mode?: 'auto' | 'tty' | 'plain';
 }
 
-/** Picks the renderer for `stream` like `docker build --progress=auto`: live view on a terminal, plain lines otherwise. */
+/**
+ * Picks the renderer for `stream` like `docker build --progress=auto`: live view on a terminal, plain lines otherwise.
+ * Never throws; neither does the returned renderer (a failing stream reports through its own `error` event).
+ */
 export function createRenderer(stream: RenderStream, options: RendererOptions = {}): (event: BuildEvent) => void {
   const mode = options.mode ?? 'auto';
   const tty = mode === 'tty' || (mode === 'auto' && stream.isTTY === true && process.env.TERM !== 'dumb');

@@ -16,6 +16,7 @@ export interface PipelineRendererOptions {
 /**
  * Renders `runImages`' events as the CLI prints them: one line per image and stage with its duration, each build's
  * progress (plain lines or the live view), worker sub-stages, pushed tags and retries, failures with their message.
+ * Never throws; neither does the returned renderer.
  */
 export function createPipelineRenderer(stream: Stream, options: PipelineRendererOptions = {}) {
   const color = options.color ?? stream.isTTY === true;
