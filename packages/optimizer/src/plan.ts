@@ -25,7 +25,6 @@ export type RewriteRule = 'aws-endpoints-prune' | 'record-rewrite';
 /** Every rule that appears in a report. */
 export type RuleName = RemovalRule | RewriteRule;
 
-/** Every rule name, in the order reports list them. */
 export const RULE_NAMES: readonly RuleName[] = [
   'remove-distribution',
   'aws-service-data',
