@@ -45,6 +45,19 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
+    // The public API is chosen name by name in each entry (reported in packages/*/api/*.api.md): no `export *`.
+    files: ['packages/*/src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ExportAllDeclaration',
+          message: 'Export names explicitly; the public API is chosen, not chained.',
+        },
+      ],
+    },
+  },
+  {
     // dockerode and the AWS SDK each enter the code base through exactly one adapter file.
     files: ['packages/**/*.ts'],
     ignores: ['packages/builder/src/engine/docker-engine.ts', 'packages/builder/src/push/ecr-client.ts'],

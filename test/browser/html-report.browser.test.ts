@@ -1,13 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import {
-  diffContents,
-  explainChecks,
-  renderHtmlReport,
-  type ContentsReport,
-  type HtmlImage,
-  type ImportProfile,
-} from '@4pass/builder';
+import { renderHtmlReport, type ContentsReport, type HtmlImage, type ImportProfile } from '@4pass/builder';
+import { explainChecks } from '../../packages/builder/src/budgets/explain-budget.js';
+import { diffContents } from '../../packages/builder/src/report/diff-contents.js';
 import { openHtml, screenshot } from './chromium.js';
 
 /** The browser's getComputedStyle (the test project compiles without the DOM library). */

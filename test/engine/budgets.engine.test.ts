@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildGateReport,
   buildImage,
-  evaluateImage,
   gateExitCode,
   gateReportSchema,
   inspectImage,
@@ -21,6 +19,7 @@ import {
   type ImageReport,
   type StartupResult,
 } from '@4pass/builder';
+import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
 
 // Fake credentials in AWS's documented example format; they must never appear in any output.

@@ -11,8 +11,8 @@ import {
   EngineUnavailableError,
   buildImage,
   connectEngine,
-  createPlainRenderer,
 } from '@4pass/builder';
+import { createPlainRenderer } from '../../packages/builder/src/render/plain-renderer.js';
 import type { BuildEvent, BuildResult, Engine } from '@4pass/builder';
 import { OFFICIAL_BASES, engine as sharedEngine, runId, testLabel } from './helpers.js';
 

@@ -28,8 +28,23 @@ interface PackedManifest {
 const DEPLOY_TS = `import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImage, connectEngine, type BuildResult } from '@4pass/builder';
+import {
+  buildImage,
+  connectEngine,
+  createRenderer,
+  inspectImage,
+  pushToRegistry,
+  resolveTags,
+  runImages,
+  type BuildResult,
+  type GateReport,
+} from '@4pass/builder';
+import { loadConfig, type ImagesConfig } from '@4pass/builder/config';
 import { RULE_NAMES, type OptimizeReport } from '@4pass/optimizer';
+
+// What the README's deploy script uses, from the installed types and both entries (not called here).
+const api = [createRenderer, inspectImage, pushToRegistry, resolveTags, runImages, loadConfig];
+const shapes: [GateReport['pass'], ImagesConfig['images']] | undefined = undefined;
 
 const [tag, runId] = process.argv.slice(2);
 if (!tag || !runId) throw new Error('usage: deploy TAG RUN_ID');
@@ -41,6 +56,7 @@ try {
   const result: BuildResult = await buildImage({ engine, contextDir: dir, tags: [tag], labels: { 'org.4pass.test': runId } });
   const none: OptimizeReport | undefined = undefined;
   console.log(result.imageId, RULE_NAMES.length > 0 && none === undefined ? 'optimizer-ok' : 'optimizer-missing');
+  console.log(api.every((f) => typeof f === 'function') && shapes === undefined ? 'api-ok' : 'api-missing');
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
@@ -168,9 +184,10 @@ describe('a deploy script outside the workspace', () => {
 
   it('connects, builds a tiny context and prints the image id', async () => {
     const out = await run(process.execPath, [join(project, 'out', 'deploy.js'), tag, runId], project);
-    const [imageId, optimizer] = out.trim().split(' ');
+    const [imageId, optimizer, api] = out.trim().split(/\s+/);
     expect(imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(optimizer).toBe('optimizer-ok');
+    expect(api).toBe('api-ok');
     const image = await (await engine()).inspectImage(tag);
     expect(image?.Id).toBe(imageId);
     expect(image?.Config.Labels?.['org.4pass.test']).toBe(runId);

@@ -3,13 +3,13 @@ import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  pushImage,
   RegistryAuthError,
   RegistryUnavailableError,
   type Engine,
   type PushEvent,
   type PushResult,
 } from '@4pass/builder';
+import { pushImage } from '../../packages/builder/src/push/push-image.js';
 import { engine, runId, testLabel } from './helpers.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 

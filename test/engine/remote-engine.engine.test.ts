@@ -15,9 +15,9 @@ import {
   runImages,
   inspectImage,
   measureStartup,
-  pushImage,
   type Engine,
 } from '@4pass/builder';
+import { pushImage } from '../../packages/builder/src/push/push-image.js';
 import { execa } from './exec.js';
 import { FROM_PYTHON, engine as localEngine, localPythonBase, runId, testLabel } from './helpers.js';
 import { startRegistry, type TestRegistry } from './registry.js';

@@ -4,24 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  RegistryHttpClient,
-  buildGateReport,
   buildImage,
-  evaluateImage,
   inspectImage,
-  loadStoredReport,
   measureStartup,
   parseConfig,
   parseGateReport,
-  pushImage,
-  readRegistryImage,
-  registryImageFacts,
   renderHtmlReport,
-  storeReport,
   type Engine,
   type ImageFacts,
   type ImageReport,
 } from '@4pass/builder';
+import { registryImageFacts } from '../../packages/builder/src/inspect/registry-facts.js';
+import { readRegistryImage } from '../../packages/builder/src/inspect/registry-image.js';
+import { pushImage } from '../../packages/builder/src/push/push-image.js';
+import { RegistryHttpClient } from '../../packages/builder/src/push/registry-http-client.js';
+import { loadStoredReport, storeReport } from '../../packages/builder/src/push/report-artifact.js';
+import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { openHtml, screenshot } from '../browser/chromium.js';
 import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
 import { startRegistry, type TestRegistry } from './registry.js';

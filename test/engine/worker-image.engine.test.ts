@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildGateReport,
   buildWorkerImage,
-  evaluateImage,
   inspectImage,
   parseConfig,
   renderHtmlReport,
@@ -15,6 +13,7 @@ import {
   type WorkerBuildResult,
   type WorkerEvent,
 } from '@4pass/builder';
+import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { openHtml, screenshot } from '../browser/chromium.js';
 import { engine as getEngine, runId, testLabel } from './helpers.js';
 

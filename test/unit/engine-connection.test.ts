@@ -3,7 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, EngineTlsError, resolveEngineEndpoint } from '@4pass/builder';
+import { ConfigError, EngineTlsError } from '@4pass/builder';
+import { resolveEngineEndpoint } from '../../packages/builder/src/engine/connection.js';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/tls');
 

@@ -1,21 +1,180 @@
 /**
  * @4pass/builder — build, inspect, gate and push container images through the Docker Engine API.
  * Read the whole job in pipeline/run-images.ts: config → context → build → inspect → budgets → tag/push → report.
+ *
+ * The public API, chosen name by name (no `export *`): what deploy scripts, the CLI (scripts/*.mjs) and the public API
+ * tests use. Everything else is internal; tests of internals import their modules directly. The surface is recorded
+ * in packages/builder/api/builder.api.md (`pnpm api:check`, `pnpm api:update`).
  */
-export * from './errors.js';
-export * from './engine/index.js';
-export * from './context/index.js';
-export * from './build/index.js';
-export * from './render/index.js';
-export * from './config/index.js';
-export * from './units/index.js';
-export * from './secrets/index.js';
-export { normalizeImagePath } from './paths/normalize-image-path.js';
-export * from './references/index.js';
-export * from './inspect/index.js';
-export * from './budgets/index.js';
-export * from './startup/index.js';
-export * from './report/index.js';
-export * from './push/index.js';
-export * from './worker/index.js';
-export * from './pipeline/index.js';
+
+// Errors a caller catches: each has a literal `name`, structured fields and a `cause`.
+export {
+  ConfigError,
+  ContextError,
+  EngineRequestError,
+  EngineSshError,
+  EngineTlsError,
+  EngineUnavailableError,
+  FourpassError,
+  InvalidRepositoryError,
+  RegistrySettingsError,
+  type TlsCertificate,
+} from './errors.js';
+export { BaseImageError, BuildCanceledError, BuildError } from './build/build-errors.js';
+export { ImageArchiveError, ImageNotFoundError } from './inspect/inspect-errors.js';
+export { StartupSetupError } from './startup/measure-startup.js';
+export { ServiceUsageError, SmokeTestError } from './worker/build-worker-image.js';
+export {
+  DigestMismatchError,
+  DirtyWorkTreeError,
+  EcrError,
+  PushError,
+  RegistryAuthError,
+  RegistryUnavailableError,
+  TagImmutableError,
+  TagResolutionError,
+} from './push/errors.js';
+
+// Engine: find and connect to a Docker engine; `Engine` is the small interface every function takes.
+export { connectEngine, connectEngines, type ConnectOptions, type EngineSpec } from './engine/connection.js';
+export type {
+  ContainerInspect,
+  ContainerSpec,
+  Engine,
+  EngineBuildRequest,
+  EngineJsonMessage,
+  EngineVersion,
+  ImageHistoryEntry,
+  ImageInspect,
+  RegistryAuth,
+} from './engine/engine.js';
+
+// Config: images.config.json, validated once (also the light entry @4pass/builder/config).
+export {
+  DEFAULT_CONFIG_FILE,
+  loadConfig,
+  parseConfig,
+  type LoadConfigOptions,
+  type ParseConfigOptions,
+} from './config/load-config.js';
+export {
+  imagesConfigSchema,
+  type Budgets,
+  type GrowthRule,
+  type ImageConfig,
+  type ImagesConfig,
+  type ImagesConfigInput,
+  type ReadyProbe,
+  type RegistryConfig,
+  type Rule,
+  type RuleLevel,
+  type StartupConfig,
+  type StructureConfig,
+} from './config/config-schema.js';
+export type { ConfigIssue } from './config/check-config.js';
+export type { GrowthLimit } from './units/parse-units.js';
+export {
+  resolveRegistryDestination,
+  type RegistryDestination,
+  type RegistrySettings,
+} from './config/registry-settings.js';
+
+// Build: one image through BuildKit, its progress as typed events, and the renderers for them.
+export { buildImage, type BuildOptions, type BuildResult } from './build/build-image.js';
+export type { BuildEvent, BuildEventType, StepRef } from './build/build-events.js';
+export type { StepSummary } from './build/trace-tracker.js';
+export type { BaseImageResolution } from './build/base-images.js';
+export type { ExtraDirEntry, ExtraEntry, ExtraFileEntry } from './context/create-build-context.js';
+export { createRenderer, type RendererOptions, type RenderStream } from './render/create-renderer.js';
+export type { PlainRendererOptions } from './render/plain-renderer.js';
+export type { TtyRendererOptions } from './render/tty-renderer.js';
+export { createPipelineRenderer, type PipelineRendererOptions } from './render/pipeline-renderer.js';
+
+// Worker image: builder → @4pass/optimizer → runtime, with the smoke test.
+export {
+  buildWorkerImage,
+  type WorkerBuildOptions,
+  type WorkerBuildResult,
+  type WorkerEvent,
+  type WorkerStage,
+} from './worker/build-worker-image.js';
+
+// Inspect: the facts budgets are checked on (sizes, layers, waste, compressed sizes).
+export {
+  inspectImage,
+  type HistoryFacts,
+  type ImageFacts,
+  type ImageRuntimeConfig,
+  type InspectImageOptions,
+  type LayerFacts,
+} from './inspect/inspect-image.js';
+export type { EntryType, Inefficiency, LayerEntry, TreeEntry } from './inspect/analyze-layers.js';
+export type { ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { DistributionPath, PythonDistribution } from './inspect/python-distributions.js';
+export type { DebianPackage } from './inspect/debian-packages.js';
+export type { KnownLayer } from './inspect/registry-image.js';
+export { openLayerSizeCache, type FileLayerSizeCache, type LayerSizeCache } from './inspect/layer-size-cache.js';
+
+// Start-up: container start → ready.
+export { measureStartup, type MeasureStartupOptions, type StartupEvent } from './startup/measure-startup.js';
+export type { StartupFailure, StartupResult, StartupRun, StartupSettings } from './startup/startup-result.js';
+export type {
+  DistributionImportTime,
+  ImportProfile,
+  ImportTimeRecord,
+  ProfiledModule,
+} from './startup/import-profile.js';
+
+// The gate report (JSON `--json`, schemaVersion 2) and its renderers.
+export {
+  REPORT_SCHEMA_VERSION,
+  gateReportSchema,
+  type GateReport,
+  type ImageDiff,
+  type ImageError,
+  type ImageReport,
+  type LayerChange,
+  type LayerReport,
+  type PathChange,
+  type SizeChange,
+  type StartupReport,
+} from './report/gate-report.js';
+export type {
+  ContentsReport,
+  ImportChange,
+  PackageChange,
+  PathGrowth,
+  PathSizeChange,
+} from './report/contents-report.js';
+export type { Check, CheckStatus, CheckUnit } from './budgets/check.js';
+export { loadGateReport, parseGateReport } from './report/load-report.js';
+export { gateExitCode } from './report/evaluate-image.js';
+export { renderTextReport, type RenderTextOptions } from './report/render-text.js';
+export { MARKDOWN_MARKER, renderMarkdownReport } from './report/render-markdown.js';
+export { renderJUnitReport } from './report/render-junit.js';
+export {
+  renderHtmlReport,
+  type HtmlImage,
+  type HtmlReportInput,
+  type RenderHtmlOptions,
+} from './report/render-html.js';
+
+// Tags and push: sha-<7> pushed and verified, then latest; ECR or any registry.
+export { resolveTags, type ResolvedTags, type ResolveTagsOptions, type ShaSource } from './push/tags.js';
+export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
+export type { LayerCounts, PushedTag, PushEvent, PushImageOptions, PushResult } from './push/push-image.js';
+export { registryAuthFromStdin, type RegistryAuthSource } from './push/registry-auth.js';
+export type {
+  EnsureRepositoryOptions,
+  EnsureRepositoryResult,
+  RegistryApi,
+  RetagOptions,
+} from './push/registry-api.js';
+export type { RetryOptions } from './push/retry.js';
+
+// The whole job: config → context → build → inspect → budgets → tag/push → report.
+export { runImages } from './pipeline/run-images.js';
+export type { PushRequest, RunImagesOptions, RunImagesSettings } from './pipeline/run-options.js';
+export type { ImagePushOutcome, ImageRunRecord, RunImagesResult, RunInterruption } from './pipeline/run-result.js';
+export type { PipelineEvent, PipelineStage } from './pipeline/pipeline-events.js';
+export type { Interruption } from './pipeline/schedule-images.js';

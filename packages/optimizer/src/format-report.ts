@@ -24,7 +24,7 @@ function table(rows: string[][]): string {
 
 const totals = (t: Totals): string => `${formatBytes(t.bytes)} / ${t.files} files`;
 
-/** A plain-text rendering of a report: totals, per rule, per distribution, services, warnings. */
+/** A plain-text rendering of a report: totals, per rule, per distribution, services, warnings. Never throws. */
 export function formatReport(report: OptimizeReport): string {
   const saved = report.before.bytes - report.after.bytes;
   const out: string[] = [];

@@ -23,7 +23,8 @@ const serviceName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a botocore service name (lower case letters, digits and dashes)');
 
-const profileSchema = z
+/** The profile's schema (`parseProfile` validates with it and reports every issue at once). */
+export const profileSchema = z
   .object({
     aws: z
       .object({

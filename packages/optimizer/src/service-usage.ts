@@ -27,6 +27,7 @@ const KEYWORD = /\b(?:client|resource|create_client)\s*\(([^()]*?)\bservice_name
 /**
  * Find `boto3.client("x")`, `boto3.resource("x")`, `Session().client("x")`, `session.client(service_name="x")`,
  * `session.create_client("x")` calls with a literal service name. Names that are not AWS services are ignored.
+ * Pure; never throws.
  */
 export function scanSourceForServices(
   files: readonly SourceFile[],
@@ -70,7 +71,7 @@ export function scanSourceForServices(
   return calls.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.service.localeCompare(b.service));
 }
 
-/** The calls whose service the profile does not keep, each with a message naming file and line. */
+/** The calls whose service the profile does not keep, each with a message naming file and line. Never throws. */
 export function checkServiceUsage(profile: Profile, calls: readonly ServiceCall[]): ServiceViolation[] {
   const kept = new Set(keptServices(profile));
   return calls

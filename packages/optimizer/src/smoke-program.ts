@@ -31,7 +31,7 @@ const MODULE_OF_DIST: Record<string, string> = {
  * module, creates a client for each kept service in two regions (dummy credentials, no network), loads its
  * paginators and waiters, checks a trimmed service raises botocore's UnknownServiceError and the removed
  * distributions are not importable. It writes nothing (no bytecode) and exits 1 with a list of failures.
- * Run it as `python -B smoke.py [--site DIR]`.
+ * Run it as `python -B smoke.py [--site DIR]`. Pure; never throws.
  */
 export function generateSmokeProgram(profile: Profile, opts: SmokeProgramOptions = {}): string {
   const services = keptServices(profile);

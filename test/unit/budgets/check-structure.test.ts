@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig, type StructureConfig } from '@4pass/builder';
 import {
   checkStructure,
   findBotocoreServices,
   isRootUser,
-  parseConfig,
   pathPattern,
-  redactSecrets,
-  scanSecrets,
-  type StructureConfig,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/budgets/check-structure.js';
+import { redactSecrets, scanSecrets } from '../../../packages/builder/src/secrets/scan-secrets.js';
 import { factsFixture } from './facts-fixture.js';
 
 const structureOf = (structure: unknown): StructureConfig =>

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateBudgets, evaluateGrowth, evaluateRule, parseConfig, type StartupResult } from '@4pass/builder';
+import { parseConfig, type StartupResult } from '@4pass/builder';
+import {
+  evaluateBudgets,
+  evaluateGrowth,
+  evaluateRule,
+} from '../../../packages/builder/src/budgets/evaluate-budgets.js';
 
 const budgetsOf = (budgets: unknown) =>
   parseConfig({ images: [{ name: 'x', dockerfile: 'D', context: '.', budgets }] }, 'test.json').images[0]!.budgets;

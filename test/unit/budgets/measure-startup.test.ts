@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   measureStartup,
-  median,
-  percentile,
   StartupSetupError,
   type ContainerInspect,
   type ContainerSpec,
   type Engine,
   type ImageInspect,
 } from '@4pass/builder';
+import { median, percentile } from '../../../packages/builder/src/startup/measure-startup.js';
 
 /** A fake engine whose containers become healthy / print after `readyAfterMs`, or exit, or fail to start. */
 function fakeEngine(opts: {

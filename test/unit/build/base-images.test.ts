@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BaseImageError, resolveBaseImages, type Engine } from '@4pass/builder';
+import { BaseImageError, type Engine } from '@4pass/builder';
+import { resolveBaseImages } from '../../../packages/builder/src/build/base-images.js';
 
 /** An engine that knows `images`; `loadImage` adds whatever the tar names (the tar is the ref's name here). */
 function engine(address: string, images: string[], log: string[]): Engine {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, parseDuration, parseGrowth, parseRatio, parseSize } from '@4pass/builder';
+import { formatBytes, formatDuration } from '../../../packages/builder/src/units/format-units.js';
+import { parseDuration, parseGrowth, parseRatio, parseSize } from '../../../packages/builder/src/units/parse-units.js';
 
 describe('parseSize', () => {
   it.each([

@@ -1,7 +1,9 @@
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ContextError, createBuildContext, createDockerignoreMatcher, parseDockerignore } from '@4pass/builder';
+import { ContextError } from '@4pass/builder';
+import { createBuildContext } from '../../../packages/builder/src/context/create-build-context.js';
+import { createDockerignoreMatcher, parseDockerignore } from '../../../packages/builder/src/context/dockerignore.js';
 import { dockerignoreExpected, dockerignoreTree, makeTree } from '../../fixtures/contexts/make-tree.js';
 import { readTar } from '../../fixtures/contexts/read-tar.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeLayers, measurePaths, normalizeImagePath, type LayerEntry } from '@4pass/builder';
+import { analyzeLayers, measurePaths, type LayerEntry } from '../../../packages/builder/src/inspect/analyze-layers.js';
+import { normalizeImagePath } from '../../../packages/builder/src/paths/normalize-image-path.js';
 
 const file = (path: string, size: number): LayerEntry => ({ path, size, type: 'file', mode: 0o644 });
 const dir = (path: string): LayerEntry => ({ path, size: 0, type: 'directory', mode: 0o755 });

@@ -1,17 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { analyzeLayers } from '../../../packages/builder/src/inspect/analyze-layers.js';
+import { parseDpkgStatus, resolveDirectoryLinks } from '../../../packages/builder/src/inspect/debian-packages.js';
+import { importNameOwners, readImageContents } from '../../../packages/builder/src/inspect/image-contents.js';
 import {
-  analyzeLayers,
   createFileCollector,
-  importNameOwners,
-  parseDpkgStatus,
-  parseMetadata,
-  parseRecord,
-  readDockerSave,
-  readImageContents,
-  resolveDirectoryLinks,
   wantsPackageMetadata,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/inspect/layer-file-contents.js';
+import { parseMetadata, parseRecord } from '../../../packages/builder/src/inspect/python-distributions.js';
+import { readDockerSave } from '../../../packages/builder/src/inspect/read-docker-save.js';
 import { chunked, dockerSaveOf, type FixtureEntry } from './docker-save-fixtures.js';
 
 const fx = (name: string) => readFile(new URL(`../../fixtures/packages/${name}`, import.meta.url));

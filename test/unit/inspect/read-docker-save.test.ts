@@ -5,13 +5,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  GzipSizeEstimator,
-  ImageArchiveError,
-  imageFactsFrom,
-  openLayerSizeCache,
-  readDockerSave,
-} from '@4pass/builder';
+import { ImageArchiveError, openLayerSizeCache } from '@4pass/builder';
+import { imageFactsFrom } from '../../../packages/builder/src/inspect/inspect-image.js';
+import { GzipSizeEstimator, readDockerSave } from '../../../packages/builder/src/inspect/read-docker-save.js';
 import { chunked, dockerSaveOf, tarOf } from './docker-save-fixtures.js';
 
 const tinyTar = fileURLToPath(new URL('../../fixtures/images/tiny.tar', import.meta.url));

@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeLayers,
-  readImageContents,
-  readRegistryImage,
-  registryImageFacts,
-  type KnownLayer,
-  type RegistryImageSource,
-} from '@4pass/builder';
+import { type KnownLayer } from '@4pass/builder';
+import { analyzeLayers } from '../../../packages/builder/src/inspect/analyze-layers.js';
+import { readImageContents } from '../../../packages/builder/src/inspect/image-contents.js';
+import { registryImageFacts } from '../../../packages/builder/src/inspect/registry-facts.js';
+import { readRegistryImage, type RegistryImageSource } from '../../../packages/builder/src/inspect/registry-image.js';
 import { tarOf } from './docker-save-fixtures.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultProfile, keptServices, optimizeDirectory } from '@4pass/optimizer';
+import { defaultProfile, optimizeDirectory } from '@4pass/optimizer';
+import { keptServices } from '../../../packages/optimizer/src/profile.js';
 import { PYTHON, freshCopy, run, targetInstall } from './wheels.js';
 
 const PROBE = `

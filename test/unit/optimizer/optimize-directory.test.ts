@@ -9,8 +9,8 @@ import {
   optimizeDirectory,
   parseProfile,
   planDirectory,
-  readInventory,
 } from '@4pass/optimizer';
+import { readInventory } from '../../../packages/optimizer/src/optimize-directory.js';
 import { PYTHON, freshCopy, measure, run, runSmoke, snapshot, targetInstall, venvInstall } from './wheels.js';
 
 let source: string;

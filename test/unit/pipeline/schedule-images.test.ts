@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { EngineUnavailableError, type PipelineEvent } from '@4pass/builder';
 import {
-  EngineUnavailableError,
   scheduleImages,
   type ImageStages,
-  type PipelineEvent,
   type ScheduleOptions,
   type StageContext,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/pipeline/schedule-images.js';
 import { addressOnlyEngine as fakeEngine } from './fake-engine.js';
 
 interface Types {

@@ -19,14 +19,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createEcrRegistry,
-  EcrError,
-  ecrAuthProvider,
-  keepLastImagesPolicy,
-  TagImmutableError,
-  TagResolutionError,
-} from '@4pass/builder';
+import { EcrError, TagImmutableError, TagResolutionError } from '@4pass/builder';
+import { createEcrRegistry, ecrAuthProvider } from '../../../packages/builder/src/push/ecr-client.js';
+import { keepLastImagesPolicy } from '../../../packages/builder/src/push/registry-api.js';
 
 const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const TOKEN_PASSWORD = 'eyJwYXlsb2FkIjoic2VjcmV0LWVjci10b2tlbi12YWx1ZSJ9';

@@ -1,9 +1,7 @@
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  createRegistryAuth,
   DigestMismatchError,
-  pushImage,
   RegistryAuthError,
   RegistryUnavailableError,
   TagImmutableError,
@@ -13,6 +11,8 @@ import {
   type RegistryApi,
   type RetagOptions,
 } from '@4pass/builder';
+import { pushImage } from '../../../packages/builder/src/push/push-image.js';
+import { createRegistryAuth } from '../../../packages/builder/src/push/registry-auth.js';
 import { authError, DIGEST_A, DIGEST_B, fakeEngine, fakeRegistryFetch, IMAGE_ID, pushStream } from './fakes.js';
 
 const HOST = 'reg.example.com';

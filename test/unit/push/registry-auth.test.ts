@@ -1,12 +1,11 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { RegistryAuthError, registryAuthFromStdin } from '@4pass/builder';
 import {
   createRegistryAuth,
-  RegistryAuthError,
   registryAuthFromEnv,
-  registryAuthFromStdin,
   toEngineAuth,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/push/registry-auth.js';
 
 const SECRET = 'env-registry-secret-123';
 

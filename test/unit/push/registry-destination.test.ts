@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRepositoryError, RegistrySettingsError, ecrHost, resolveRegistryDestination } from '@4pass/builder';
+import { InvalidRepositoryError, RegistrySettingsError, resolveRegistryDestination } from '@4pass/builder';
+import { ecrHost } from '../../../packages/builder/src/config/registry-settings.js';
 
 describe('resolveRegistryDestination (push settings, checked before anything builds)', () => {
   it('refuses a push with no registry at all, naming both fixes', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, InvalidRepositoryError, parseRegistryHost } from '@4pass/builder';
+import { InvalidRepositoryError } from '@4pass/builder';
+import { classifyFailure } from '../../../packages/builder/src/push/retry.js';
+import { parseRegistryHost } from '../../../packages/builder/src/references/registry-host.js';
 
 describe('parseRegistryHost', () => {
   it('parses an ECR repository with account and region', () => {

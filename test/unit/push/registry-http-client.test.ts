@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RegistryAuthError, RegistryHttpClient } from '@4pass/builder';
+import { RegistryAuthError } from '@4pass/builder';
+import { RegistryHttpClient } from '../../../packages/builder/src/push/registry-http-client.js';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const PASSWORD = 'http-client-secret-pw';

@@ -6,7 +6,7 @@ import {
   reportArtifactTag,
   storeReport,
   type ArtifactRegistry,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/push/report-artifact.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildImage, createPlainRenderer } from '@4pass/builder';
+import { buildImage } from '@4pass/builder';
+import { createPlainRenderer } from '../../../packages/builder/src/render/plain-renderer.js';
 import type { BuildEvent } from '@4pass/builder';
 import { recorded, replayEngine } from '../build/replay-engine.js';
 

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildImage, createPlainRenderer, createRenderer, createTtyRenderer } from '@4pass/builder';
+import { buildImage, createRenderer } from '@4pass/builder';
+import { createPlainRenderer } from '../../../packages/builder/src/render/plain-renderer.js';
+import { createTtyRenderer } from '../../../packages/builder/src/render/tty-renderer.js';
 import type { BuildEvent } from '@4pass/builder';
 import { recorded, replayEngine } from '../build/replay-engine.js';
 

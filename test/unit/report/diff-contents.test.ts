@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { type ContentsReport, type PythonDistribution } from '@4pass/builder';
 import {
   contentsReportSchema,
-  diffContents,
   packageChangeSchema,
   pathGrowthSchema,
-  type ContentsReport,
-  type ContentsSide,
-  type PythonDistribution,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/report/contents-report.js';
+import { diffContents, type ContentsSide } from '../../../packages/builder/src/report/diff-contents.js';
 
 const SITE = '/opt/venv/lib/python3.11/site-packages';
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, diffReports, gateReportSchema, loadGateReport, parseGateReport } from '@4pass/builder';
+import { ConfigError, gateReportSchema, loadGateReport, parseGateReport } from '@4pass/builder';
+import { diffReports } from '../../../packages/builder/src/report/diff-reports.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/reports/${name}`, import.meta.url));
 

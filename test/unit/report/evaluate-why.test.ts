@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  buildGateReport,
-  evaluateImage,
   gateReportSchema,
   parseConfig,
-  parseImportTime,
   renderMarkdownReport,
   renderTextReport,
   type ContentsReport,
   type ImageContents,
   type StartupResult,
 } from '@4pass/builder';
+import { buildGateReport, evaluateImage } from '../../../packages/builder/src/report/evaluate-image.js';
+import { parseImportTime } from '../../../packages/builder/src/startup/import-profile.js';
 import { factsFixture } from '../budgets/facts-fixture.js';
 
 const fixture = (p: string) => readFileSync(new URL(`../../fixtures/${p}`, import.meta.url), 'utf8');

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  escapeHtml,
-  layoutTreemap,
-  renderHtmlReport,
-  sizeTree,
-  type ContentsReport,
-  type HtmlImage,
-} from '@4pass/builder';
+import { renderHtmlReport, type ContentsReport, type HtmlImage } from '@4pass/builder';
+import { escapeHtml } from '../../../packages/builder/src/report/render-html.js';
+import { layoutTreemap, sizeTree } from '../../../packages/builder/src/report/size-treemap.js';
 
 const SITE = '/opt/venv/lib/python3.11/site-packages';
 const contents: ContentsReport = {

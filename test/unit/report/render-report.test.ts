@@ -3,18 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   MARKDOWN_MARKER,
-  buildGateReport,
-  evaluateImage,
   gateReportSchema,
   parseConfig,
   parseGateReport,
   renderJUnitReport,
   renderMarkdownReport,
   renderTextReport,
-  xmlEscape,
   type GateReport,
   type StartupResult,
 } from '@4pass/builder';
+import { buildGateReport, evaluateImage } from '../../../packages/builder/src/report/evaluate-image.js';
+import { xmlEscape } from '../../../packages/builder/src/report/render-junit.js';
 import { factsFixture } from '../budgets/facts-fixture.js';
 
 const FAKE_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';

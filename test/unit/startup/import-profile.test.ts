@@ -7,7 +7,7 @@ import {
   moduleRoot,
   parseImportTime,
   summarizeImports,
-} from '@4pass/builder';
+} from '../../../packages/builder/src/startup/import-profile.js';
 
 const fixture = (name: string) => readFile(new URL(`../../fixtures/importtime/${name}`, import.meta.url), 'utf8');
 

@@ -277,6 +277,6 @@ export type ReadyProbe = StartupConfig['ready'];
 /** Structure checks (see budgets/check-structure.ts). */
 export type StructureConfig = ImageConfig['structure'];
 /** Where images are pushed. */
-export type RegistryConfig = z.output<typeof registrySchema>;
+export type RegistryConfig = NonNullable<ImagesConfig['registry']>;
 /** `images.config.json` as written (before defaults are merged). */
 export type ImagesConfigInput = z.input<typeof imagesConfigSchema>;

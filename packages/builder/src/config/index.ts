@@ -1,10 +1,30 @@
-export * from './config-schema.js';
-export * from './load-config.js';
-export type { ConfigIssue } from './check-config.js';
-export type { UnitKind } from './rule-schema.js';
+/**
+ * @4pass/builder/config — the light entry: images.config.json validated and the push destination checked, without
+ * loading the engine, BuildKit or AWS code (the CLI reads its config before it imports the rest). Recorded in
+ * packages/builder/api/builder-config.api.md.
+ */
+export { ConfigError, FourpassError, InvalidRepositoryError, RegistrySettingsError } from '../errors.js';
 export {
-  resolveRegistryDestination,
-  ecrHost,
-  type RegistryDestination,
-  type RegistrySettings,
-} from './registry-settings.js';
+  DEFAULT_CONFIG_FILE,
+  loadConfig,
+  parseConfig,
+  type LoadConfigOptions,
+  type ParseConfigOptions,
+} from './load-config.js';
+export {
+  imagesConfigSchema,
+  type Budgets,
+  type GrowthRule,
+  type ImageConfig,
+  type ImagesConfig,
+  type ImagesConfigInput,
+  type ReadyProbe,
+  type RegistryConfig,
+  type Rule,
+  type RuleLevel,
+  type StartupConfig,
+  type StructureConfig,
+} from './config-schema.js';
+export type { ConfigIssue } from './check-config.js';
+export type { GrowthLimit } from '../units/parse-units.js';
+export { resolveRegistryDestination, type RegistryDestination, type RegistrySettings } from './registry-settings.js';

@@ -155,7 +155,9 @@ function readJson<T>(file: string): T {
 }
 
 /**
- * Finds the engine (see {@link resolveEngineEndpoint}), pings it and returns the adapter.
+ * Finds the engine (`host` option → `DOCKER_HOST` → `DOCKER_CONTEXT` → the current context in `$DOCKER_CONFIG` → the
+ * default socket), pings it and returns the adapter.
+ * @throws {ConfigError} when a named context does not exist or its metadata cannot be read.
  * @throws {EngineUnavailableError} naming the address tried and how to start an engine.
  * @throws {EngineTlsError} / {EngineSshError} when TLS or SSH to the engine fails (naming the certificate or key).
  */

@@ -23,13 +23,16 @@ export function createMemoryLayerSizeCache(): LayerSizeCache {
 export interface FileLayerSizeCache extends LayerSizeCache {
   readonly file: string;
   readonly size: number;
-  /** Writes the cache (atomically) when anything was added. */
+  /** Writes the cache (atomically) when anything was added; rejects with the file system's error. */
   save(): Promise<void>;
 }
 
 const MAX_ENTRIES = 2000;
 
-/** Opens (or starts) a layer size cache file; an unreadable or corrupt file starts empty. */
+/**
+ * Opens (or starts) a layer size cache file; an unreadable or corrupt file starts empty, so opening never throws.
+ * `save()` rejects with the file system's error when the file cannot be written.
+ */
 export async function openLayerSizeCache(file: string): Promise<FileLayerSizeCache> {
   const map = new Map<string, number>();
   try {

@@ -16,7 +16,7 @@ export interface PushRequest {
   env?: NodeJS.ProcessEnv;
 }
 
-interface RunImagesSettings {
+export interface RunImagesSettings {
   config: ImagesConfig;
   /** Only these image names (default: all). */
   only?: string[];

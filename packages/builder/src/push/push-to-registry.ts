@@ -39,7 +39,14 @@ export interface PushToRegistryOptions extends Omit<
  * What `build-images --push` calls per image after the gate passed: resolves the registry (configured, or the
  * `--registry` override keeping the repository name; for ECR by region alone, the endpoint of the authorization
  * token), picks ECR or generic credentials, and runs `pushImage`.
- * @throws everything `pushImage` throws, plus {RegistrySettingsError} when no registry is configured.
+ * @throws {RegistrySettingsError} no registry configured, ECR without a region, or ECR naming no endpoint.
+ * @throws {InvalidRepositoryError} `registry.host` and `name` make no valid repository.
+ * @throws {EcrError} an ECR control-plane call failed (authorization token, repository settings).
+ * @throws {RegistryAuthError} bad credentials (at once, never retried).
+ * @throws {RegistryUnavailableError} transient failures that outlasted the retries.
+ * @throws {TagImmutableError} an immutable tag already points at another digest.
+ * @throws {DigestMismatchError} the registry or the local image disagree about the digest.
+ * @throws {PushError} any other push failure (no or an invalid tag, a missing local image), with the daemon's text.
  */
 export async function pushToRegistry(options: PushToRegistryOptions): Promise<PushResult> {
   const env = options.env ?? process.env;

@@ -56,6 +56,7 @@ export async function resolveRegistryAuth(source: RegistryAuthSource): Promise<R
 /**
  * Credentials with the password read from a stream (default stdin, as `docker login --password-stdin`): everything
  * up to EOF, one trailing newline removed. Username from the option, `REGISTRY_USERNAME`, else `AWS`.
+ * @throws the stream's own error when reading it fails.
  */
 export async function registryAuthFromStdin(
   host: string,

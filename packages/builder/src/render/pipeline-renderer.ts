@@ -2,9 +2,7 @@ import type { BuildEvent } from '../build/build-events.js';
 import type { PipelineEvent } from '../pipeline/pipeline-events.js';
 import type { PushEvent } from '../push/push-image.js';
 import type { WorkerEvent } from '../worker/build-worker-image.js';
-import { createRenderer, type RendererOptions } from './create-renderer.js';
-
-type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+import { createRenderer, type RendererOptions, type RenderStream as Stream } from './create-renderer.js';
 
 export interface PipelineRendererOptions {
   /** Build progress: `auto` (default: live view on a terminal), `plain` or `tty`. */
@@ -18,6 +16,7 @@ export interface PipelineRendererOptions {
 /**
  * Renders `runImages`' events as the CLI prints them: one line per image and stage with its duration, each build's
  * progress (plain lines or the live view), worker sub-stages, pushed tags and retries, failures with their message.
+ * Never throws; neither does the returned renderer.
  */
 export function createPipelineRenderer(stream: Stream, options: PipelineRendererOptions = {}) {
   const color = options.color ?? stream.isTTY === true;

@@ -223,6 +223,7 @@ export function buildGateReport(
 /**
  * The documented exit code for a gate report: 0 all images pass, 1 a budget failed, 3 an image could not be built or
  * measured (build, engine or registry error). (2, bad usage or config, is the CLI's before any report exists.)
+ * Never throws.
  */
 export function gateExitCode(report: GateReport): 0 | 1 | 3 {
   if (report.errors.length > 0) return 3;

@@ -17,7 +17,7 @@ export function xmlEscape(s: string): string {
 /**
  * JUnit XML: one `<testsuite>` per image, one `<testcase>` per check (`<failure>` for fail, `<skipped>` for skip; a
  * warning passes and carries its message in `<system-out>`). An image that could not be measured is one failing test
- * case. Pure; returns the text.
+ * case. Pure; returns the text and never throws.
  */
 export function renderJUnitReport(report: GateReport): string {
   const a = (s: string | number) => xmlEscape(String(s));

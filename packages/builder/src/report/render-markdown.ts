@@ -31,7 +31,7 @@ function value(v: number | string | null, unit: Parameters<typeof formatValue>[1
 
 /**
  * Markdown for `$GITHUB_STEP_SUMMARY` and PR comments: a summary table, then per image its checks, the baseline diff,
- * the layers and the biggest waste in collapsible sections. Pure; returns the text.
+ * the layers and the biggest waste in collapsible sections. Pure; returns the text and never throws.
  */
 export function renderMarkdownReport(report: GateReport): string {
   const out: string[] = [MARKDOWN_MARKER, ...summaryTable(report)];

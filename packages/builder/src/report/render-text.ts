@@ -50,7 +50,7 @@ const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', f
 
 /**
  * The terminal view: one summary row per image, then each image's checks (what passed, what failed and by how much),
- * the baseline diff when present, and the overall result. Pure; returns the text.
+ * the baseline diff when present, and the overall result. Pure; returns the text and never throws.
  */
 export function renderTextReport(report: GateReport, options: RenderTextOptions = {}): string {
   const paint = painter(options.color ?? false);

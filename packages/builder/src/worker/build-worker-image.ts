@@ -14,7 +14,8 @@ import {
   type Profile,
 } from '@4pass/optimizer';
 import type { Engine } from '../engine/engine.js';
-import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from '../build/index.js';
+import { buildImage, type BuildOptions, type BuildResult } from '../build/build-image.js';
+import type { BuildEvent } from '../build/build-events.js';
 import { FourpassError } from '../errors.js';
 import { formatMegabytes } from '../units/format-units.js';
 
@@ -89,8 +90,13 @@ export class SmokeTestError extends FourpassError {
  * it (a created-never-started container, removed afterwards, and the untagged builder image removed too), slim it with
  * @4pass/optimizer, build the `runtime` target with the result added to its context, then run the optimizer's smoke
  * program inside the final image as its own user with a read-only root filesystem.
+ * @throws {ProfileError} (from @4pass/optimizer) when `profile` is invalid, before anything is built.
  * @throws {ServiceUsageError} when the worker source calls a service the profile removes (before anything is built).
- * @throws {BuildError} from either build; {SmokeTestError} when the final image does not work.
+ * @throws everything `buildImage` throws ({ContextError}, {BaseImageError}, {BuildError}, {BuildCanceledError},
+ *   {EngineUnavailableError}), from either build.
+ * @throws {NotSitePackagesError} (from @4pass/optimizer) when the builder's `venvPath` holds no site-packages.
+ * @throws {EngineRequestError} when the engine fails exporting the environment or running the smoke test.
+ * @throws {SmokeTestError} when the final image does not work.
  */
 export async function buildWorkerImage(options: WorkerBuildOptions): Promise<WorkerBuildResult> {
   const { engine, onEvent } = options;

@@ -1,2 +1,0 @@
-export * from './scan-secrets.js';
-export { SecretSet } from './secret-set.js';

@@ -1,2 +1,0 @@
-export * from './parse-units.js';
-export * from './format-units.js';
