@@ -1,17 +1,10 @@
 export * from './errors.js';
 export * from './profile.js';
 export type { Layout, TreeEntry, EntryType } from './tree.js';
-export type {
-  OptimizeReport,
-  RuleName,
-  RemovalRule,
-  RewriteRule,
-  RuleStats,
-  Totals,
-  DistributionReport,
-  Plan,
-} from './plan.js';
-export { RULE_NAMES } from './plan.js';
+export type { OptimizeReport, RuleStats, Totals, DistributionReport } from './report.js';
+export type { Plan } from './plan.js';
+export type { RuleName, RemovalRule, RewriteRule } from './rules/rules.js';
+export { RULE_NAMES } from './rules/rules.js';
 export * from './optimize-directory.js';
 export * from './optimize-tar.js';
 export * from './smoke-program.js';

@@ -2,11 +2,14 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import tar, { type Header } from 'tar-stream';
+import tar from 'tar-stream';
+import type { TarHeader } from './tar-header.js';
 import { TarScanner } from './tar-scanner.js';
 import { EmptyTarError, InvalidTarError, OptimizerError } from './errors.js';
 import { isMetadataFile, testImports } from './metadata.js';
-import { indexTree, planOptimization, testPackageCandidates, type OptimizeReport, type TreeIndex } from './plan.js';
+import { planOptimization } from './plan.js';
+import type { OptimizeReport } from './report.js';
+import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree-index.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
 import { keptServices, type Profile } from './profile.js';
 import {
@@ -32,7 +35,7 @@ export interface OptimizeTarOptions {
 
 /** One archive member and where its bytes (extension headers, header, data, padding) lie in the input. */
 interface Member {
-  header: Header;
+  header: TarHeader;
   entry: TreeEntry;
   /** First byte of the member: its pax / GNU long-name blocks, or its header. */
   start: number;
@@ -45,7 +48,7 @@ interface Member {
 const CHUNK = 1 << 20;
 const MAX_IN_FLIGHT = 8;
 
-function entryType(type: Header['type']): EntryType {
+function entryType(type: TarHeader['type']): EntryType {
   if (type === 'file' || type === 'contiguous-file') return 'file';
   if (type === 'directory') return 'directory';
   if (type === 'symlink') return 'symlink';
@@ -77,19 +80,13 @@ interface Scanned {
   testImports: Map<string, string[]>;
 }
 
-async function scanTar(
-  input: Readable,
-  fh: FileHandle,
-  profile: Profile | undefined,
-  opts: OptimizeTarOptions,
-): Promise<Scanned> {
-  const wanted = new Set(profile ? keptServices(profile) : []);
+/** Spool the whole input to `fh` and list its members; only headers are looked at while streaming. */
+async function spoolMembers(input: Readable, fh: FileHandle): Promise<Member[]> {
   const spool = new Spool(fh);
   const members: Member[] = [];
-  // Only headers are looked at while streaming; the few contents the planner needs are read back from the spool.
   const scanner = new TarScanner(({ header, start, dataStart, end }) => {
     const type = entryType(header.type);
-    const entry = { path: normalizeMemberName(header.name), type, size: type === 'file' ? (header.size ?? 0) : 0 };
+    const entry = { path: normalizeMemberName(header.name), type, size: type === 'file' ? header.size : 0 };
     members.push({ header, entry, start, end, dataStart });
   });
   try {
@@ -105,8 +102,10 @@ async function scanTar(
     throw new InvalidTarError(err instanceof Error ? err.message : String(err), { cause: err });
   }
   if (members.length === 0) throw new EmptyTarError();
+  return members;
+}
 
-  const index = indexTree(members.map((m) => m.entry));
+function tarLayout(members: readonly Member[], index: TreeIndex, opts: OptimizeTarOptions): Layout {
   const pythonTags: string[] = [];
   for (const m of members) {
     if (m.entry.path.endsWith('.pyc')) {
@@ -114,34 +113,55 @@ async function scanTar(
       if (t) pythonTags.push(t);
     }
   }
-  const layout = detectLayout('the input tar stream', index.dirs, (p) => index.entries.has(p), {
+  return detectLayout('the input tar stream', index.dirs, (p) => index.entries.has(p), {
     ...(opts.sitePackagesPrefix !== undefined ? { sitePackagesPrefix: opts.sitePackagesPrefix } : {}),
     pythonTags,
   });
+}
+
+/** Test modules imported by the sources of the top-level packages that hold a test-package candidate. */
+async function tarTestImports(
+  fh: FileHandle,
+  files: readonly Member[],
+  index: TreeIndex,
+  layout: Layout,
+): Promise<Map<string, string[]>> {
+  const imports = new Map<string, string[]>();
+  const candidates = testPackageCandidates(index, layout);
+  if (candidates.length === 0) return imports; // test packages are rare: usually nothing is read
   const sp = layout.sitePackages;
-  const inSite = (p: string): boolean => sp === '' || p.startsWith(sp + '/');
-  const content = new Map<string, Buffer>();
-  const files = members.filter((m) => m.entry.type === 'file');
+  const rel = (p: string): string => p.slice(sp === '' ? 0 : sp.length + 1);
+  const tops = new Set(candidates.map((c) => rel(c).split('/')[0] ?? ''));
   for (const m of files) {
-    if (inSite(m.entry.path) && isMetadataFile(m.entry.path, wanted)) {
+    const p = m.entry.path;
+    if (!p.endsWith('.py') || !isWithin(p, sp) || !tops.has(rel(p).split('/')[0] ?? '')) continue;
+    const source = (await readAt(fh, m.dataStart, m.entry.size)).toString('utf8');
+    if (!source.includes('test')) continue;
+    const names = testImports(source, rel(parentOf(p)).replaceAll('/', '.'));
+    if (names.length > 0) imports.set(p, names);
+  }
+  return imports;
+}
+
+async function scanTar(
+  input: Readable,
+  fh: FileHandle,
+  profile: Profile | undefined,
+  opts: OptimizeTarOptions,
+): Promise<Scanned> {
+  const members = await spoolMembers(input, fh);
+  const index = indexTree(members.map((m) => m.entry));
+  const layout = tarLayout(members, index, opts);
+  const wanted = new Set(profile ? keptServices(profile) : []);
+  const files = members.filter((m) => m.entry.type === 'file');
+  // The few contents the planner needs are read back from the spool.
+  const content = new Map<string, Buffer>();
+  for (const m of files) {
+    if (isWithin(m.entry.path, layout.sitePackages) && isMetadataFile(m.entry.path, wanted)) {
       content.set(m.entry.path, await readAt(fh, m.dataStart, m.entry.size));
     }
   }
-  // Test packages are rare: read sources only of the top-level packages that hold one.
-  const imports = new Map<string, string[]>();
-  const candidates = profile?.strip.tests ? testPackageCandidates(index, layout) : [];
-  if (candidates.length > 0) {
-    const rel = (p: string): string => p.slice(sp === '' ? 0 : sp.length + 1);
-    const tops = new Set(candidates.map((c) => rel(c).split('/')[0] ?? ''));
-    for (const m of files) {
-      const p = m.entry.path;
-      if (!p.endsWith('.py') || !inSite(p) || !tops.has(rel(p).split('/')[0] ?? '')) continue;
-      const source = (await readAt(fh, m.dataStart, m.entry.size)).toString('utf8');
-      if (!source.includes('test')) continue;
-      const names = testImports(source, rel(parentOf(p)).replaceAll('/', '.'));
-      if (names.length > 0) imports.set(p, names);
-    }
-  }
+  const imports = profile?.strip.tests ? await tarTestImports(fh, files, index, layout) : new Map<string, string[]>();
   return { members, index, layout, content, testImports: imports };
 }
 
@@ -211,11 +231,12 @@ async function readAt(fh: FileHandle, offset: number, size: number): Promise<Buf
 type Piece = { start: number; end: number } | { bytes: Buffer };
 
 /** A member with new content, encoded by tar-stream (pax records kept, except a stale `size`). */
-async function encodeMember(original: Header, data: Buffer): Promise<Buffer> {
-  const header: Header = { ...original, size: data.length };
-  if (header.pax && typeof header.pax === 'object') {
-    const { size: _size, ...pax } = header.pax as Record<string, string>;
-    header.pax = pax;
+async function encodeMember(original: TarHeader, data: Buffer): Promise<Buffer> {
+  const { type, pax, ...fields } = original;
+  let records = pax;
+  if (records) {
+    const { size: _size, ...rest } = records;
+    records = rest;
   }
   const pack = tar.pack();
   const parts: Buffer[] = [];
@@ -224,7 +245,7 @@ async function encodeMember(original: Header, data: Buffer): Promise<Buffer> {
     pack.on('end', resolve);
     pack.on('error', reject);
   });
-  pack.entry(header, data);
+  pack.entry({ ...fields, ...(type ? { type } : {}), size: data.length, pax: records }, data);
   pack.finalize();
   await ended;
   const all = Buffer.concat(parts);
