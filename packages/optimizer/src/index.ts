@@ -10,3 +10,17 @@ export * from './optimize-tar.js';
 export * from './smoke-program.js';
 export * from './service-usage.js';
 export * from './format-report.js';
+export { closureTar, closureDirectory, type ClosureTarOptions } from './closure/closure.js';
+export {
+  parseClosureOptions,
+  DEFAULT_STDLIB_EXCLUDE,
+  DEFAULT_DLOPEN,
+  type ClosureOptions,
+  type ClosureOptionsInput,
+} from './closure/closure-options.js';
+export type { ClosureReport } from './closure/plan-closure.js';
+export type { ClosurePart } from './closure/claims.js';
+export type { ClosureLibrary, LibraryVia } from './closure/elf-closure.js';
+export type { DroppedModule, DroppedImport } from './closure/stdlib.js';
+export { ClosureError } from './closure/closure-error.js';
+export { formatClosureReport } from './closure/format-closure-report.js';

@@ -1,16 +1,16 @@
 import { baseName, parentOf, type Layout, type TreeEntry } from './tree.js';
 
 /** Tree lookups shared by the planner and its drivers. */
-export interface TreeIndex {
-  entries: ReadonlyMap<string, TreeEntry>;
+export interface TreeIndex<E extends TreeEntry = TreeEntry> {
+  entries: ReadonlyMap<string, E>;
   /** Every directory, explicit or implied by a deeper path (the root is ''). */
   dirs: ReadonlySet<string>;
   children: ReadonlyMap<string, string[]>;
 }
 
 /** Index a list of entries. */
-export function indexTree(list: readonly TreeEntry[]): TreeIndex {
-  const entries = new Map<string, TreeEntry>();
+export function indexTree<E extends TreeEntry>(list: readonly E[]): TreeIndex<E> {
+  const entries = new Map<string, E>();
   const dirs = new Set<string>(['']);
   const children = new Map<string, string[]>();
   const addChild = (parent: string, child: string): void => {
