@@ -6,7 +6,11 @@ import { indexTree } from '../../../packages/optimizer/src/tree-index.js';
 import type { TreeEntry } from '../../../packages/optimizer/src/tree.js';
 
 /** A small in-memory site-packages: path → content (a directory when the path ends with '/'). */
-function plan(files: Record<string, string>, profile: Profile = defaultProfile) {
+function plan(
+  files: Record<string, string>,
+  profile: Profile = defaultProfile,
+  testImports: [string, string[]][] = [['app/uses_tests.py', ['app.tests.helpers']]],
+) {
   const entries: TreeEntry[] = Object.entries(files).map(([p, c]) =>
     p.endsWith('/')
       ? { path: p.slice(0, -1), type: 'directory', size: 0 }
@@ -18,7 +22,7 @@ function plan(files: Record<string, string>, profile: Profile = defaultProfile) 
     index: indexTree(entries),
     layout: { sitePackages: '', pythonTag: 'cpython-311' },
     content,
-    testImports: new Map([['app/uses_tests.py', ['app.tests.helpers']]]),
+    testImports: new Map(testImports),
     profile,
     dryRun: true,
   });
@@ -104,5 +108,16 @@ describe('planOptimization on a small tree', () => {
     const p = plan(TREE, parseProfile({ strip: { tests: false, docs: false, staleBytecode: false }, remove: [] }));
     expect([...p.removed.values()]).toEqual([]);
     expect(p.report.distributionsNotPresent).toEqual([]);
+  });
+});
+
+describe('strip-tests', () => {
+  it('keeps a test package imported from outside it even when a file inside imports the same module first', () => {
+    const p = plan(TREE, defaultProfile, [
+      ['app/tests/test_x.py', ['app.tests.helpers']],
+      ['app/uses_tests.py', ['app.tests.helpers']],
+    ]);
+    expect(p.removed.has('app/tests')).toBe(false);
+    expect(p.report.warnings).toContain('kept app/tests: the package app.tests is imported by app/uses_tests.py');
   });
 });

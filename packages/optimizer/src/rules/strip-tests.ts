@@ -2,27 +2,21 @@ import { isPackage, isWithin } from '../tree-index.js';
 import { defineRule, type RuleContext } from './rule.js';
 import { siteDirsNamed } from './site-dirs-named.js';
 
-/** The first importer of each imported test module name. */
-function firstImporters(ctx: RuleContext): Map<string, string> {
-  const importers = new Map<string, string>();
-  for (const [file, names] of ctx.testImports) for (const n of names) if (!importers.has(n)) importers.set(n, file);
-  return importers;
-}
-
-/** A kept file outside `dir` that imports the package at `dir` (or a module in it), if any. */
+/** The first kept file (by path) outside `dir` that imports the package at `dir` or a module in it. */
 function importerOf(
   ctx: RuleContext,
   dir: string,
-  importers: ReadonlyMap<string, string>,
+  files: readonly string[],
 ): { module: string; file: string } | undefined {
   const sp = ctx.layout.sitePackages;
   const module = dir.slice(sp === '' ? 0 : sp.length + 1).replaceAll('/', '.');
-  for (const [n, file] of importers) {
-    if ((n === module || n.startsWith(module + '.')) && !isWithin(file, dir) && !ctx.removed.has(file)) {
-      return { module, file };
-    }
-  }
-  return undefined;
+  const file = files.find(
+    (f) =>
+      !isWithin(f, dir) &&
+      !ctx.removed.has(f) &&
+      (ctx.testImports.get(f) ?? []).some((n) => n === module || n.startsWith(module + '.')),
+  );
+  return file === undefined ? undefined : { module, file };
 }
 
 /** `tests` / `test` directories, except a test package that kept code imports (kept, with a warning). */
@@ -31,7 +25,7 @@ export const stripTests = defineRule({
   kind: 'remove',
   apply(ctx) {
     if (!ctx.profile.strip.tests) return;
-    const importers = firstImporters(ctx);
+    const importers = [...ctx.testImports.keys()].sort();
     for (const d of siteDirsNamed(ctx, ['tests', 'test'])) {
       if (ctx.removed.has(d)) continue;
       const importer = isPackage(ctx.index, d) ? importerOf(ctx, d, importers) : undefined;
