@@ -10,6 +10,7 @@ import {
   closureDirectory,
   closureTar,
   formatClosureReport,
+  parseProfile,
   type ClosureOptionsInput,
   type ClosureReport,
 } from '@4pass/optimizer';
@@ -151,6 +152,8 @@ describe('closure of a Debian python3 layout (/usr/bin/python3.11, /usr/lib/pyth
         'usr/lib/ssl/cert.pem',
         'usr/lib/ssl/certs',
         'usr/lib/ssl/openssl.cnf',
+        // the C.UTF-8 locale the Python images set in LANG
+        'usr/lib/locale/C.utf8/LC_CTYPE',
       ].sort(),
     );
   });
@@ -255,6 +258,44 @@ describe('closure of the official python image layout (/usr/local, libpython, RU
     expect(kept).not.toContain('etc/ld.so.cache');
     expect(kept).not.toContain('usr/local/lib/libpython3.11.so');
     expect(kept.filter((p) => p.includes('site-packages/pip'))).toEqual([]);
+  });
+});
+
+describe('closure output for image builds', () => {
+  it('leaves out the omitted trees and gives directories one mtime, so the same image gives the same bytes', async () => {
+    const dir = await fakeRootfs('omit', 'debian');
+    const options = { ...OPTIONS, omit: ['/opt/venv', '/app'] };
+    const outputs: Buffer[] = [];
+    for (const stamp of ['200001010000', '203001010000']) {
+      // A container export's /etc changes whenever the engine creates a container.
+      await run('touch', ['-t', stamp, path.join(dir, 'etc')]);
+      await run('tar', ['-C', dir, '-cf', `${dir}.tar`, '.']);
+      const out = sink();
+      const report = await closureTar(createReadStream(`${dir}.tar`), out.stream, options, {
+        directoryMtime: new Date(0),
+      });
+      expect(report.parts.venv.files).toBe(8); // analysed and reported…
+      expect(report.written.files).toBeLessThan(report.after.files); // …not written
+      outputs.push(out.bytes());
+    }
+    expect(outputs[0]?.equals(outputs[1] ?? Buffer.alloc(0))).toBe(true);
+    const file = path.join(work, 'omit-out.tar');
+    await writeFile(file, outputs[0] ?? Buffer.alloc(0));
+    const members = await readTar(file);
+    expect(members.filter((m) => /^(\.\/)?(opt\/venv|app)(\/|$)/.test(m.name))).toEqual([]);
+    expect(members.some((m) => m.name.endsWith('usr/bin/python3.11'))).toBe(true);
+    const { stdout } = await run(PYTHON, [
+      '-c',
+      'import sys, tarfile; print({m.mtime for m in tarfile.open(sys.argv[1]) if m.isdir()})',
+      file,
+    ]);
+    expect(stdout.trim()).toBe('{0}');
+  });
+
+  it('is part of the optimizer profile (closure), validated with it', () => {
+    expect(parseProfile({ closure: { user: 10001 } }).closure).toMatchObject({ user: 10001, omit: [] });
+    expect(parseProfile({}).closure).toBeUndefined();
+    expect(() => parseProfile({ closure: { user: 10001, keep: ['app'] } })).toThrow(/closure\.keep\.0/);
   });
 });
 

@@ -52,10 +52,11 @@ export class Claims {
     }
   }
 
-  /** Every kept path with the directories above it (`''`, the root, excluded). */
-  withParents(): Set<string> {
+  /** Every kept path outside the `omit` trees with the directories above it (`''`, the root, excluded). */
+  withParents(omit: readonly string[] = []): Set<string> {
     const all = new Set<string>();
     for (const p of this.kept.keys()) {
+      if (omit.some((o) => isWithin(p, o))) continue;
       for (let d = p; d !== '' && !all.has(d); d = parentOf(d)) all.add(d);
     }
     return all;

@@ -45,7 +45,8 @@ export const DEFAULT_DLOPEN = ['libgcc_s.so.1'] as const;
 const moduleName = z.string().regex(/^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/, 'must be a dotted Python module name');
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path');
 
-const closureSchema = z
+/** The closure options' schema (also the `closure` key of an optimizer profile). */
+export const closureSchema = z
   .object({
     /** The virtual environment (absolute path); default: the only directory holding a pyvenv.cfg. */
     venv: absolutePath.optional(),
@@ -73,8 +74,16 @@ const closureSchema = z
       })
       .strict()
       .prefault({}),
-    /** System files kept when present, with the symlinks to them. */
-    files: z.array(absolutePath).default(['/etc/nsswitch.conf']),
+    /**
+     * System files kept when present, with the symlinks to them (a directory is kept whole): the name service order,
+     * and the C.UTF-8 locale the Python images set in LANG.
+     */
+    files: z.array(absolutePath).default(['/etc/nsswitch.conf', '/usr/lib/locale/C.utf8']),
+    /**
+     * Trees analysed and reported but left out of the written tree, because their own build stages add them (e.g. the
+     * venv and the app, compiled in cached stages).
+     */
+    omit: z.array(absolutePath).default([]),
     /** The CA bundle; default: OpenSSL's default `cert.pem` of the kept libcrypto (`OPENSSLDIR`). */
     caBundle: absolutePath.optional(),
   })

@@ -9,6 +9,11 @@ import { writeClosureFromDirectory, writeClosureFromTar } from './write-closure.
 export interface ClosureTarOptions {
   /** Directory for the spool file (default: the OS temp dir). */
   tmpDir?: string;
+  /**
+   * Give every directory this mtime. A container export's `/etc` changes whenever a container is created (the
+   * engine writes hosts, hostname, resolv.conf); a fixed time keeps the output byte-identical for the same image.
+   */
+  directoryMtime?: Date;
 }
 
 /**
@@ -29,7 +34,7 @@ export async function closureTar(
   return withSpool(opts.tmpDir, async (fh) => {
     const { rootfs, members } = await rootfsFromTar(input, fh);
     const plan = await planClosure(rootfs, parsed);
-    await writeClosureFromTar(members, fh, plan, output);
+    await writeClosureFromTar(members, fh, plan, output, opts.directoryMtime);
     return plan.report;
   });
 }

@@ -18,9 +18,10 @@ export interface ClosureReport {
   interpreter: { executable: string; version: string; links: string[]; stdlib: string; venv: string };
   /** The runtime user whose accounts lines were kept. */
   user: { name: string; uid: number; gid: number };
-  /** The whole input, and the minimal tree. */
+  /** The whole input, the minimal tree, and what of it was written (without the `omit` trees). */
   before: Totals;
   after: Totals;
+  written: Totals;
   parts: Record<ClosurePart, Totals>;
   /** Every shared library with its size, how the loader finds it, and the ELF files that need it. */
   libraries: (ClosureLibrary & { bytes: number })[];
@@ -169,11 +170,15 @@ async function keepBinaries(
   return { libraries: elf.libraries, ldSoCache, warnings: [...warnings, ...elf.warnings] };
 }
 
-function totalsOf(rootfs: Rootfs, include: (path: string) => boolean): Totals {
+function totalsOf(
+  rootfs: Rootfs,
+  include: (path: string) => boolean,
+  sizeOf?: (path: string) => number | undefined,
+): Totals {
   const t = { bytes: 0, files: 0 };
   for (const e of rootfs.index.entries.values()) {
     if (e.type === 'directory' || !include(e.path)) continue;
-    t.bytes += e.size;
+    t.bytes += sizeOf?.(e.path) ?? e.size;
     t.files++;
   }
   return t;
@@ -202,6 +207,7 @@ function buildReport(r: ReportInput): ClosureReport {
     user: { name: r.accounts.name, uid: r.accounts.uid, gid: r.accounts.gid },
     before: totalsOf(rootfs, () => true),
     after: Object.values(parts).reduce(sum, { bytes: 0, files: 0 }),
+    written: { bytes: 0, files: 0 },
     parts,
     libraries: r.binaries.libraries.map((l) => ({
       ...l,
@@ -255,9 +261,17 @@ export async function planClosure(rootfs: Rootfs, options: ClosureOptions): Prom
   for (const a of app) claims.keepTree(a, 'app');
   const { accounts, rewrites } = await keepAccounts(rootfs, claims, options.user);
   const caBundle = await keepTls(rootfs, claims, binaries.libraries, options);
-  for (const f of options.files) claims.keepResolved(f, 'system');
-  const keep = claims.withParents();
+  for (const f of options.files) {
+    const real = claims.keepResolved(f, 'system');
+    if (real !== undefined && rootfs.index.dirs.has(real)) claims.keepTree(real, 'system');
+  }
+  const keep = claims.withParents(options.omit.map(normalizeMemberName));
   keep.add('tmp');
   const report = buildReport({ rootfs, claims, interp, stdlib, binaries, accounts, rewrites, caBundle, appImports });
+  report.written = totalsOf(
+    rootfs,
+    (p) => keep.has(p),
+    (p) => rewrites.get(p)?.length,
+  );
   return { keep, rewrites, tmp: 'tmp', report };
 }

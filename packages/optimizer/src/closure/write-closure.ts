@@ -30,6 +30,13 @@ function directoryHeader(name: string, mode: number): TarHeader {
   };
 }
 
+/** The header with another mtime (and no stale pax mtime record). */
+function retime(header: TarHeader, mtime: Date | undefined): TarHeader {
+  if (!mtime) return header;
+  const { mtime: _stale, ...pax } = header.pax ?? {};
+  return { ...header, mtime, pax: header.pax ? pax : null };
+}
+
 /**
  * Write the minimal tree from a spooled tar: kept members byte for byte in their order (headers with mode, owner,
  * mtime, links), /etc/passwd and /etc/group with their new content, /tmp empty with mode 1777, and a header for
@@ -40,6 +47,7 @@ export async function writeClosureFromTar(
   fh: FileHandle,
   plan: ClosurePlan,
   output: Writable,
+  directoryMtime?: Date,
 ): Promise<void> {
   const listed = new Set(members.map((m) => m.entry.path));
   const pieces: Piece[] = [];
@@ -55,7 +63,9 @@ export async function writeClosureFromTar(
     if (content) pieces.push({ bytes: await encodeMember(m.header, content) });
     else if (p === plan.tmp) {
       const header = { ...m.header, type: 'directory' as const, mode: (m.header.mode & ~0o7777) | STICKY_TMP };
-      pieces.push({ bytes: await encodeMember(header, Buffer.alloc(0)) });
+      pieces.push({ bytes: await encodeMember(retime(header, directoryMtime), Buffer.alloc(0)) });
+    } else if (m.header.type === 'directory' && directoryMtime) {
+      pieces.push({ bytes: await encodeMember(retime(m.header, directoryMtime), Buffer.alloc(0)) });
     } else copyRange(pieces, m.start, m.end);
   }
   await writePieces(output, fh, [...pieces, END_OF_ARCHIVE]);
