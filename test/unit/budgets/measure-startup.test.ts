@@ -53,6 +53,7 @@ function fakeEngine(opts: {
         State: {
           Status: exited ? 'exited' : 'running',
           Running: !exited,
+          Pid: exited ? 0 : 4242,
           ExitCode: opts.exitCode ?? 0,
           StartedAt: '',
           FinishedAt: '',
@@ -72,10 +73,12 @@ function fakeEngine(opts: {
       }
     },
     containerLogs: async () => ({ stdout: opts.output ?? '', stderr: '' }),
-    exec: async (id: string, cmd: string[]) =>
-      cmd[0] === 'cat'
-        ? { exitCode: 0, stdout: 'Name:\tpython3\nUid:\t10001\t10001\t10001\t10001\n', stderr: '' }
-        : { exitCode: ready(id) ? 0 : 1, stdout: '', stderr: '' },
+    // Only the `command` probe runs inside the container; PID 1's uid comes from the engine's process list.
+    exec: async (id: string) => ({ exitCode: ready(id) ? 0 : 1, stdout: '', stderr: '' }),
+    topContainer: async (_id: string, psArgs?: string) => {
+      expect(psArgs).toBe('-o pid,ruid');
+      return { Titles: ['PID', 'RUID'], Processes: [['4240', '0'], ['4242', '10001']] };
+    },
     removeContainer: async (id: string) => {
       removed.push(id);
     },
