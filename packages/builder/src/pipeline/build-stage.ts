@@ -27,6 +27,7 @@ export async function buildStage(request: BuildRequest, at: StageContext): Promi
       ? await buildWorkerImage({
           ...common,
           profile: image.optimizer ?? {},
+          ...(image.target && { runtimeTarget: image.target }),
           ...(image.sourceDir && { sourceDir: image.sourceDir }),
           onEvent: (event) => at.emit({ type: 'worker', image: image.name, event }),
         })
