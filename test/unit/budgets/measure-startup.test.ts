@@ -77,7 +77,13 @@ function fakeEngine(opts: {
     exec: async (id: string) => ({ exitCode: ready(id) ? 0 : 1, stdout: '', stderr: '' }),
     topContainer: async (_id: string, psArgs?: string) => {
       expect(psArgs).toBe('-o pid,ruid');
-      return { Titles: ['PID', 'RUID'], Processes: [['4240', '0'], ['4242', '10001']] };
+      return {
+        Titles: ['PID', 'RUID'],
+        Processes: [
+          ['4240', '0'],
+          ['4242', '10001'],
+        ],
+      };
     },
     removeContainer: async (id: string) => {
       removed.push(id);
