@@ -120,7 +120,7 @@ RUN stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"
       keep) python3 -m compileall -q -j 0 --invalidation-mode unchecked-hash -s /rootfs -p / "/rootfs${stdlib}" ;; \
       drop) python3 -X no_debug_ranges -m compileall -q -j 0 -b --invalidation-mode unchecked-hash -s /rootfs -p / \
               "/rootfs${stdlib}" \
-            && find "/rootfs${stdlib}" -name '*.py' -type f -delete ;; \
+            && find "/rootfs${stdlib}" -name '*.py' \( -type f -o -type l \) -delete ;; \
       *) echo "PY_SOURCES must be keep or drop, got '${PY_SOURCES}'" >&2; exit 2 ;; \
     esac \
  && mkdir -p /rootfs/tmp && chmod 1777 /rootfs/tmp

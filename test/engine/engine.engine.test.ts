@@ -75,7 +75,7 @@ describe('containers without running anything inside them', () => {
       expect(pid).toBeGreaterThan(0);
       const top = await e.topContainer(id, '-o pid,ruid');
       expect(top.Titles).toEqual(['PID', 'RUID']);
-      expect(top.Processes.find((p) => Number(p[0]) === pid)?.[1]).toBe('12345');
+      expect(top.Processes?.find((p) => Number(p[0]) === pid)?.[1]).toBe('12345');
     } finally {
       await e.removeContainer(id);
     }

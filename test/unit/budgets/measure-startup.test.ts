@@ -18,6 +18,8 @@ function fakeEngine(opts: {
   output?: string;
   healthcheck?: boolean;
   env?: string[];
+  /** The container is gone by the time its processes are listed (`Processes: null`). */
+  noProcesses?: boolean;
 }) {
   const created: ContainerSpec[] = [];
   const removed: string[] = [];
@@ -77,6 +79,7 @@ function fakeEngine(opts: {
     exec: async (id: string) => ({ exitCode: ready(id) ? 0 : 1, stdout: '', stderr: '' }),
     topContainer: async (_id: string, psArgs?: string) => {
       expect(psArgs).toBe('-o pid,ruid');
+      if (opts.noProcesses) return { Titles: null, Processes: null };
       return {
         Titles: ['PID', 'RUID'],
         Processes: [
@@ -93,6 +96,18 @@ function fakeEngine(opts: {
 }
 
 describe('measureStartup (fake engine)', () => {
+  it('a container that exits right after its ready line is still a ready run, without a runtime uid', async () => {
+    const f = fakeEngine({ readyAfterMs: 20, noProcesses: true });
+    const r = await measureStartup(f.engine, 'x:1', {
+      ready: { kind: 'logPattern', pattern: 'ready in' },
+      runs: 1,
+      timeoutMs: 5_000,
+      pollIntervalMs: 5,
+    });
+    expect(r.ok).toBe(true);
+    expect(r.runtimeUid).toBeUndefined();
+  });
+
   it('runs N times with production settings and removes every container', async () => {
     const f = fakeEngine({ readyAfterMs: 40 });
     const r = await measureStartup(f.engine, 'x:1', {

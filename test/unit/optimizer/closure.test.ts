@@ -128,6 +128,8 @@ describe('closure of a Debian python3 layout (/usr/bin/python3.11, /usr/lib/pyth
         `usr/lib/python3.11/lib-dynload/_json.${EXT}`,
         `usr/lib/python3.11/lib-dynload/_ssl.${EXT}`,
         'usr/lib/python3.11/os.py',
+        'usr/lib/python3.11/sitecustomize.py',
+        'etc/python3.11/sitecustomize.py',
         'usr/lib/python3.11/unittest/__init__.py',
         'usr/lib/python3.11/unittest/case.py',
         // the venv and the app, whole

@@ -180,8 +180,9 @@ export interface ContainerInspect {
 
 /** `GET /containers/{id}/top` (daemon field names): one row per process, cells in `Titles` order. */
 export interface ContainerTop {
-  Titles: string[];
-  Processes: string[][];
+  Titles: string[] | null;
+  /** Null when the container has no processes left (it is exiting). */
+  Processes: string[][] | null;
 }
 
 /** Registry credentials. Never logged, never put in an error message. */

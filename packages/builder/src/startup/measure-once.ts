@@ -154,11 +154,12 @@ function findProcessMs(text: string, pattern: RegExp): number | undefined {
 async function readPid1Uid(engine: Engine, id: string): Promise<number | undefined> {
   const pid = (await engine.inspectContainer(id).catch(() => undefined))?.State.Pid;
   if (!pid) return undefined;
+  // A container that already exited has no PID 1 left: the engine answers with an error or no processes.
   const top = await engine.topContainer(id, '-o pid,ruid').catch(() => undefined);
-  if (!top) return undefined;
-  const pidColumn = top.Titles.indexOf('PID');
-  const uidColumn = top.Titles.indexOf('RUID');
-  const row = top.Processes.find((p) => Number(p[pidColumn]) === pid);
+  const titles = top?.Titles ?? [];
+  const pidColumn = titles.indexOf('PID');
+  const uidColumn = titles.indexOf('RUID');
+  const row = (top?.Processes ?? []).find((p) => Number(p[pidColumn]) === pid);
   const uid = row ? Number(row[uidColumn]) : NaN;
   return Number.isInteger(uid) ? uid : undefined;
 }

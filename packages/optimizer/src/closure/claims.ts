@@ -42,6 +42,14 @@ export class Claims {
     return r.path;
   }
 
+  /** Keep these entries; what their symlinks lead to is kept too (e.g. Debian's stdlib `sitecustomize.py` → /etc). */
+  keepAll(paths: readonly string[], part: ClosurePart): void {
+    for (const p of paths) {
+      this.keep(p, part);
+      if (this.rootfs.index.entries.get(p)?.type === 'symlink') this.keepResolved(p, part);
+    }
+  }
+
   /** Keep a whole tree; the targets of its symlinks that lead outside it are kept too. */
   keepTree(dir: string, part: ClosurePart): void {
     const root = normalizeMemberName(dir);

@@ -256,7 +256,7 @@ export async function planClosure(rootfs: Rootfs, options: ClosureOptions): Prom
   const appImports = await checkImports(rootfs, trees, stdlib.droppedNames);
   const modules = [...stdlib.extensions, ...(await elfModules(rootfs, [interp.venv, ...app]))];
   const binaries = await keepBinaries(rootfs, claims, interp, modules, options);
-  for (const f of stdlib.kept) claims.keep(f, 'stdlib');
+  claims.keepAll(stdlib.kept, 'stdlib');
   claims.keepTree(interp.venv, 'venv');
   for (const a of app) claims.keepTree(a, 'app');
   const { accounts, rewrites } = await keepAccounts(rootfs, claims, options.user);
