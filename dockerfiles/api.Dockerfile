@@ -1,20 +1,29 @@
 # API image: a Vue 3 SPA built with Node 20, served by a FastAPI app under Gunicorn + Uvicorn workers.
+# Its Python environment goes builder → @4pass/optimizer → runtime, like the worker's (images.config.json: the
+# `worker` pipeline with the API's optimizer profile): boto3/botocore trimmed to Secrets Manager, STS and the
+# credential-chain services, pip/setuptools/wheel gone, hash-based bytecode.
 #
 # Build context: examples/   (this file lives outside it)
-#   DOCKER_BUILDKIT=1 docker build -f dockerfiles/api.Dockerfile -t market-api examples/
+#   target `builder`  a venv at /opt/venv with the API's dependencies, installed WITHOUT bytecode.
+#   target `runtime`  needs `optimized-venv/` in the build context: /opt/venv exported from the builder image and
+#                     transformed by @4pass/optimizer (`pnpm build:images` adds it; by hand: docker create + docker cp
+#                     into examples/optimized-venv/, then `pnpm optimize examples/optimized-venv --services
+#                     secretsmanager,sts`).
 #
 # Build args
 #   PYTHON_IMAGE, NODE_IMAGE  base images (official names by default; @4pass/builder maps them to local stand-ins
 #                             when the official ones cannot be pulled)
 #   PIP_INDEX_URL             Python package index, default https://pypi.org/simple
+#   PY_SOURCES                drop (default): third-party packages as hash-based bytecode only; keep: with sources
 #   Python dependencies: if the context holds wheels in wheelhouse/*.whl (scripts/bootstrap.sh vendors them when
 #   PyPI is unreachable), they are installed from there only (--no-index); otherwise from PIP_INDEX_URL.
 # Optional context directories (both exist in git, empty but for .gitkeep):
 #   wheelhouse/*.whl  offline Python wheels (see above)
 #   certs/*.crt       extra CA certificates npm must trust (a TLS-intercepting proxy); used by `npm ci` only
 #
-# Layer order: the Node stage depends only on web/; the venv layer only on api/requirements.txt (and the
-# wheelhouse). Changing Python code under api/app invalidates just the last COPY layers of the runtime stage.
+# Layer order: the Node stage depends only on web/; the venv layer only on the optimized environment (built from
+# api/requirements.txt and the wheelhouse). Changing Python code under api/app invalidates just the last COPY layers
+# of the runtime stage.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 ARG NODE_IMAGE=node:20-slim
@@ -41,7 +50,48 @@ COPY web/ ./
 RUN npx --no-install vite build \
  && test -f dist/index.html && ls dist/assets
 
-# --- stage 2: the runtime ------------------------------------------------------------------------------------------
+# --- builder: dependencies into /opt/venv, no bytecode -------------------------------------------------------------
+# `python3 -m venv` works on the official image (/usr/local/bin/python3) and on Debian's python3 (/usr/bin/python3).
+FROM ${PYTHON_IMAGE} AS builder
+ARG PIP_INDEX_URL=https://pypi.org/simple
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+COPY api/requirements.txt /tmp/requirements.txt
+RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    python3 -m venv /opt/venv \
+ && if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
+      echo "installing from the wheelhouse in the build context (no index)"; \
+      set -- --no-index --find-links /wheelhouse; \
+    else \
+      echo "installing from ${PIP_INDEX_URL}"; \
+      set -- --index-url "${PIP_INDEX_URL}"; \
+    fi \
+ && /opt/venv/bin/python -m pip install --no-compile "$@" -r /tmp/requirements.txt \
+ && /opt/venv/bin/python -c "import fastapi, uvicorn, gunicorn, boto3" \
+ && find /opt/venv -name __pycache__ -type d -prune -exec rm -rf {} + \
+ && test -z "$(find /opt/venv -name '*.pyc' -print -quit)" \
+ && rm /tmp/requirements.txt
+
+# --- compile-venv: hash-based bytecode for the optimized environment ----------------------------------------------
+# The same rule as the worker's (dockerfiles/worker.Dockerfile): PY_SOURCES=drop ships third-party packages as
+# bytecode only; the app below keeps its sources. `unchecked-hash`: valid whatever the mtimes, never recompiled, so
+# a read-only root filesystem costs nothing at start.
+FROM ${PYTHON_IMAGE} AS compile-venv
+ARG PY_SOURCES=drop
+COPY optimized-venv/ /opt/venv/
+RUN /opt/venv/bin/python -c "import sys; assert sys.prefix == '/opt/venv', sys.prefix" \
+ && site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+ && case "${PY_SOURCES}" in \
+      keep) /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv ;; \
+      drop) /opt/venv/bin/python -X no_debug_ranges -m compileall -q -j 0 -b --invalidation-mode unchecked-hash "$site" \
+            && find "$site" -name '*.py' -type f -delete \
+            && find "$site" -name __pycache__ -type d -prune -exec rm -rf {} + \
+            && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv ;; \
+      *) echo "PY_SOURCES must be keep or drop, got '${PY_SOURCES}'" >&2; exit 2 ;; \
+    esac
+
+# --- runtime -------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
 # curl for the HEALTHCHECK, gosu for the root → appuser hand-over in entrypoint.sh.
@@ -53,31 +103,13 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
  && gosu nobody true
 # (the apt lists and archives live in the cache mounts, not in the image)
 
-
 RUN groupadd --system --gid 10001 appuser \
  && useradd --system --uid 10001 --gid appuser --home-dir /app --no-create-home --shell /usr/sbin/nologin appuser
 
-# Dependencies: their own layer, rebuilt only when requirements.txt (or the wheelhouse) changes. The installer
-# itself (pip, setuptools: ~25 MB) is removed in the same step: the running service never installs anything.
-# `python3 -m venv` works on the official image (/usr/local/bin/python3) and on Debian's python3 (/usr/bin/python3).
-ARG PIP_INDEX_URL=https://pypi.org/simple
+# The optimized environment: one layer, exactly its final bytes, rebuilt only when the environment changes.
+COPY --from=compile-venv /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv \
-    PATH=/opt/venv/bin:$PATH \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1
-COPY api/requirements.txt /tmp/requirements.txt
-RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
-    python3 -m venv /opt/venv \
- && if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
-      echo "installing from the wheelhouse in the build context (no index)"; \
-      /opt/venv/bin/python -m pip install --no-index --find-links /wheelhouse -r /tmp/requirements.txt; \
-    else \
-      echo "installing from ${PIP_INDEX_URL}"; \
-      /opt/venv/bin/python -m pip install --index-url "${PIP_INDEX_URL}" -r /tmp/requirements.txt; \
-    fi \
- && /opt/venv/bin/python -c "import fastapi, uvicorn, gunicorn, boto3" \
- && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools \
- && rm /tmp/requirements.txt
+    PATH=/opt/venv/bin:$PATH
 
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 \
@@ -85,8 +117,8 @@ ENV PYTHONUNBUFFERED=1 \
     WEB_CONCURRENCY=16 \
     PORT=8000
 
-# The SPA first (it changes less often than the Python code), then the app, byte-compiled at build time so a
-# read-only root filesystem costs nothing at start.
+# The SPA first (it changes less often than the Python code), then the app, byte-compiled at build time (hash-based)
+# so a read-only root filesystem costs nothing at start.
 COPY --from=web /web/dist /app/dist
 COPY --chmod=0755 api/entrypoint.sh /usr/local/bin/entrypoint.sh
 COPY api/app /app/app

@@ -1,12 +1,20 @@
-# Worker image: builder → (optimizer, outside Docker) → runtime.
+# Worker image: builder → (optimizer, outside Docker) → minimal runtime (default) or slim runtime.
 #
 # Build context: examples/   (this file lives outside it)
 #
 #   target `builder`  a venv at /opt/venv with the worker's dependencies, installed WITHOUT bytecode.
-#   target `runtime`  needs `optimized-venv/` in the build context: /opt/venv exported from the builder image and
+#   target `runtime`  the slim runtime: the whole base image plus the optimized venv and the worker. Needs
+#                     `optimized-venv/` in the build context: /opt/venv exported from the builder image and
 #                     transformed by @4pass/optimizer (botocore trimmed to the kept services, pip/setuptools/wheel/
 #                     pygments removed, tests/docs stripped). @4pass/builder adds it to the context as a virtual
 #                     directory; by hand, export it yourself (docker create + docker cp) into examples/optimized-venv/.
+#   target `rootfs`   the tree the minimal runtime is cut from: base image, runtime user, optimized venv (sources),
+#                     worker. Never run: @4pass/builder exports it from a created container and cuts it down with
+#                     the optimizer's closure (the interpreter, the shared libraries it and every extension module
+#                     load, the standard library minus what a service never imports, CA bundle, the user's lines of
+#                     /etc/passwd and /etc/group, an empty /tmp) into `minimal-rootfs/rootfs.tar`.
+#   target `minimal`  the minimal runtime, FROM scratch: that tree with bytecode, the compiled venv and worker. No
+#                     shell, no package manager, no pip. Needs `optimized-venv/` and `minimal-rootfs/`.
 #
 # Build args
 #   PYTHON_IMAGE   base image (official name by default; @4pass/builder maps it to a local stand-in if needed).
@@ -76,7 +84,7 @@ FROM ${PYTHON_IMAGE} AS compile-app
 COPY worker/worker /app/worker
 RUN python3 -m compileall -q --invalidation-mode unchecked-hash /app/worker
 
-# --- runtime --------------------------------------------------------------------------------------------------------
+# --- runtime: the slim runtime (the whole base image) -----------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 worker \
  && useradd --system --uid 10001 --gid worker --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin worker
@@ -89,3 +97,43 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "worker"]
+
+# --- rootfs: what the minimal runtime is cut from (exported by @4pass/builder, never run) ----------------------------
+# The venv goes in with its sources: the closure checks its imports against the standard library it keeps.
+FROM ${PYTHON_IMAGE} AS rootfs
+RUN groupadd --system --gid 10001 worker \
+ && useradd --system --uid 10001 --gid worker --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin worker
+COPY optimized-venv/ /opt/venv/
+COPY worker/worker /app/worker
+
+# --- compile-minimal: bytecode for the closure's standard library ------------------------------------------------------
+# The closure's tree holds the interpreter, its libraries, the standard library (sources, no bytecode) and system files;
+# the venv and the worker come from their own cached stages. The base image's own interpreter (the same binary)
+# compiles the kept standard library by the venv's rule: PY_SOURCES=drop ships it sourceless. ADD extracts the tar
+# with its modes and owners; /tmp is made 1777 here because there is no shell in the final stage.
+FROM ${PYTHON_IMAGE} AS compile-minimal
+ARG PY_SOURCES=drop
+ADD minimal-rootfs/rootfs.tar /rootfs/
+RUN stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')" \
+ && test -f "/rootfs${stdlib}/os.py" \
+ && case "${PY_SOURCES}" in \
+      keep) python3 -m compileall -q -j 0 --invalidation-mode unchecked-hash -s /rootfs -p / "/rootfs${stdlib}" ;; \
+      drop) python3 -X no_debug_ranges -m compileall -q -j 0 -b --invalidation-mode unchecked-hash -s /rootfs -p / \
+              "/rootfs${stdlib}" \
+            && find "/rootfs${stdlib}" -name '*.py' \( -type f -o -type l \) -delete ;; \
+      *) echo "PY_SOURCES must be keep or drop, got '${PY_SOURCES}'" >&2; exit 2 ;; \
+    esac \
+ && mkdir -p /rootfs/tmp && chmod 1777 /rootfs/tmp
+
+# --- minimal: the minimal runtime -------------------------------------------------------------------------------------
+FROM scratch AS minimal
+COPY --from=compile-minimal /rootfs/ /
+COPY --from=compile-venv /opt/venv /opt/venv
+COPY --from=compile-app /app /app
+ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
+    VIRTUAL_ENV=/opt/venv \
+    LANG=C.UTF-8 \
+    PYTHONUNBUFFERED=1
+WORKDIR /app
+USER 10001:10001
+ENTRYPOINT ["/opt/venv/bin/python", "-m", "worker"]

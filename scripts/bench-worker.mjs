@@ -1,12 +1,15 @@
 #!/usr/bin/env zx
-// pnpm bench worker: the worker image four ways, one run, side by side, same base image.
+// pnpm bench worker: the worker image five ways, one run, side by side, same base image.
 //   naive        one stage, pip install -r requirements.txt, app copied, non-root (dockerfiles/worker-naive.Dockerfile)
 //   seed-before  the same with PIP_NO_COMPILE=1 + PYTHONDONTWRITEBYTECODE=1 (no .pyc: every start recompiles)
-//   optimized    builder → @4pass/optimizer → runtime (dockerfiles/worker.Dockerfile, the build:images pipeline)
+//   optimized    builder → @4pass/optimizer → slim runtime (dockerfiles/worker.Dockerfile target `runtime`)
+//   minimal      builder → @4pass/optimizer → closure → minimal runtime FROM scratch (target `minimal`, the profile of
+//                images.config.json: what `pnpm build:images` builds)
 //   floors       the base image running `python -c pass`; the optimized image running only the imports
 // Size: uncompressed and compressed (gzip per layer, as a registry stores it). Start-up: as the production user with
 // a read-only root filesystem and no network, in-process time to the ready line and container start → ready line,
 // medians over --runs (default 9) rounds in alternating order. Options: --runs N, --keep (keep the images).
+import { readFile } from 'node:fs/promises';
 import { argv, path } from 'zx';
 import { buildImage, buildWorkerImage, connectEngine, inspectImage, measureStartup } from '@4pass/builder';
 
@@ -22,7 +25,11 @@ const env = {
 const readyLine = { kind: 'logPattern', pattern: 'ready in' };
 const processTimePattern = 'ready in (?<ms>[0-9.]+) ?ms';
 
-process.stderr.write('building naive, seed-before and optimized…\n');
+const config = JSON.parse(await readFile(path.join(root, 'images.config.json'), 'utf8'));
+const minimalProfile = config.images.find((i) => i.name === 'worker').optimizer;
+const { closure: _closure, ...slimProfile } = minimalProfile;
+
+process.stderr.write('building naive, seed-before, optimized and minimal…\n');
 const naive = await buildImage({
   engine,
   contextDir,
@@ -41,6 +48,17 @@ const optimized = await buildWorkerImage({
   contextDir,
   dockerfile: path.join(root, 'dockerfiles/worker.Dockerfile'),
   tags: [`${repo}:optimized`],
+  profile: slimProfile,
+  runtimeTarget: 'runtime',
+  sourceDir: path.join(contextDir, 'worker'),
+});
+const minimal = await buildWorkerImage({
+  engine,
+  contextDir,
+  dockerfile: path.join(root, 'dockerfiles/worker.Dockerfile'),
+  tags: [`${repo}:minimal`],
+  profile: minimalProfile,
+  runtimeTarget: 'minimal',
   sourceDir: path.join(contextDir, 'worker'),
 });
 const base = optimized.runtime.baseImages[0]?.used ?? '4pass-local/python:3.11-slim';
@@ -52,6 +70,7 @@ const variants = [
   { name: 'naive', image: naive.imageId, cmd: ['--exit-on-ready'] },
   { name: 'seed-before', image: seed.imageId, cmd: ['--exit-on-ready'] },
   { name: 'optimized', image: optimized.imageId, cmd: ['--exit-on-ready'] },
+  { name: 'minimal', image: minimal.imageId, cmd: ['--exit-on-ready'] },
   { name: 'floor: base, python -c pass', image: base, entry: ['python3', '-c', timed('pass')], user: '65534' },
   {
     name: 'floor: optimized, imports only',
@@ -61,7 +80,7 @@ const variants = [
 ];
 
 const sizes = {};
-for (const v of variants.slice(0, 4)) {
+for (const v of variants.slice(0, 5)) {
   // by name for the floors' derived images (FROM needs a name)
   const facts = await inspectImage(engine, v.image);
   sizes[v.name] = { size: facts.sizeBytes, compressed: facts.compressedSizeBytes };
@@ -151,9 +170,14 @@ console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const r of rows) console.log(line(r));
 
 const o = stats.optimized;
+const m = stats.minimal;
 const s = stats['seed-before'];
 const b = stats['floor: base, python -c pass'];
 const targets = [
+  ['minimal size ≤ 45 MB', m.size / 1e6, m.size <= 45e6, 'MB'],
+  ['minimal compressed ≤ 17 MB', m.compressed / 1e6, m.compressed <= 17e6, 'MB'],
+  ['minimal in-process ≤ 1.05 × optimized', m.process / o.process, m.process <= 1.05 * o.process],
+  ['minimal container ≤ 1.05 × optimized', m.container / o.container, m.container <= 1.05 * o.container],
   ['optimized size ≤ 0.8 × naive', o.size / n.size, o.size <= 0.8 * n.size],
   ['optimized size ≤ base + 20 MB', (o.size - b.size) / 1e6, o.size <= b.size + 20e6],
   ['in-process ≤ 0.5 × seed-before', o.process / s.process, o.process <= 0.5 * s.process],
@@ -162,13 +186,13 @@ const targets = [
   ['container ≤ 0.85 × naive', o.container / n.container, o.container <= 0.85 * n.container],
 ];
 console.log('\ntargets');
-for (const [name, value, ok] of targets)
+for (const [name, value, ok, unit] of targets)
   console.log(
-    `  ${ok ? 'MET ' : 'MISS'}  ${name}  (${name.includes('+ 20') ? `+${value.toFixed(1)} MB` : value.toFixed(2)})`,
+    `  ${ok ? 'MET ' : 'MISS'}  ${name}  (${name.includes('+ 20') ? `+${value.toFixed(1)} MB` : unit ? `${value.toFixed(1)} ${unit}` : value.toFixed(2)})`,
   );
 
 if (!argv.keep) {
   for (const v of variants) await engine.removeImage(v.image, { force: true }).catch(() => {});
-  for (const tag of ['naive', 'seed-before', 'optimized'])
+  for (const tag of ['naive', 'seed-before', 'optimized', 'minimal'])
     await engine.removeImage(`${repo}:${tag}`, { force: true }).catch(() => {});
 }

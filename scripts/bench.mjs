@@ -1,9 +1,9 @@
 #!/usr/bin/env zx
-// `pnpm bench [build|optimizer|worker|gate]...`: runs the named benchmarks (all when none is named). Each prints a
+// `pnpm bench [build|optimizer|worker|api]...`: runs the named benchmarks (all when none is named). Each prints a
 // table measured side by side against the baseline its issue names.
 import { fileURLToPath } from 'node:url';
 
-const all = ['build', 'optimizer', 'worker'];
+const all = ['build', 'optimizer', 'worker', 'api'];
 const names = argv._.length ? argv._.map(String) : all;
 const unknown = names.filter((n) => !all.includes(n));
 if (unknown.length) {

@@ -7,12 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage } from '@4pass/builder';
-import type { BuildResult, ContainerSpec, Engine } from '@4pass/builder';
+import { buildWorkerImage } from '@4pass/builder';
+import type { ContainerSpec, Engine, WorkerBuildResult } from '@4pass/builder';
 import { engine as sharedEngine, removeTestContainers, runId, testLabel } from './helpers.js';
 
 /**
- * Issue 7: the API image (Vue SPA built with Node → FastAPI under Gunicorn/Uvicorn) built through buildImage,
+ * Issue 7: the API image (Vue SPA built with Node → FastAPI under Gunicorn/Uvicorn) built as `pnpm build:images`
+ * builds it (issue 12: its environment goes builder → optimizer → runtime with the API's optimizer profile),
  * then run like production: loopback port, engine health status, gosu hand-over, WEB_CONCURRENCY, secrets from a
  * Secrets Manager stand-in on the host, fail-fast when it is unreachable, read-only root filesystem.
  */
@@ -25,13 +26,31 @@ const APP_UID = '10001';
 const SECRET_ID = 'prod/market-api';
 
 let engine: Engine;
-let built: BuildResult;
+let built: WorkerBuildResult;
 const imageIds = new Set<string>();
 const tmpDirs: string[] = [];
 
+/** The API image as images.config.json builds it: the worker pipeline with the API's optimizer profile. */
+async function buildApi(contextDir: string, tag: string): Promise<WorkerBuildResult> {
+  const config = JSON.parse(await readFile(join(root, 'images.config.json'), 'utf8')) as {
+    images: { name: string; pipeline?: string; optimizer?: Record<string, unknown> }[];
+  };
+  const api = config.images.find((i) => i.name === 'api');
+  expect(api?.pipeline).toBe('worker');
+  return buildWorkerImage({
+    engine,
+    contextDir,
+    dockerfile,
+    tags: [tag],
+    labels: testLabel,
+    profile: api?.optimizer ?? {},
+    sourceDir: join(contextDir, 'api'),
+  });
+}
+
 beforeAll(async () => {
   engine = await sharedEngine();
-  built = await buildImage({ engine, contextDir: examples, dockerfile, tags: [`${repo}:latest`], labels: testLabel });
+  built = await buildApi(examples, `${repo}:latest`);
   imageIds.add(built.imageId);
 });
 
@@ -219,6 +238,31 @@ describe('API image (examples/ + dockerfiles/api.Dockerfile)', () => {
     expect(image?.Config.User ?? '').toBe(''); // starts as root only to hand over to appuser with gosu
   });
 
+  it('has its environment through the optimizer: boto3 trimmed to its services, no installers, hash-based bytecode', async () => {
+    expect(built.optimizer.services.kept).toEqual(['secretsmanager', 'signin', 'sso', 'sso-oidc', 'sts']);
+    expect(built.smoke?.passed).toBe(true);
+    const program = [
+      'import glob, importlib.util, os, sys',
+      'import botocore, boto3, fastapi, gunicorn, uvicorn',
+      "data = os.path.join(os.path.dirname(botocore.__file__), 'data')",
+      "print('services', sorted(d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d))))",
+      "print('importable', [m for m in ('pip', 'setuptools', 'wheel', 'pkg_resources') if importlib.util.find_spec(m)])",
+      "pycs = glob.glob(sys.prefix + '/lib/python3*/site-packages/**/*.pyc', recursive=True)",
+      "print('pyc', len(pycs), 'hash-based', all(int.from_bytes(open(p, 'rb').read(8)[4:8], 'little') & 1 for p in pycs))",
+    ].join('\n');
+    const id = await run({
+      entrypoint: ['/opt/venv/bin/python', '-c', program],
+      cmd: [],
+      user: APP_UID,
+      readOnlyRootfs: true,
+    });
+    expect(await waitExit(id)).toBe(0);
+    const { stdout } = await engine.containerLogs(id);
+    expect(stdout).toContain("services ['secretsmanager', 'signin', 'sso', 'sso-oidc', 'sts']");
+    expect(stdout).toContain('importable []');
+    expect(stdout).toMatch(/pyc [1-9]\d+ hash-based True/);
+  });
+
   it('runs on a loopback port with a read-only root filesystem, becomes healthy and serves the SPA and the API', async () => {
     const id = await run({
       env: ['WEB_CONCURRENCY=3'],
@@ -363,27 +407,28 @@ describe('API image (examples/ + dockerfiles/api.Dockerfile)', () => {
         !skip.some((s) => src === s || src.startsWith(s + sep)) && !relative(examples, src).includes('__pycache__'),
     });
     const tag = `${repo}:rebuild`;
-    const first = await buildImage({ engine, contextDir: copy, dockerfile, tags: [tag], labels: testLabel });
+    const first = await buildApi(copy, tag);
     imageIds.add(first.imageId);
 
     const main = join(copy, 'api/app/main.py');
     await writeFile(main, `${await readFile(main, 'utf8')}\n# rebuild marker ${runId}\n`);
-    const second = await buildImage({ engine, contextDir: copy, dockerfile, tags: [tag], labels: testLabel });
+    const second = await buildApi(copy, tag);
     imageIds.add(second.imageId);
 
     expect(second.imageId).not.toBe(first.imageId);
+    expect(second.builder.steps.find((s) => s.name.includes('python3 -m venv /opt/venv'))?.cached).toBe(true);
     const step = (needle: string) => {
-      const found = second.steps.filter((s) => s.name.includes(needle));
+      const found = second.runtime.steps.filter((s) => s.name.includes(needle));
       expect(found, needle).toHaveLength(1);
       return found[0];
     };
-    for (const needle of ['npm ci', 'vite build', 'apt-get install', 'python3 -m venv /opt/venv', 'COPY --from=web']) {
+    for (const needle of ['npm ci', 'vite build', 'apt-get install', 'COPY --from=compile-venv', 'COPY --from=web']) {
       expect(step(needle)?.cached, needle).toBe(true);
     }
     expect(step('COPY api/app /app/app')?.cached).toBe(false);
-    expect(step('compileall')?.cached).toBe(false);
+    expect(step('compileall -q --invalidation-mode checked-hash /app/app')?.cached).toBe(false);
     // Only the app layers ran: everything before them came from the cache (FROM is resolved, never "cached").
-    const ran = second.steps
+    const ran = second.runtime.steps
       .filter((s) => !s.cached && /^\[(web|runtime) /.test(s.name) && !/^\[\w+ 1\/\d+\] FROM /.test(s.name))
       .map((s) => s.name);
     expect(ran.filter((n) => !n.startsWith('[runtime '))).toEqual([]);

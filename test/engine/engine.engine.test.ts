@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectEngine, EngineUnavailableError } from '@4pass/builder';
-import { engine } from './helpers.js';
+import { TarScanner } from '../../packages/optimizer/src/tar-scanner.js';
+import { engine, localPythonBase, testLabel } from './helpers.js';
 
 describe('engine connection', () => {
   it('pings the real engine and reads its API version without pinning one', async () => {
@@ -38,5 +39,50 @@ describe('engine connection', () => {
       name: 'EngineRequestError',
       statusCode: 404,
     });
+  });
+});
+
+describe('containers without running anything inside them', () => {
+  it('exports the root filesystem of a created, never started container', async () => {
+    const e = await engine();
+    const id = await e.createContainer({
+      image: await localPythonBase(),
+      cmd: ['true'],
+      networkMode: 'none',
+      labels: testLabel,
+    });
+    try {
+      const names: string[] = [];
+      const scanner = new TarScanner((m) => names.push(m.header.name));
+      for await (const chunk of await e.exportContainer(id)) scanner.push(chunk as Buffer);
+      scanner.end();
+      expect(names).toContain('etc/passwd');
+      expect(names.some((n) => /^usr\/(local\/)?bin\/python3\.\d+$/.test(n))).toBe(true);
+      expect((await e.inspectContainer(id))?.State.Running).toBe(false);
+    } finally {
+      await e.removeContainer(id);
+    }
+  });
+
+  it("lists a running container's processes with their real uid (top), PID 1 found by inspect's State.Pid", async () => {
+    const e = await engine();
+    const id = await e.createContainer({
+      image: await localPythonBase(),
+      entrypoint: ['python3', '-c', 'import time; time.sleep(60)'],
+      cmd: [],
+      user: '12345:12345',
+      networkMode: 'none',
+      labels: testLabel,
+    });
+    try {
+      await e.startContainer(id);
+      const pid = (await e.inspectContainer(id))?.State.Pid;
+      expect(pid).toBeGreaterThan(0);
+      const top = await e.topContainer(id, '-o pid,ruid');
+      expect(top.Titles).toEqual(['PID', 'RUID']);
+      expect(top.Processes?.find((p) => Number(p[0]) === pid)?.[1]).toBe('12345');
+    } finally {
+      await e.removeContainer(id);
+    }
   });
 });

@@ -14,12 +14,24 @@ import {
   type WorkerEvent,
 } from '@4pass/builder';
 import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
+import { resolveTreePath } from '../../packages/builder/src/inspect/resolve-tree-path.js';
 import { openHtml, screenshot } from '../browser/chromium.js';
+import { execa } from './exec.js';
 import { engine as getEngine, runId, testLabel } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const dockerfile = join(root, 'dockerfiles/worker.Dockerfile');
 const tag = `4pass-test/worker:${runId}`;
+
+/** The worker's optimizer profile as images.config.json has it: the minimal runtime (a `closure`). */
+async function workerProfile(): Promise<Record<string, unknown>> {
+  const config = JSON.parse(await readFile(join(root, 'images.config.json'), 'utf8')) as {
+    images: { name: string; optimizer?: Record<string, unknown> }[];
+  };
+  const profile = config.images.find((i) => i.name === 'worker')?.optimizer;
+  expect(profile?.closure).toBeDefined();
+  return profile ?? {};
+}
 
 async function leftovers(engine: Engine) {
   const containers = await engine.listContainers({ label: ['org.4pass.role'] });
@@ -28,12 +40,13 @@ async function leftovers(engine: Engine) {
 }
 
 /** Runs a Python program inside the image as its runtime user, read-only root, no network; always removed. */
-async function runInImage(engine: Engine, image: string, program: string, user?: string) {
+async function runInImage(engine: Engine, image: string, program: string, user?: string, env?: string[]) {
   const id = await engine.createContainer({
     image,
     entrypoint: ['/opt/venv/bin/python', '-c', program],
     cmd: [],
     ...(user && { user }),
+    ...(env && { env }),
     readOnlyRootfs: true,
     tmpfs: { '/tmp': 'rw,size=16m' },
     networkMode: 'none',
@@ -49,7 +62,45 @@ async function runInImage(engine: Engine, image: string, program: string, user?:
   }
 }
 
-describe('worker image: builder → optimizer → runtime', () => {
+/**
+ * Inside the image: a TLS server on loopback with a certificate from a throwaway CA. The default context (the image's
+ * CA bundle) must refuse it; with the throwaway CA added it must connect and check the host name.
+ */
+const TLS_PROGRAM = `
+import os, socket, ssl, tempfile, threading
+files = {}
+for name in ("TLS_CERT", "TLS_KEY", "TLS_CA"):
+    f = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)
+    f.write(os.environ[name]); f.close(); files[name] = f.name
+server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server_ctx.load_cert_chain(files["TLS_CERT"], files["TLS_KEY"])
+listener = socket.create_server(("127.0.0.1", 0))
+port = listener.getsockname()[1]
+def serve():
+    for _ in range(2):
+        conn, _ = listener.accept()
+        try:
+            with server_ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(b"ok")
+        except (ssl.SSLError, OSError):
+            pass
+threading.Thread(target=serve, daemon=True).start()
+def connect(ctx):
+    with socket.create_connection(("127.0.0.1", port)) as raw, ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        return f"{tls.version()} {tls.getpeercert()['subject'][0][0][1]}"
+default = ssl.create_default_context()
+assert default.cert_store_stats()["x509_ca"] > 100, default.cert_store_stats()
+try:
+    connect(default)
+    raise SystemExit("untrusted: connected")
+except ssl.SSLCertVerificationError as exc:
+    print("untrusted:", exc.reason)
+trusted = ssl.create_default_context()
+trusted.load_verify_locations(files["TLS_CA"])
+print("trusted:", connect(trusted))
+`;
+
+describe('worker image: builder → optimizer → minimal runtime FROM scratch', () => {
   let engine: Engine;
   let result: WorkerBuildResult;
   const events: WorkerEvent[] = [];
@@ -64,6 +115,7 @@ describe('worker image: builder → optimizer → runtime', () => {
       dockerfile,
       tags: [tag],
       labels: testLabel,
+      profile: await workerProfile(),
       sourceDir: join(root, 'examples/worker'),
       onEvent: (e) => events.push(e),
     });
@@ -74,9 +126,18 @@ describe('worker image: builder → optimizer → runtime', () => {
   });
 
   it('runs every stage as a progress group with its duration, smoke program included', () => {
-    expect(result.stages.map((s) => s.stage)).toEqual(['scan', 'builder', 'export', 'optimize', 'runtime', 'smoke']);
+    expect(result.stages.map((s) => s.stage)).toEqual([
+      'scan',
+      'builder',
+      'export',
+      'optimize',
+      'rootfs',
+      'closure',
+      'runtime',
+      'smoke',
+    ]);
     for (const s of result.stages) expect(s.durationMs).toBeGreaterThan(0);
-    expect(events.filter((e) => e.type === 'stage-done')).toHaveLength(6);
+    expect(events.filter((e) => e.type === 'stage-done')).toHaveLength(8);
     expect(result.smoke?.passed).toBe(true);
   });
 
@@ -87,13 +148,115 @@ describe('worker image: builder → optimizer → runtime', () => {
     );
   });
 
+  it('reports what the closure kept and why each shared library is there', () => {
+    const closure = result.closure;
+    expect(closure?.user).toEqual({ name: 'worker', uid: 10001, gid: 10001 });
+    expect(closure?.libraries[0]?.via).toBe('program-interpreter');
+    const ssl = closure?.libraries.find((l) => l.soname === 'libssl.so.3');
+    expect(ssl?.neededBy).toEqual([expect.stringMatching(/lib-dynload\/_ssl\./)]);
+    expect(closure?.ldSoCache.kept).toBe(false);
+    expect(closure?.caBundle).toBe('/etc/ssl/certs/ca-certificates.crt');
+    expect(closure?.after.bytes).toBeLessThan(closure?.before.bytes ?? 0);
+  });
+
   it('passes the in-image checks as its user with a read-only root filesystem, writing nothing', async () => {
     const facts = await engine.inspectImage(result.imageId);
-    expect(facts?.Config.User).toMatch(/^(10001|appuser|worker)/);
+    expect(facts?.Config.User).toBe('10001:10001');
     const program = await readFile(join(root, 'examples/worker/tests/in_image_check.py'), 'utf8');
-    const run = await runInImage(engine, result.imageId, program, facts?.Config.User);
+    const env = ['CHECK_REGIONS=us-east-1,eu-west-1,ap-northeast-1'];
+    const run = await runInImage(engine, result.imageId, program, facts?.Config.User, env);
     expect(run.output).not.toMatch(/Traceback/);
     expect(run.exitCode, run.output).toBe(0);
+    for (const check of ['clients', 'paginators', 'unknown', 'resource', 'tls', 'removed', 'bytecode', 'no-writes']) {
+      expect(run.output).toMatch(new RegExp(`^ok +${check}:`, 'm'));
+    }
+    expect(run.output).toMatch(/15 clients .* in us-east-1, eu-west-1, ap-northeast-1/);
+  });
+
+  it('has no shell, no package manager and no pip: /bin/sh cannot even start', async () => {
+    const id = await engine.createContainer({
+      image: result.imageId,
+      entrypoint: ['/bin/sh', '-c', 'true'],
+      cmd: [],
+      networkMode: 'none',
+      labels: testLabel,
+    });
+    try {
+      await expect(engine.startContainer(id)).rejects.toThrow(/\/bin\/sh.*no such file or directory/);
+    } finally {
+      await engine.removeContainer(id);
+    }
+    const facts = await inspectImage(engine, result.imageId);
+    for (const p of ['/bin/sh', '/usr/bin/sh', '/bin/bash', '/usr/bin/apt-get', '/usr/bin/dpkg', '/usr/bin/pip']) {
+      expect(resolveTreePath(facts.tree, p), p).toBeUndefined();
+    }
+    expect(resolveTreePath(facts.tree, '/opt/venv/bin/python')?.path).toMatch(/^\/usr(\/local)?\/bin\/python3\.\d+$/);
+    expect(facts.sizeBytes).toBeLessThan(60_000_000);
+  });
+
+  it('verifies TLS with its CA bundle: an untrusted server fails, a trusted one passes (loopback, no network)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), '4pass-tls-'));
+    try {
+      const openssl = (...args: string[]) => execa('openssl', args, { cwd: dir });
+      await openssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=4pass test CA',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+      );
+      await openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.csr',
+      );
+      await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost\n');
+      const signed = await openssl(
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-extfile',
+        'ext.cnf',
+        '-out',
+        'server.pem',
+      );
+      expect(signed.exitCode, signed.stderr).toBe(0);
+      const pem = async (f: string) => readFile(join(dir, f), 'utf8');
+      const env = [
+        `TLS_CA=${await pem('ca.pem')}`,
+        `TLS_CERT=${await pem('server.pem')}`,
+        `TLS_KEY=${await pem('server.key')}`,
+      ];
+      const run = await runInImage(engine, result.imageId, TLS_PROGRAM, undefined, env);
+      expect(run.output).toContain('untrusted: CERTIFICATE_VERIFY_FAILED');
+      expect(run.output).toContain('trusted: TLSv1.3 localhost');
+      expect(run.exitCode, run.output).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows its treemap in the HTML report, botocore and pydantic among its largest distributions', async () => {
@@ -140,15 +303,22 @@ describe('worker image: builder → optimizer → runtime', () => {
         contextDir: context,
         dockerfile,
         labels: testLabel,
+        profile: await workerProfile(),
         sourceDir: join(context, 'worker'),
         smoke: false,
       });
       try {
         const uncachedBuilder = again.builder.steps.filter((s) => !s.cached && /RUN|COPY/.test(s.name));
         expect(uncachedBuilder.map((s) => s.name)).toEqual([]);
-        const venvSteps = again.runtime.steps.filter((s) => /compile-venv/.test(s.name));
-        expect(venvSteps.length).toBeGreaterThan(0);
-        expect(venvSteps.every((s) => s.cached)).toBe(true);
+        // The venv's bytecode and the closure's tree (the same bytes for the same base: directories get one mtime).
+        for (const stage of ['compile-venv', 'compile-minimal']) {
+          const steps = again.runtime.steps.filter((s) => s.name.includes(stage));
+          expect(steps.length, stage).toBeGreaterThan(0);
+          expect(
+            steps.filter((s) => !s.cached).map((s) => s.name),
+            stage,
+          ).toEqual([]);
+        }
         expect(again.runtime.steps.some((s) => !s.cached && /COPY .*worker/.test(s.name))).toBe(true);
       } finally {
         await engine.removeImage(again.imageId, { force: true });

@@ -13,6 +13,8 @@ Checks
                  before-send, no network)
   paginators     every paginator and every waiter of the five services loads
   unknown        boto3.client("ec2") raises botocore.exceptions.UnknownServiceError
+  resource       boto3.resource("sqs") and a Queue from it
+  tls            ssl's default context loads the image's CA bundle (OpenSSL's default cafile) and verifies
   removed        pip, setuptools, wheel, pygments (and pkg_resources, _distutils_hack) are not importable
   bytecode       every .py under the venv and the app has a .pyc at importlib's cache path whose header has the
                  current magic number, the hash-based flag, and the source's hash; sourceless .pyc (a venv built
@@ -132,6 +134,29 @@ def _unknown() -> str:
     except UnknownServiceError as exc:
         return f"ec2 → UnknownServiceError ({str(exc)[:80]}…)"
     raise AssertionError("boto3.client('ec2') succeeded: botocore data was not trimmed")
+
+
+@check("resource")
+def _resource() -> str:
+    import boto3
+
+    sqs = boto3.resource("sqs", region_name=REGIONS[0], aws_access_key_id="x", aws_secret_access_key="x")
+    queue = sqs.Queue(f"https://sqs.{REGIONS[0]}.amazonaws.com/123456789012/check")
+    assert queue.url.endswith("/check"), queue.url
+    return f"boto3.resource('sqs') works ({type(queue).__name__} for {queue.url.rsplit('/', 1)[-1]})"
+
+
+@check("tls")
+def _tls() -> str:
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    assert paths.cafile and Path(paths.cafile).is_file(), f"no CA bundle at OpenSSL's default {paths.openssl_cafile}"
+    context = ssl.create_default_context()
+    cas = context.cert_store_stats()["x509_ca"]
+    assert cas > 0, f"no CA certificate loaded from {paths.cafile}"
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    return f"default context verifies with {cas} CA certificates from {paths.cafile} ({ssl.OPENSSL_VERSION})"
 
 
 @check("removed")

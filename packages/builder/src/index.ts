@@ -40,6 +40,7 @@ export { connectEngine, connectEngines, type ConnectOptions, type EngineSpec } f
 export type {
   ContainerInspect,
   ContainerSpec,
+  ContainerTop,
   Engine,
   EngineBuildRequest,
   EngineJsonMessage,

@@ -1,4 +1,5 @@
-import { RULE_NAMES, type OptimizeReport, type Totals } from './plan.js';
+import type { OptimizeReport, Totals } from './report.js';
+import { RULE_NAMES } from './rules/rules.js';
 
 /** Bytes as a short human string (`1.23 MB`, decimal units). */
 export function formatBytes(bytes: number): string {

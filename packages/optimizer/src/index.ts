@@ -23,18 +23,12 @@ export {
 } from './profile.js';
 export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
 export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
-export {
-  RULE_NAMES,
-  type DistributionReport,
-  type OptimizeReport,
-  type Plan,
-  type RemovalRule,
-  type RewriteRule,
-  type RuleName,
-  type RuleStats,
-  type Totals,
-} from './plan.js';
-export type { Layout } from './tree.js';
+export type { DistributionReport, OptimizeReport, RuleStats, Totals } from './report.js';
+export type { OrphanRemoval } from './distributions.js';
+export type { AwsServicesReport } from './rules/rule.js';
+export type { Plan } from './plan.js';
+export { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
+export type { EntryType, Layout, TreeEntry } from './tree.js';
 export { formatReport } from './format-report.js';
 export { generateSmokeProgram, type SmokeProgramOptions } from './smoke-program.js';
 export {
@@ -44,3 +38,18 @@ export {
   type ServiceViolation,
   type SourceFile,
 } from './service-usage.js';
+export { closureDirectory, closureTar, type ClosureTarOptions } from './closure/closure.js';
+export {
+  DEFAULT_DLOPEN,
+  DEFAULT_STDLIB_EXCLUDE,
+  closureSchema,
+  parseClosureOptions,
+  type ClosureOptions,
+  type ClosureOptionsInput,
+} from './closure/closure-options.js';
+export type { ClosureReport } from './closure/plan-closure.js';
+export type { ClosurePart } from './closure/claims.js';
+export type { ClosureLibrary, LibraryVia } from './closure/elf-closure.js';
+export type { DroppedImport, DroppedModule } from './closure/stdlib.js';
+export { ClosureError } from './closure/closure-error.js';
+export { formatClosureReport } from './closure/format-closure-report.js';

@@ -3,17 +3,10 @@ import { readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NotSitePackagesError } from './errors.js';
 import { isMetadataFile, testImports } from './metadata.js';
-import {
-  indexTree,
-  isWithin,
-  planOptimization,
-  readDistributions,
-  ownerOfPath,
-  testPackageCandidates,
-  type OptimizeReport,
-  type Plan,
-  type TreeIndex,
-} from './plan.js';
+import { ownerOfPath, readDistributions } from './distributions.js';
+import { planOptimization, type Plan } from './plan.js';
+import type { OptimizeReport } from './report.js';
+import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree-index.js';
 import { keptServices, type Profile } from './profile.js';
 import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree.js';
 
@@ -153,56 +146,65 @@ export async function optimizeDirectory(
   return plan.report;
 }
 
-/** Carry out a plan on `dir`: rewrite files, unlink removed files, then remove directories deepest first. */
-export async function applyPlan(dir: string, plan: Plan): Promise<void> {
-  await forEachLimit([...plan.rewrites], 8, async ([p, rw]) => {
-    await writeFile(path.join(dir, p), rw.content);
-  });
-  // Tasks: all removed files of one directory (parallel unlinks in one directory would wait on its lock), or one
-  // rmdir, queued as soon as the last removed entry inside that directory is gone.
-  type Task = { files: string[] } | { dir: string };
-  const remaining = new Map<string, number>();
-  const groups = new Map<string, string[]>();
-  for (const [p] of plan.removed) {
-    const parent = parentOf(p);
-    if (plan.removed.has(parent)) remaining.set(parent, (remaining.get(parent) ?? 0) + 1);
-    if (plan.dirs.has(p)) continue;
-    const g = groups.get(parent);
-    if (g) g.push(p);
-    else groups.set(parent, [p]);
+/** All removed files of one directory, or one directory to rmdir. */
+type Task = { files: string[] } | { dir: string };
+
+/**
+ * The order of removal: file tasks per directory (parallel unlinks in one directory would wait on its lock), largest
+ * first, and directory tasks that become ready as soon as the last removed entry inside them is gone.
+ */
+class RemovalSchedule {
+  readonly queue: Task[];
+  /** Directories whose removed content is gone: they go first, so rmdirs overlap the remaining unlinks. */
+  readonly ready: Task[] = [];
+  private readonly remaining = new Map<string, number>();
+  private next = 0;
+
+  constructor(plan: Plan) {
+    const groups = new Map<string, string[]>();
+    for (const [p] of plan.removed) {
+      const parent = parentOf(p);
+      if (plan.removed.has(parent)) this.remaining.set(parent, (this.remaining.get(parent) ?? 0) + 1);
+      if (plan.dirs.has(p)) continue;
+      const g = groups.get(parent);
+      if (g) g.push(p);
+      else groups.set(parent, [p]);
+    }
+    this.queue = [...groups.values()].sort((a, b) => b.length - a.length).map((files) => ({ files }));
+    for (const [p] of plan.removed) if (plan.dirs.has(p) && !this.remaining.has(p)) this.ready.push({ dir: p });
   }
-  const queue: Task[] = [...groups.values()].sort((a, b) => b.length - a.length).map((files) => ({ files }));
-  // Directories whose removed content is gone go first, so rmdirs overlap the remaining unlinks.
-  const ready: Task[] = [];
-  for (const [p] of plan.removed) if (plan.dirs.has(p) && !remaining.has(p)) ready.push({ dir: p });
-  const gone = (p: string): void => {
+
+  /** The next task to start, or undefined when none is ready. */
+  take(): Task | undefined {
+    return this.ready.pop() ?? this.queue[this.next++];
+  }
+
+  get pending(): boolean {
+    return this.ready.length > 0 || this.next < this.queue.length;
+  }
+
+  /** A removed entry is gone: its directory becomes ready when it was the last one. */
+  gone(p: string): void {
     const parent = parentOf(p);
-    const left = remaining.get(parent);
+    const left = this.remaining.get(parent);
     if (left === undefined) return;
-    if (left > 1) remaining.set(parent, left - 1);
+    if (left > 1) this.remaining.set(parent, left - 1);
     else {
-      remaining.delete(parent);
-      ready.push({ dir: parent });
+      this.remaining.delete(parent);
+      this.ready.push({ dir: parent });
     }
-  };
-  const run = async (task: Task): Promise<void> => {
-    if ('dir' in task) {
-      await rmdir(path.join(dir, task.dir));
-      gone(task.dir);
-      return;
-    }
-    for (const p of task.files) {
-      await unlink(path.join(dir, p));
-      gone(p);
-    }
-  };
-  let next = 0;
+  }
+}
+
+/** Run the schedule's tasks, at most `limit` at once, until all are done; rejects on the first failure. */
+function runSchedule(schedule: RemovalSchedule, limit: number, run: (task: Task) => Promise<void>): Promise<void> {
   let active = 0;
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     let failed = false;
     const pump = (): void => {
-      while (!failed && active < 32 && (ready.length > 0 || next < queue.length)) {
-        const task = ready.pop() ?? (queue[next++] as Task);
+      while (!failed && active < limit) {
+        const task = schedule.take();
+        if (!task) break;
         active++;
         run(task).then(
           () => {
@@ -215,9 +217,28 @@ export async function applyPlan(dir: string, plan: Plan): Promise<void> {
           },
         );
       }
-      if (!failed && active === 0 && ready.length === 0 && next >= queue.length) resolve();
+      if (!failed && active === 0 && !schedule.pending) resolve();
     };
     pump();
+  });
+}
+
+/** Carry out a plan on `dir`: rewrite files, unlink removed files, then remove directories deepest first. */
+export async function applyPlan(dir: string, plan: Plan): Promise<void> {
+  await forEachLimit([...plan.rewrites], 8, async ([p, rw]) => {
+    await writeFile(path.join(dir, p), rw.content);
+  });
+  const schedule = new RemovalSchedule(plan);
+  await runSchedule(schedule, 32, async (task) => {
+    if ('dir' in task) {
+      await rmdir(path.join(dir, task.dir));
+      schedule.gone(task.dir);
+      return;
+    }
+    for (const p of task.files) {
+      await unlink(path.join(dir, p));
+      schedule.gone(p);
+    }
   });
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILTIN_AWS_SERVICES } from './aws-services.js';
+import { closureSchema } from './closure/closure-options.js';
 import { ProfileError, type ProfileIssue } from './errors.js';
 
 /** Services the seed worker keeps. */
@@ -62,6 +63,11 @@ export const profileSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The minimal runtime: cut the root filesystem down to what this environment's interpreter can load (see
+     * `closureTar`). Absent: the environment goes onto the full base image.
+     */
+    closure: closureSchema.optional(),
     /** Interpreter tag of the target (`cpython-311`); inferred from the tree when absent. */
     pythonTag: z
       .string()

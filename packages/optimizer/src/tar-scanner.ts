@@ -1,27 +1,15 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { Header } from 'tar-stream';
-
-/** A decoded header block, which may also be one of the extension headers that extract hides. */
-type RawHeader = Omit<Header, 'type'> & {
-  size: number;
-  type: Header['type'] | 'gnu-long-path' | 'gnu-long-link-path' | 'pax-global-header' | 'pax-header';
-};
-
-interface TarHeaders {
-  decode(buf: Buffer, filenameEncoding: string, allowUnknownFormat: boolean): RawHeader | null;
-  decodePax(buf: Buffer): Record<string, string>;
-  decodeLongPath(buf: Buffer, encoding: string): string;
-}
-
-// tar-stream's own header codec (ustar, GNU, pax). Its package `exports` only expose pack/extract, whose per-entry
-// streams cost ~15 µs per member; the scanner below needs headers only, so it loads the codec by file path.
-const require = createRequire(import.meta.url);
-const headers = require(path.join(path.dirname(require.resolve('tar-stream')), 'headers.js')) as TarHeaders;
+import {
+  decodeLongName,
+  decodePaxRecords,
+  decodeTarHeader,
+  isExtension,
+  type RawHeader,
+  type TarHeader,
+} from './tar-header.js';
 
 /** A member found by {@link TarScanner}: its header and where its raw bytes lie in the stream. */
 export interface ScannedMember {
-  header: Header;
+  header: TarHeader;
   /** First byte: its pax / GNU long-name blocks, or its header block. */
   start: number;
   /** Where its data starts. */
@@ -84,23 +72,32 @@ export class TarScanner {
   }
 
   private consumeHeader(block: Buffer): void {
-    const header = headers.decode(block, 'utf-8', false);
-    if (!header) {
+    const raw = decodeTarHeader(block);
+    if (!raw) {
       // A zero block (end-of-archive marker or padding) is skipped, as tar-stream does.
       this.memberStart = this.offset;
       return;
     }
-    switch (header.type) {
-      case 'gnu-long-path':
-      case 'gnu-long-link-path':
-      case 'pax-global-header':
-      case 'pax-header':
-        if (header.size > MAX_LONG_HEADER) throw new Error('Header exceeds max size');
-        this.longHeader = header;
-        this.want = pad512(header.size);
-        if (this.want === 0) this.consumeLong(Buffer.alloc(0));
-        return;
+    const { type } = raw;
+    if (isExtension(type)) {
+      if (raw.size > MAX_LONG_HEADER) throw new Error('Header exceeds max size');
+      this.longHeader = raw;
+      this.want = pad512(raw.size);
+      if (this.want === 0) this.consumeLong(Buffer.alloc(0));
+      return;
     }
+    const header = this.applyExtensions({ ...raw, type });
+    if (!(header.size >= 0)) throw new Error('Invalid header');
+    const size = header.type === 'directory' ? 0 : header.size;
+    const dataStart = this.offset;
+    const end = dataStart + pad512(size);
+    this.onMember({ header, start: this.memberStart, dataStart, end });
+    this.skip = end - dataStart;
+    this.memberStart = end;
+  }
+
+  /** GNU long names and pax records override the header's own fields; they apply to this member only. */
+  private applyExtensions(header: TarHeader): TarHeader {
     if (this.gnuLongPath !== undefined) header.name = this.gnuLongPath;
     if (this.gnuLongLinkPath !== undefined) header.linkname = this.gnuLongLinkPath;
     if (this.pax) {
@@ -110,23 +107,18 @@ export class TarScanner {
       header.pax = this.pax;
     }
     this.gnuLongPath = this.gnuLongLinkPath = this.pax = undefined;
-    if (!(header.size >= 0)) throw new Error('Invalid header');
-    const size = header.type === 'directory' ? 0 : header.size;
-    const dataStart = this.offset;
-    const end = dataStart + pad512(size);
-    this.onMember({ header: header as Header, start: this.memberStart, dataStart, end });
-    this.skip = end - dataStart;
-    this.memberStart = end;
+    return header;
   }
 
   private consumeLong(block: Buffer): void {
-    const header = this.longHeader as RawHeader;
+    const header = this.longHeader;
+    if (!header) return;
     const data = block.subarray(0, header.size);
     this.longHeader = undefined;
     this.want = 512;
-    if (header.type === 'gnu-long-path') this.gnuLongPath = headers.decodeLongPath(data, 'utf-8');
-    else if (header.type === 'gnu-long-link-path') this.gnuLongLinkPath = headers.decodeLongPath(data, 'utf-8');
-    else if (header.type === 'pax-global-header') this.paxGlobal = headers.decodePax(data);
-    else this.pax = { ...(this.paxGlobal ?? {}), ...headers.decodePax(data) };
+    if (header.type === 'gnu-long-path') this.gnuLongPath = decodeLongName(data);
+    else if (header.type === 'gnu-long-link-path') this.gnuLongLinkPath = decodeLongName(data);
+    else if (header.type === 'pax-global-header') this.paxGlobal = decodePaxRecords(data);
+    else this.pax = { ...(this.paxGlobal ?? {}), ...decodePaxRecords(data) };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type StructureConfig } from '@4pass/builder';
+import { parseConfig, type LayerEntry, type StructureConfig } from '@4pass/builder';
 import {
   checkStructure,
   findBotocoreServices,
@@ -98,6 +98,37 @@ describe('paths and botocore', () => {
     );
     expect(pathPattern('/a/**/b').test('/a/x/y/b')).toBe(true);
     expect(pathPattern('/a/*/b').test('/a/x/y/b')).toBe(false);
+  });
+
+  it('a plain path is found through symlinks, as a process in the container would open it', () => {
+    const link = (path: string, linkname: string): LayerEntry => ({
+      path,
+      size: 0,
+      type: 'symlink',
+      mode: 0o777,
+      linkname,
+    });
+    const file = (path: string): LayerEntry => ({ path, size: 10, type: 'file', mode: 0o755 });
+    const mergedUsr = [
+      [link('/bin', 'usr/bin'), link('/usr/bin/sh', 'dash'), file('/usr/bin/dash'), link('/loop', '/loop')],
+    ];
+    const checks = checkStructure(
+      factsFixture({ files: mergedUsr }),
+      structureOf({ absentPaths: ['/bin/sh', '/bin/bash', '/loop/x'], presentPaths: ['/bin/dash'], noSecrets: false }),
+    );
+    expect(checks.map((c) => [c.id, c.status, c.details?.[0]])).toEqual([
+      ['absentPath:/bin/sh', 'fail', '/bin/sh → /usr/bin/dash'],
+      ['absentPath:/bin/bash', 'pass', undefined],
+      ['absentPath:/loop/x', 'pass', undefined],
+      ['presentPath:/bin/dash', 'pass', '/bin/dash → /usr/bin/dash'],
+      ['noSecrets', 'skip', undefined],
+    ]);
+    // Without the links (an image FROM scratch), the shell is simply absent.
+    const scratch = checkStructure(
+      factsFixture({ files: [[file('/usr/bin/python3.11')]] }),
+      structureOf({ absentPaths: ['/bin/sh'] }),
+    );
+    expect(scratch[0]).toMatchObject({ status: 'pass', message: '/bin/sh is absent' });
   });
 
   it('botocore data services: the exact set, naming missing and unexpected ones', () => {

@@ -18,6 +18,8 @@ function fakeEngine(opts: {
   healthcheck?: boolean;
   env?: string[];
   stderr?: string;
+  /** The container is gone by the time its processes are listed (`Processes: null`). */
+  noProcesses?: boolean;
 }) {
   const created: ContainerSpec[] = [];
   const removed: string[] = [];
@@ -53,6 +55,7 @@ function fakeEngine(opts: {
         State: {
           Status: exited ? 'exited' : 'running',
           Running: !exited,
+          Pid: exited ? 0 : 4242,
           ExitCode: opts.exitCode ?? 0,
           StartedAt: '',
           FinishedAt: '',
@@ -72,10 +75,19 @@ function fakeEngine(opts: {
       }
     },
     containerLogs: async () => ({ stdout: opts.output ?? '', stderr: opts.stderr ?? '' }),
-    exec: async (id: string, cmd: string[]) =>
-      cmd[0] === 'cat'
-        ? { exitCode: 0, stdout: 'Name:\tpython3\nUid:\t10001\t10001\t10001\t10001\n', stderr: '' }
-        : { exitCode: ready(id) ? 0 : 1, stdout: '', stderr: '' },
+    // Only the `command` probe runs inside the container; PID 1's uid comes from the engine's process list.
+    exec: async (id: string) => ({ exitCode: ready(id) ? 0 : 1, stdout: '', stderr: '' }),
+    topContainer: async (_id: string, psArgs?: string) => {
+      expect(psArgs).toBe('-o pid,ruid');
+      if (opts.noProcesses) return { Titles: null, Processes: null };
+      return {
+        Titles: ['PID', 'RUID'],
+        Processes: [
+          ['4240', '0'],
+          ['4242', '10001'],
+        ],
+      };
+    },
     removeContainer: async (id: string) => {
       removed.push(id);
     },
@@ -84,6 +96,18 @@ function fakeEngine(opts: {
 }
 
 describe('measureStartup (fake engine)', () => {
+  it('a container that exits right after its ready line is still a ready run, without a runtime uid', async () => {
+    const f = fakeEngine({ readyAfterMs: 20, noProcesses: true });
+    const r = await measureStartup(f.engine, 'x:1', {
+      ready: { kind: 'logPattern', pattern: 'ready in' },
+      runs: 1,
+      timeoutMs: 5_000,
+      pollIntervalMs: 5,
+    });
+    expect(r.ok).toBe(true);
+    expect(r.runtimeUid).toBeUndefined();
+  });
+
   it('runs N times with production settings and removes every container', async () => {
     const f = fakeEngine({ readyAfterMs: 40 });
     const r = await measureStartup(f.engine, 'x:1', {

@@ -1,5 +1,6 @@
 import type { StructureConfig } from '../config/config-schema.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
+import { resolveTreePath } from '../inspect/resolve-tree-path.js';
 import type { StartupResult } from '../startup/startup-result.js';
 import type { Check } from './check.js';
 import { describeSecretFinding, scanSecrets } from '../secrets/scan-secrets.js';
@@ -62,7 +63,7 @@ function runtimeUserCheck(startup: StartupResult | undefined): Check {
       status: 'fail',
       actual: null,
       limit: 'uid != 0',
-      message: 'could not read the user of PID 1 (no run became ready, or /proc/1/status unreadable)',
+      message: 'could not read the user of PID 1 (no run became ready, or the engine could not list its processes)',
     };
   }
   return startup.runtimeUid === 0
@@ -123,8 +124,16 @@ export function pathPattern(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+/**
+ * The paths of the final tree a pattern names. A plain path is also found through symlinks (`/bin/sh` via `/bin` →
+ * `usr/bin`, shown as `/bin/sh → /usr/bin/dash`): what a process in the container would open.
+ */
 function matchPaths(facts: ImageFacts, pattern: string): string[] {
-  if (!/[*?]/.test(pattern)) return facts.tree.has(pattern) ? [pattern] : [];
+  if (!/[*?]/.test(pattern)) {
+    if (facts.tree.has(pattern)) return [pattern];
+    const target = resolveTreePath(facts.tree, pattern);
+    return target ? [`${pattern} → ${target.path}`] : [];
+  }
   const re = pathPattern(pattern);
   const out: string[] = [];
   for (const p of facts.tree.keys()) if (re.test(p)) out.push(p);

@@ -4,6 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type {
   EngineEndpoint,
   ContainerInspect,
+  ContainerTop,
   ContainerSpec,
   Engine,
   EngineBuildRequest,
@@ -315,6 +316,17 @@ export class DockerEngine implements Engine {
     return this.call(
       `GET /containers/${id}/archive`,
       () => this.docker.getContainer(id).getArchive({ path }) as Promise<Readable>,
+    );
+  }
+
+  async exportContainer(id: string): Promise<Readable> {
+    return this.call(`GET /containers/${id}/export`, () => this.docker.getContainer(id).export() as Promise<Readable>);
+  }
+
+  async topContainer(id: string, psArgs?: string): Promise<ContainerTop> {
+    return this.call(
+      `GET /containers/${id}/top`,
+      () => this.docker.getContainer(id).top(psArgs ? { ps_args: psArgs } : {}) as Promise<ContainerTop>,
     );
   }
 

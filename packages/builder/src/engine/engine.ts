@@ -55,6 +55,13 @@ export interface Engine {
   ): Promise<void>;
   /** `GET /containers/{id}/archive?path=`: a tar of that path. */
   getArchive(id: string, path: string): Promise<Readable>;
+  /** `GET /containers/{id}/export`: a tar of the container's whole root filesystem (it need not have run). */
+  exportContainer(id: string): Promise<Readable>;
+  /**
+   * `GET /containers/{id}/top?ps_args=`: the processes of a running container, as the engine host's `ps` lists them
+   * (PIDs are the host's: match `State.Pid` of inspect to find the container's PID 1). No shell in the image needed.
+   */
+  topContainer(id: string, psArgs?: string): Promise<ContainerTop>;
   /** `POST /containers/{id}/exec` + start; resolves with exit code and output. */
   exec(
     id: string,
@@ -167,6 +174,8 @@ export interface ContainerInspect {
   Id: string;
   State: {
     Status: string;
+    /** The host PID of the container's PID 1 (0 when it is not running). */
+    Pid?: number;
     Running: boolean;
     ExitCode: number;
     StartedAt: string;
@@ -175,6 +184,13 @@ export interface ContainerInspect {
   };
   NetworkSettings: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> };
   Config: { User?: string; Labels?: Record<string, string> };
+}
+
+/** `GET /containers/{id}/top` (daemon field names): one row per process, cells in `Titles` order. */
+export interface ContainerTop {
+  Titles: string[] | null;
+  /** Null when the container has no processes left (it is exiting). */
+  Processes: string[][] | null;
 }
 
 /** Registry credentials. Never logged, never put in an error message. */

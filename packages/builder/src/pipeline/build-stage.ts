@@ -34,6 +34,7 @@ export async function buildStage(request: BuildRequest, at: StageContext, home?:
           ...common,
           ...workerCache(image.cache),
           profile: image.optimizer ?? {},
+          ...(image.target && { runtimeTarget: image.target }),
           ...(image.sourceDir && { sourceDir: image.sourceDir }),
           onEvent: (event) => at.emit({ type: 'worker', image: image.name, event }),
         })

@@ -153,11 +153,21 @@ function findProcessMs(text: string, pattern: RegExp): number | undefined {
   return undefined;
 }
 
-/** Real uid of PID 1 from `/proc/1/status` (`Uid: real effective saved fs`). */
+/**
+ * Real uid of the container's PID 1, from the engine's process list (`top`, the engine host's `ps`) matched on the
+ * host PID that inspect reports: nothing runs inside the image, so it works without a shell or `cat`.
+ */
 async function readPid1Uid(engine: Engine, id: string): Promise<number | undefined> {
-  const r = await engine.exec(id, ['cat', '/proc/1/status']).catch(() => undefined);
-  const m = r && r.exitCode === 0 ? /^Uid:\s+(\d+)/m.exec(r.stdout) : null;
-  return m ? Number(m[1]) : undefined;
+  const pid = (await engine.inspectContainer(id).catch(() => undefined))?.State.Pid;
+  if (!pid) return undefined;
+  // A container that already exited has no PID 1 left: the engine answers with an error or no processes.
+  const top = await engine.topContainer(id, '-o pid,ruid').catch(() => undefined);
+  const titles = top?.Titles ?? [];
+  const pidColumn = titles.indexOf('PID');
+  const uidColumn = titles.indexOf('RUID');
+  const row = (top?.Processes ?? []).find((p) => Number(p[pidColumn]) === pid);
+  const uid = row ? Number(row[uidColumn]) : NaN;
+  return Number.isInteger(uid) ? uid : undefined;
 }
 
 function tail(text: string, known: readonly string[]): string[] {

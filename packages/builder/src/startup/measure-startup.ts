@@ -52,7 +52,7 @@ export interface MeasureStartupOptions {
   labels?: Record<string, string>;
   /** How often the container state is polled (health status, exit). Default 25 ms. */
   pollIntervalMs?: number;
-  /** Read PID 1's uid from /proc/1/status in the first ready run (for `nonRoot: runtime`). Default true. */
+  /** Read PID 1's uid (engine top API) in the first ready run (for `nonRoot: runtime`). Default true. */
   readRuntimeUser?: boolean;
   /** Stop after the first failed run (default true: a timeout would otherwise cost runs × timeout). */
   stopOnFailure?: boolean;

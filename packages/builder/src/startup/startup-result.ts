@@ -37,7 +37,7 @@ export interface StartupResult {
   /** Median of `processMs` when the image reports it. */
   processMedianMs?: number;
   failures: StartupFailure[];
-  /** Real uid of PID 1 once ready (first successful run), read from /proc/1/status. */
+  /** Real uid of PID 1 once ready (first successful run), from the engine's process list (no shell in the image). */
   runtimeUid?: number;
   /** With `profileImports`: the import-time lines of one extra run (Python images only). */
   importTimes?: ImportTimeRecord[];

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -6,26 +7,32 @@ import fg from 'fast-glob';
 import tarFs from 'tar-fs';
 import {
   checkServiceUsage,
+  closureTar,
   generateSmokeProgram,
   optimizeDirectory,
   parseProfile,
   scanSourceForServices,
+  type ClosureReport,
   type OptimizeReport,
   type Profile,
 } from '@4pass/optimizer';
 import type { Engine } from '../engine/engine.js';
 import { buildImage, type BuildOptions, type BuildResult } from '../build/build-image.js';
 import type { BuildEvent } from '../build/build-events.js';
+import type { ExtraEntry } from '../context/create-build-context.js';
 import { FourpassError } from '../errors.js';
 import { formatMegabytes } from '../units/format-units.js';
 
-/** The stages of the worker pipeline, each reported as a progress group with its duration. */
-export type WorkerStage = 'scan' | 'builder' | 'export' | 'optimize' | 'runtime' | 'smoke';
+/**
+ * The stages of the worker pipeline, each reported as a progress group with its duration. `rootfs` and `closure` run
+ * for the minimal runtime only (an optimizer profile with `closure`).
+ */
+export type WorkerStage = 'scan' | 'builder' | 'export' | 'optimize' | 'rootfs' | 'closure' | 'runtime' | 'smoke';
 
 export type WorkerEvent =
   | { type: 'stage-started'; stage: WorkerStage }
   | { type: 'stage-done'; stage: WorkerStage; durationMs: number; detail?: string }
-  | { type: 'build'; stage: 'builder' | 'runtime'; event: BuildEvent };
+  | { type: 'build'; stage: 'builder' | 'rootfs' | 'runtime'; event: BuildEvent };
 
 export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEvent' | 'extraEntries'> {
   engine: Engine;
@@ -33,8 +40,12 @@ export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEve
   profile?: unknown;
   /** Directory with the worker's Python source, scanned for boto3 clients the profile would trim away. */
   sourceDir?: string;
-  /** Dockerfile stage names; default `builder` and `runtime`. */
+  /**
+   * Dockerfile stage names: `builder`; `rootfs`, the full tree the minimal runtime is cut from (its export goes through
+   * the profile's `closure`); and the final stage, default `minimal` with a `closure` in the profile, else `runtime`.
+   */
   builderTarget?: string;
+  rootfsTarget?: string;
   runtimeTarget?: string;
   /** Where the builder stage keeps the environment; default `/opt/venv`. */
   venvPath?: string;
@@ -45,6 +56,8 @@ export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEve
    * `<cacheTo>:builder` / `<cacheTo>:runtime` (with `BUILDKIT_INLINE_CACHE=1`) to be pushed; read with `cacheFrom`.
    */
   cacheTo?: string;
+  /** Directory of the closure's tree (`rootfs.tar`) inside the runtime build context; default `minimal-rootfs`. */
+  rootfsContextPath?: string;
   /** Run the optimizer's smoke program inside the final image (runtime user, read-only root); default true. */
   smoke?: boolean;
   onEvent?: (event: WorkerEvent) => void;
@@ -54,6 +67,9 @@ export interface WorkerBuildResult {
   imageId: string;
   tags: string[];
   builder: BuildResult;
+  /** The `rootfs` build and what the closure kept of it (minimal runtime only). */
+  rootfs?: BuildResult;
+  closure?: ClosureReport;
   runtime: BuildResult;
   optimizer: OptimizeReport;
   stages: { stage: WorkerStage; durationMs: number }[];
@@ -105,13 +121,12 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const { stage, stages } = stageRunner(onEvent);
 
   const sourceDir = options.sourceDir;
-  if (sourceDir) {
+  if (sourceDir)
     await stage(
       'scan',
       () => scanWorkerSource(sourceDir, profile),
       (n) => `${n} Python files scanned`,
     );
-  }
 
   const common = { ...options, onEvent: undefined, tags: undefined, inlineCache: options.cacheTo !== undefined };
   const cacheTag = (target: string) => (options.cacheTo ? [`${options.cacheTo}:${target}`] : []);
@@ -133,12 +148,17 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
       () => optimizeDirectory(venvDir, profile),
       (r) => summarize(r),
     );
+    const extraEntries: ExtraEntry[] = [{ path: options.contextPath ?? 'optimized-venv', sourceDir: venvDir }];
+    const minimal = profile.closure
+      ? await cutMinimalRootfs({ options, common, stage, workDir, extraEntries, closure: profile.closure })
+      : undefined;
+    const runtimeTarget = options.runtimeTarget ?? (profile.closure ? 'minimal' : 'runtime');
     const runtime = await stage('runtime', () =>
       buildImage({
         ...common,
-        tags: [...(options.tags ?? []), ...cacheTag(options.runtimeTarget ?? 'runtime')],
-        target: options.runtimeTarget ?? 'runtime',
-        extraEntries: [{ path: options.contextPath ?? 'optimized-venv', sourceDir: venvDir }],
+        tags: [...(options.tags ?? []), ...cacheTag(runtimeTarget)],
+        target: runtimeTarget,
+        extraEntries: minimal ? [...extraEntries, minimal.entry] : extraEntries,
         onEvent: (event) => onEvent?.({ type: 'build', stage: 'runtime', event }),
       }),
     );
@@ -146,13 +166,83 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     if (options.smoke !== false) {
       smoke = await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, generateSmokeProgram(profile)));
     }
-    return { imageId: runtime.imageId, tags: runtime.tags, builder, runtime, optimizer, stages, smoke };
+    const cut = minimal && { rootfs: minimal.rootfs, closure: minimal.closure };
+    return { imageId: runtime.imageId, tags: runtime.tags, builder, ...cut, runtime, optimizer, stages, smoke };
   } finally {
     await rm(workDir, { recursive: true, force: true });
     // The builder image is an untagged by-product; its layers stay in BuildKit's cache for the next build.
     if (builder.imageId && !options.cacheTo) {
       await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
     }
+  }
+}
+
+/** What {@link cutMinimalRootfs} needs from the pipeline around it. */
+interface CutContext {
+  options: WorkerBuildOptions;
+  common: Omit<WorkerBuildOptions, 'onEvent' | 'tags'>;
+  stage: ReturnType<typeof stageRunner>['stage'];
+  workDir: string;
+  extraEntries: readonly ExtraEntry[];
+  closure: NonNullable<Profile['closure']>;
+}
+
+/**
+ * The minimal runtime's tree: build the `rootfs` target (the base image with the optimized environment, the app and
+ * the runtime user), export it from a created, never started container, and cut it down with the profile's closure
+ * into `<workDir>/minimal-rootfs/rootfs.tar`, added to the final build's context. The untagged `rootfs` image and the
+ * container are removed.
+ */
+async function cutMinimalRootfs(
+  at: CutContext,
+): Promise<{ rootfs: BuildResult; closure: ClosureReport; entry: ExtraEntry }> {
+  const { options, stage } = at;
+  const rootfs = await stage('rootfs', () =>
+    buildImage({
+      ...at.common,
+      target: options.rootfsTarget ?? 'rootfs',
+      extraEntries: at.extraEntries,
+      onEvent: (event) => options.onEvent?.({ type: 'build', stage: 'rootfs', event }),
+    }),
+  );
+  try {
+    const dir = join(at.workDir, 'minimal-rootfs');
+    await mkdir(dir);
+    const closure = await stage(
+      'closure',
+      () => exportClosure(options.engine, rootfs.imageId, at.closure, join(dir, 'rootfs.tar'), at.workDir),
+      (r) =>
+        `${formatMegabytes(r.before.bytes)} → ${formatMegabytes(r.after.bytes)}, ${r.libraries.length} shared libraries`,
+    );
+    return { rootfs, closure, entry: { path: options.rootfsContextPath ?? 'minimal-rootfs', sourceDir: dir } };
+  } finally {
+    await options.engine.removeImage(rootfs.imageId, { force: false }).catch(() => undefined);
+  }
+}
+
+/** Export an image's root filesystem through a created (never started) container, always removed, into the closure. */
+async function exportClosure(
+  engine: Engine,
+  image: string,
+  options: NonNullable<Profile['closure']>,
+  file: string,
+  tmpDir: string,
+): Promise<ClosureReport> {
+  const id = await engine.createContainer({
+    image,
+    cmd: ['true'],
+    labels: { 'org.4pass.role': 'export' },
+    networkMode: 'none',
+  });
+  const out = createWriteStream(file);
+  try {
+    const archive = await engine.exportContainer(id);
+    return await closureTar(archive, out, options, { tmpDir, directoryMtime: new Date(0) });
+  } catch (err) {
+    out.destroy();
+    throw err;
+  } finally {
+    await engine.removeContainer(id);
   }
 }
 

@@ -1,0 +1,101 @@
+# The API image as it was before it went through the optimizer: the baseline of `pnpm bench api` (the `before` row).
+# Kept as it was; dockerfiles/api.Dockerfile is the image `pnpm build:images` builds.
+#
+# API image: a Vue 3 SPA built with Node 20, served by a FastAPI app under Gunicorn + Uvicorn workers.
+#
+# Build context: examples/   (this file lives outside it)
+#   DOCKER_BUILDKIT=1 docker build -f dockerfiles/api.Dockerfile -t market-api examples/
+#
+# Build args
+#   PYTHON_IMAGE, NODE_IMAGE  base images (official names by default; @4pass/builder maps them to local stand-ins
+#                             when the official ones cannot be pulled)
+#   PIP_INDEX_URL             Python package index, default https://pypi.org/simple
+#   Python dependencies: if the context holds wheels in wheelhouse/*.whl (scripts/bootstrap.sh vendors them when
+#   PyPI is unreachable), they are installed from there only (--no-index); otherwise from PIP_INDEX_URL.
+# Optional context directories (both exist in git, empty but for .gitkeep):
+#   wheelhouse/*.whl  offline Python wheels (see above)
+#   certs/*.crt       extra CA certificates npm must trust (a TLS-intercepting proxy); used by `npm ci` only
+#
+# Layer order: the Node stage depends only on web/; the venv layer only on api/requirements.txt (and the
+# wheelhouse). Changing Python code under api/app invalidates just the last COPY layers of the runtime stage.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# --- stage 1: the SPA ----------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+ENV NODE_ENV=production \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+COPY web/package.json web/package-lock.json ./
+# devDependencies (vite) are needed to build: include them despite NODE_ENV=production.
+# Behind a TLS-intercepting proxy, put its CA certificate(s) in the context's certs/*.crt: npm then trusts them
+# (NODE_EXTRA_CA_CERTS, added to Node's own roots for this step only; nothing lands in the image).
+RUN --mount=type=cache,target=/root/.npm,sharing=locked \
+    --mount=type=bind,source=certs,target=/tmp/extra-ca \
+    if ls /tmp/extra-ca/*.crt >/dev/null 2>&1; then \
+      cat /tmp/extra-ca/*.crt > /tmp/extra-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; \
+    fi \
+ && npm ci --include=dev --no-audit --no-fund --loglevel=warn \
+ && rm -f /tmp/extra-ca.pem
+COPY web/ ./
+RUN npx --no-install vite build \
+ && test -f dist/index.html && ls dist/assets
+
+# --- stage 2: the runtime ------------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+# curl for the HEALTHCHECK, gosu for the root → appuser hand-over in entrypoint.sh.
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+ && apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl gosu ca-certificates >/dev/null \
+ && gosu nobody true
+# (the apt lists and archives live in the cache mounts, not in the image)
+
+
+RUN groupadd --system --gid 10001 appuser \
+ && useradd --system --uid 10001 --gid appuser --home-dir /app --no-create-home --shell /usr/sbin/nologin appuser
+
+# Dependencies: their own layer, rebuilt only when requirements.txt (or the wheelhouse) changes. The installer
+# itself (pip, setuptools: ~25 MB) is removed in the same step: the running service never installs anything.
+# `python3 -m venv` works on the official image (/usr/local/bin/python3) and on Debian's python3 (/usr/bin/python3).
+ARG PIP_INDEX_URL=https://pypi.org/simple
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+COPY api/requirements.txt /tmp/requirements.txt
+RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    python3 -m venv /opt/venv \
+ && if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
+      echo "installing from the wheelhouse in the build context (no index)"; \
+      /opt/venv/bin/python -m pip install --no-index --find-links /wheelhouse -r /tmp/requirements.txt; \
+    else \
+      echo "installing from ${PIP_INDEX_URL}"; \
+      /opt/venv/bin/python -m pip install --index-url "${PIP_INDEX_URL}" -r /tmp/requirements.txt; \
+    fi \
+ && /opt/venv/bin/python -c "import fastapi, uvicorn, gunicorn, boto3" \
+ && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools \
+ && rm /tmp/requirements.txt
+
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    WEB_CONCURRENCY=16 \
+    PORT=8000
+
+# The SPA first (it changes less often than the Python code), then the app, byte-compiled at build time so a
+# read-only root filesystem costs nothing at start.
+COPY --from=web /web/dist /app/dist
+COPY --chmod=0755 api/entrypoint.sh /usr/local/bin/entrypoint.sh
+COPY api/app /app/app
+RUN python -m compileall -q --invalidation-mode checked-hash /app/app
+
+EXPOSE 8000
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+    CMD curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:${PORT:-8000}/health" || exit 1
+ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]

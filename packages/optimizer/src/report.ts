@@ -1,0 +1,47 @@
+import type { OrphanRemoval } from './distributions.js';
+import type { AwsServicesReport } from './rules/rule.js';
+import type { RuleName } from './rules/rules.js';
+import type { Layout } from './tree.js';
+
+/** Bytes of regular files, and count of non-directory entries (files, symlinks, others). */
+export interface Totals {
+  bytes: number;
+  files: number;
+}
+
+/** What one rule did: entries removed (bytes, files) or files rewritten (bytes saved, `rewritten`). */
+export interface RuleStats extends Totals {
+  rewritten: number;
+}
+
+/** One installed distribution, before and after. */
+export interface DistributionReport {
+  name: string;
+  version: string;
+  /** The dist-info directory, relative to the input root. */
+  distInfo: string;
+  action: 'kept' | 'removed';
+  before: Totals;
+  after: Totals;
+  /** Bytes/files this distribution lost per rule (rewrites count saved bytes, no files). */
+  removedByRule: Partial<Record<RuleName, Totals>>;
+}
+
+/** Result of a transform (or of a dry run): the same shape for directories and tar streams. */
+export interface OptimizeReport {
+  dryRun: boolean;
+  layout: Layout;
+  before: Totals;
+  after: Totals;
+  rules: Record<RuleName, RuleStats>;
+  /** Sorted by name; files no RECORD claims are grouped under `(unowned)`. */
+  distributions: DistributionReport[];
+  /** Distributions the profile asked to remove that are not installed. */
+  distributionsNotPresent: string[];
+  /** Distributions removed because only removed distributions required them (`removeOrphans`). */
+  orphansRemoved: OrphanRemoval[];
+  services: AwsServicesReport;
+  /** Top-level importable modules left in site-packages. */
+  modules: string[];
+  warnings: string[];
+}
