@@ -130,13 +130,10 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
 
   const common = { ...options, onEvent: undefined, tags: undefined, inlineCache: options.cacheTo !== undefined };
   const cacheTag = (target: string) => (options.cacheTo ? [`${options.cacheTo}:${target}`] : []);
+  const builderTarget = options.builderTarget ?? 'builder';
+  const onBuilderEvent = (event: BuildEvent) => onEvent?.({ type: 'build', stage: 'builder', event });
   const builder = await stage('builder', () =>
-    buildImage({
-      ...common,
-      target: options.builderTarget ?? 'builder',
-      tags: cacheTag(options.builderTarget ?? 'builder'),
-      onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }),
-    }),
+    buildImage({ ...common, target: builderTarget, tags: cacheTag(builderTarget), onEvent: onBuilderEvent }),
   );
 
   const workDir = await mkdtemp(join(tmpdir(), '4pass-worker-'));
