@@ -112,7 +112,7 @@ describe('a remote engine over mutual TLS (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKE
     expect(report.errors).toEqual([]);
     const worker = report.images[0];
     expect(worker?.startup?.ok).toBe(true);
-    expect(worker?.sizeBytes).toBeGreaterThan(100_000_000);
+    expect(worker?.sizeBytes).toBeGreaterThan(20_000_000); // the minimal worker: ~40 MB
     // Timing budgets depend on how busy the shared machine is; every other check must pass on the remote engine.
     expect(worker?.checks.filter((c) => c.status === 'fail' && !c.id.startsWith('startup'))).toEqual([]);
     expect(worker?.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['size', 'startupMedian']));
