@@ -15,3 +15,5 @@ export type {
   WireVertexStatus,
   WireVertexWarning,
 } from './trace-wire.js';
+export { openBuildSession } from './build-session.js';
+export type { BuildSession, BuildSessionOptions, SessionRequest } from './build-session.js';

@@ -1,11 +1,12 @@
 import Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import type {
   ContainerInspect,
   ContainerSpec,
   Engine,
   EngineBuildRequest,
   EngineJsonMessage,
+  EngineSessionRequest,
   EngineVersion,
   ImageHistoryEntry,
   ImageInspect,
@@ -103,6 +104,7 @@ export class DockerEngine implements Engine {
     if (request.noCache) options.nocache = true;
     if (request.pull) options.pull = true;
     if (request.platform) options.platform = request.platform;
+    if (request.sessionId) options.session = request.sessionId;
     const stream = await this.call('POST /build', () =>
       this.dial<Readable>({
         path: '/build?',
@@ -129,6 +131,23 @@ export class DockerEngine implements Engine {
     } catch {
       // A build that already ended cannot be canceled; that is fine.
     }
+  }
+
+  async openSession(request: EngineSessionRequest): Promise<Duplex> {
+    const upgrade = this.dial<Duplex>({
+      path: '/session',
+      method: 'POST',
+      hijack: true,
+      headers: {
+        Upgrade: 'h2c',
+        'X-Docker-Expose-Session-Uuid': request.sessionId,
+        'X-Docker-Expose-Session-Name': request.name,
+        'X-Docker-Expose-Session-Grpc-Method': [...request.methods],
+      },
+      abortSignal: request.signal,
+      statusCodes: { 101: true, 200: true, 400: 'bad parameter', 404: 'not supported', 500: 'server error' },
+    });
+    return this.call('POST /session', () => settleWithin(upgrade, this.timeoutMs, (late) => late.destroy()));
   }
 
   // --- images -------------------------------------------------------------------------------------------------
@@ -380,6 +399,21 @@ export class DockerEngine implements Engine {
           : fromMessage || (e.reason ?? e.message ?? String(error));
     return new EngineRequestError(operation, e.statusCode, message.trim(), { cause: error });
   }
+}
+
+/** `promise`, or an error after `ms`; a value that arrives too late is handed to `dispose`. */
+function settleWithin<T>(promise: Promise<T>, ms: number, dispose: (late: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (value) => (late ? dispose(value) : (clearTimeout(timer), resolve(value))),
+      (error: unknown) => (clearTimeout(timer), reject(error)),
+    );
+  });
 }
 
 /** Splits a JSON-lines HTTP body into parsed messages (tolerates chunks that cut lines in half). */
