@@ -32,10 +32,19 @@ export {
 } from './registry-api.js';
 export { EcrRegistry, createEcrRegistry, ecrAuthProvider, type EcrRegistryOptions } from './ecr-client.js';
 export { RegistryHttpClient, type RegistryHttpClientOptions } from './registry-http-client.js';
-export { classifyFailure, type RetryOptions, type FailureKind } from './retry.js';
+export {
+  classifyFailure,
+  transientKind,
+  DEFAULT_RETRIES,
+  type RetryOptions,
+  type FailureKind,
+  type TransientKind,
+} from './retry.js';
 export {
   RegistryAuthError,
   RegistryUnavailableError,
+  RegistryServerError,
+  RegistryTimeoutError,
   PushError,
   DigestMismatchError,
   TagImmutableError,
