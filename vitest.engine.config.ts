@@ -3,7 +3,7 @@ import { alias } from './vitest.shared.js';
 
 /**
  * Engine tests talk to a real Docker engine (and a real registry they start themselves).
- * They never skip: test/engine/setup.ts fails the whole run when no engine answers.
+ * They never skip: test/engine/global-setup.ts fails the whole run when no engine answers.
  */
 export default defineConfig({
   resolve: { alias },

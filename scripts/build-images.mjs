@@ -3,23 +3,9 @@
 // @4pass/builder's runImages, renders its events and report, sets the exit code.
 import { appendFile, writeFile } from 'node:fs/promises';
 import { minimist } from 'zx';
-import {
-  ConfigError,
-  DEFAULT_CONFIG_FILE,
-  DirtyWorkTreeError,
-  connectEngine,
-  createRenderer,
-  gateExitCode,
-  loadConfig,
-  loadGateReport,
-  openLayerSizeCache,
-  registryAuthFromStdin,
-  renderJUnitReport,
-  renderMarkdownReport,
-  renderTextReport,
-  resolveRegistryHost,
-  runImages,
-} from '@4pass/builder';
+// Only the config module at first: flags, the config file and the push settings are checked (exit 2) before the
+// library with its engine and AWS adapters is even loaded, so a usage error answers at once.
+import { DEFAULT_CONFIG_FILE, loadConfig, resolveRegistryDestination } from '@4pass/builder/config';
 
 const EXIT = { ok: 0, budget: 1, usage: 2, failure: 3 };
 const HELP = `Usage: pnpm build:images [options]
@@ -86,16 +72,42 @@ if (unknownFlags.length || args._.length)
 if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
   fail(EXIT.usage, `--progress must be auto, plain or tty`);
 if (args.registry !== undefined && !args.push) fail(EXIT.usage, '--registry only makes sense with --push');
+for (const flag of ['config', 'json', 'markdown', 'junit', 'baseline', 'registry', 'sha', 'only'])
+  if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
 
-const err = process.stderr;
-const color = err.isTTY === true;
-const bold = (s) => (color ? `\x1b[1m${s}\x1b[22m` : s);
-const log = (s) => err.write(`${s}\n`);
+const log = (s) => process.stderr.write(`${s}\n`);
 
 let config;
-let baseline;
+let registry;
 try {
   config = await loadConfig(args.config ?? DEFAULT_CONFIG_FILE);
+  // Push settings are checked before anything is built (or the engine is even asked).
+  registry = args.registry ? { host: args.registry } : config.registry;
+  if (args.push) resolveRegistryDestination(registry);
+} catch (error) {
+  fail(EXIT.usage, error.message);
+}
+
+const {
+  ConfigError,
+  DirtyWorkTreeError,
+  InvalidRepositoryError,
+  RegistrySettingsError,
+  connectEngine,
+  createPipelineRenderer,
+  gateExitCode,
+  loadGateReport,
+  openLayerSizeCache,
+  registryAuthFromStdin,
+  renderJUnitReport,
+  renderMarkdownReport,
+  renderTextReport,
+  resolveRegistryHost,
+  runImages,
+} = await import('@4pass/builder');
+const USAGE_ERRORS = [ConfigError, DirtyWorkTreeError, RangeError, RegistrySettingsError, InvalidRepositoryError];
+let baseline;
+try {
   if (args.baseline) baseline = await loadGateReport(args.baseline);
 } catch (error) {
   fail(EXIT.usage, error.message);
@@ -108,71 +120,19 @@ process.once('SIGINT', () => {
   process.once('SIGINT', () => process.exit(130));
 });
 
-let renderer;
-const newRenderer = () => (renderer = createRenderer(err, { mode: args.progress ?? 'auto' }));
-const onEvent = (e) => {
-  switch (e.type) {
-    case 'tags':
-      log(`tags: ${e.tags.join(', ')}${e.warning ? ` (${e.warning})` : ''}`);
-      break;
-    case 'image-started':
-      log(bold(`\n==> ${e.image}`));
-      break;
-    case 'stage-started':
-      if (e.stage === 'build') newRenderer();
-      log(`--> ${e.image}: ${e.stage}`);
-      break;
-    case 'stage-done':
-      log(`--> ${e.image}: ${e.stage} done in ${(e.durationMs / 1000).toFixed(1)}s${e.detail ? `: ${e.detail}` : ''}`);
-      break;
-    case 'build':
-      renderer?.(e.event);
-      break;
-    case 'worker':
-      if (e.event.type === 'stage-started') {
-        if (e.event.stage === 'builder' || e.event.stage === 'runtime') newRenderer();
-        log(`    ${e.image}/${e.event.stage}…`);
-      } else if (e.event.type === 'stage-done') {
-        log(
-          `    ${e.image}/${e.event.stage} done in ${(e.event.durationMs / 1000).toFixed(1)}s${e.event.detail ? `: ${e.event.detail}` : ''}`,
-        );
-      } else {
-        renderer?.(e.event.event);
-      }
-      break;
-    case 'push':
-      if (e.event.type === 'tag-pushed' || e.event.type === 'tag-pointed')
-        log(`    pushed ${e.event.tag} → ${e.event.digest}`);
-      else if (e.event.type === 'retry')
-        log(`    retrying ${e.event.operation} in ${e.event.delayMs} ms: ${e.event.reason}`);
-      break;
-    case 'image-failed':
-      log(`--> ${e.image}: ${e.stage} FAILED\n${e.error.message}`);
-      break;
-    case 'push-skipped':
-      log(`push skipped: ${e.reason}`);
-      break;
-  }
-};
-
 // Compressed sizes of layers already measured (content-addressed keys), so unchanged base layers are not gzipped again.
 const layerSizeCache = await openLayerSizeCache('.image-reports/layer-sizes.json');
 let result;
 try {
-  const engine = await connectEngine();
   const push = args.push
     ? {
-        ...(args.registry && { registry: { host: args.registry } }),
-        ...(args['password-stdin'] && {
-          auth: await registryAuthFromStdin(
-            resolveRegistryHost(args.registry ? { host: args.registry } : config.registry),
-          ),
-        }),
+        ...(args.registry && { registry }),
+        ...(args['password-stdin'] && { auth: await registryAuthFromStdin(resolveRegistryHost(registry)) }),
         allowDirty: args['allow-dirty'],
       }
     : undefined;
   result = await runImages({
-    engine,
+    engine: await connectEngine(),
     config,
     only: args.only === undefined ? undefined : [args.only].flat(),
     budgets: args.budget,
@@ -183,16 +143,22 @@ try {
     noCache: !args.cache,
     layerSizeCache,
     signal: controller.signal,
-    onEvent,
+    onEvent: createPipelineRenderer(process.stderr, { mode: args.progress ?? 'auto' }),
   });
 } catch (error) {
-  if (controller.signal.aborted) fail(130, 'interrupted; nothing left running');
-  if (error instanceof ConfigError || error instanceof DirtyWorkTreeError || error instanceof RangeError)
-    fail(EXIT.usage, error.message);
+  if (controller.signal.aborted) fail(130, 'interrupted before anything was built: nothing was pushed');
+  if (USAGE_ERRORS.some((type) => error instanceof type)) fail(EXIT.usage, error.message);
   fail(EXIT.failure, error.message);
 }
 
 await layerSizeCache.save();
+if (result.interrupted) {
+  const pushed = result.interrupted.pushed.flatMap((p) => p.tags.map((t) => `${p.image}:${t.tag}`));
+  fail(
+    130,
+    `interrupted during ${result.interrupted.stage}: ${pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing was pushed'}`,
+  );
+}
 const { report } = result;
 process.stdout.write(`\n${renderTextReport(report, { color: process.stdout.isTTY === true })}\n`);
 const markdown = renderMarkdownReport(report);
@@ -201,4 +167,6 @@ if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.junit) await writeFile(args.junit, renderJUnitReport(report));
 if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY)
   await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
-process.exitCode = gateExitCode(report);
+const pushFailures = Object.entries(result.pushes).filter(([, p]) => p.status === 'failed');
+for (const [image, p] of pushFailures) log(`build:images: push of ${image} failed: ${p.message}`);
+process.exitCode = pushFailures.length ? EXIT.failure : gateExitCode(report);

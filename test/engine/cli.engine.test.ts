@@ -5,9 +5,20 @@ import { join, resolve } from 'node:path';
 import { execa } from './exec.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateReportSchema, type GateReport } from '@4pass/builder';
+import { engine } from './helpers.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 
 const root = resolve(import.meta.dirname, '../..');
+/**
+ * CPU milliseconds spent by this process's finished children (`cutime + cstime` of /proc/self/stat, Linux): what a
+ * CLI run cost, unlike the wall clock, which on a shared machine measures the neighbours.
+ */
+async function childCpuMs(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10; // USER_HZ = 100
+}
+
 const cli = (args: string[], env: Record<string, string> = {}) =>
   execa(join(root, 'node_modules/.bin/zx'), [join(root, 'scripts/build-images.mjs'), ...args], { cwd: root, env });
 
@@ -69,6 +80,42 @@ describe('pnpm build:images (the CLI over runImages)', () => {
     expect(r.stderr).toMatch(/images\[0\]\.name/);
     expect(r.stderr).toMatch(/images\[0\]\.budgets\.size/);
     expect(r.stderr).toMatch(/images\[0\]\.budgets\.startupMedian/);
+  });
+
+  it('refuses --push without a registry at once: exit 2 naming the fix, under a second, nothing built', async () => {
+    const file = join(out, 'no-registry.config.json');
+    const repository = `4pass-test/no-registry-${randomBytes(4).toString('hex')}`;
+    await writeFile(
+      file,
+      JSON.stringify({
+        images: [
+          {
+            name: 'api',
+            repository,
+            dockerfile: join(root, 'dockerfiles/api.Dockerfile'),
+            context: join(root, 'examples'),
+            target: 'runtime',
+          },
+        ],
+      }),
+    );
+    const cpuBefore = await childCpuMs();
+    const started = performance.now();
+    // An engine address where nothing answers: asking the engine anything would end in exit 3, not 2.
+    const r = await cli(['--config', file, '--push', '--allow-dirty'], { DOCKER_HOST: 'tcp://127.0.0.1:9' });
+    const wallMs = performance.now() - started;
+    const cpuMs = (await childCpuMs()) - cpuBefore;
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/no registry to push to: pass --registry HOST\[:PORT\], or set "registry"/);
+    expect(r.stderr).not.toContain('==> ');
+    expect(cpuMs, `CPU ${cpuMs} ms, wall ${Math.round(wallMs)} ms`).toBeLessThan(1000);
+    expect(await (await engine()).listImages({ reference: [repository] })).toEqual([]);
+  });
+
+  it('treats a bare --config as a usage error (exit 2), not a missing file', async () => {
+    const r = await cli(['--config']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--config needs a value');
   });
 
   it('builds and gates both example images, writing JSON that validates against the exported type, Markdown and JUnit', async () => {

@@ -49,6 +49,17 @@ export class ConfigError extends FourpassError {
   }
 }
 
+/**
+ * Registry settings that cannot work for a push — no registry configured, no AWS region for ECR — found before
+ * anything is built. The message names the fix.
+ */
+export class RegistrySettingsError extends FourpassError {
+  override readonly name = 'RegistrySettingsError' as const;
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 /** Name a build context / Dockerfile problem (missing file, unreadable path). */
 export class ContextError extends FourpassError {
   override readonly name = 'ContextError' as const;
@@ -58,5 +69,16 @@ export class ContextError extends FourpassError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** A repository reference is not `host[:port]/name` (lower-case path components, no tag or digest). */
+export class InvalidRepositoryError extends FourpassError {
+  override readonly name = 'InvalidRepositoryError' as const;
+  constructor(
+    readonly repository: string,
+    readonly reason: string,
+  ) {
+    super(`invalid repository "${repository}": ${reason} (expected host[:port]/name, e.g. 127.0.0.1:5000/app)`);
   }
 }

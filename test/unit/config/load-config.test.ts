@@ -2,8 +2,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '@4pass/builder';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, type ImageConfig, type StartupConfig } from '@4pass/builder';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/config/', import.meta.url));
 
@@ -191,5 +191,80 @@ describe('loadConfig', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reports schema, unit, duplicate-name and missing-file problems together, in one error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+    try {
+      await writeFile(
+        join(dir, 'images.config.json'),
+        JSON.stringify({
+          images: [
+            { name: 'api', dockerfile: 'missing.Dockerfile', context: '.', budgets: { size: '12 parsecs' } },
+            { name: 'api', dockerfile: 'missing.Dockerfile', context: 'nowhere', frobnicate: true },
+          ],
+        }),
+      );
+      const e = await configError(loadConfig(join(dir, 'images.config.json')));
+      expect(e.issues.map((i) => i.path)).toEqual([
+        'images[0].budgets.size',
+        'images[0].dockerfile',
+        'images[1]',
+        'images[1].context',
+        'images[1].dockerfile',
+        'images[1].name',
+      ]);
+      expect(e.message).toMatch(/duplicate image name "api" \(also images\[0\]\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('locates JSON syntax errors by line and column, and refuses a directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+    try {
+      await writeFile(join(dir, 'bad.json'), '{\n  "images": [\n    { "name": "a", }\n  ]\n}\n');
+      const e = await configError(loadConfig(join(dir, 'bad.json')));
+      expect(e.issues[0]?.message).toMatch(
+        /^not valid JSON at line 3, column 20: Expected double-quoted property name$/,
+      );
+      await writeFile(join(dir, 'trailing.json'), '{ "images": [] }\n}\n');
+      expect((await configError(loadConfig(join(dir, 'trailing.json')))).issues[0]?.message).toMatch(
+        /^not valid JSON at line 2, column 1/,
+      );
+      expect((await configError(loadConfig(dir))).issues[0]?.message).toBe('is a directory, not a config file');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('applies the schema defaults; the types come from the schema (no optional where a default exists)', () => {
+    const [image] = parseConfig(
+      { images: [{ name: 'a', dockerfile: 'D', context: '.', startup: { ready: { command: ['true'] } } }] },
+      '/x/images.config.json',
+    ).images;
+    expect(image).toEqual({
+      name: 'a',
+      dockerfile: '/x/D',
+      context: '/x',
+      pipeline: 'docker',
+      buildArgs: {},
+      labels: {},
+      startup: {
+        ready: { kind: 'command', command: ['true'] },
+        runs: 5,
+        env: {},
+        network: false,
+        readOnly: true,
+        timeoutMs: 60_000,
+        healthcheckIntervalMs: 100,
+      },
+      paths: [],
+      budgets: { pathSizes: {} },
+      structure: { absentPaths: [], presentPaths: [], noSecrets: true },
+    });
+    expectTypeOf<ImageConfig['pipeline']>().toEqualTypeOf<'docker' | 'worker'>();
+    expectTypeOf<ImageConfig['buildArgs']>().toEqualTypeOf<Record<string, string>>();
+    expectTypeOf<StartupConfig['timeoutMs']>().toEqualTypeOf<number>();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeLayers, measurePaths, normalizeEntryPath, type LayerEntry } from '@4pass/builder';
+import { analyzeLayers, measurePaths, normalizeImagePath, type LayerEntry } from '@4pass/builder';
 
 const file = (path: string, size: number): LayerEntry => ({ path, size, type: 'file', mode: 0o644 });
 const dir = (path: string): LayerEntry => ({ path, size: 0, type: 'directory', mode: 0o755 });
@@ -149,7 +149,7 @@ describe('measurePaths', () => {
   });
 
   it('normalises paths', () => {
-    expect(normalizeEntryPath('./a//b/./c/')).toBe('/a/b/c');
-    expect(normalizeEntryPath('.')).toBe('/');
+    expect(normalizeImagePath('./a//b/./c/')).toBe('/a/b/c');
+    expect(normalizeImagePath('.')).toBe('/');
   });
 });

@@ -13,7 +13,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidRepositoryError, pushToRegistry, resolveRegistryHost, type PushEvent } from '@4pass/builder';
+import { pushToRegistry, RegistrySettingsError, resolveRegistryHost, type PushEvent } from '@4pass/builder';
 import { DIGEST_A, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';
 
 const ECR_HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -31,7 +31,9 @@ describe('resolveRegistryHost', () => {
     );
     expect(resolveRegistryHost({ host: 'https://reg.example.com/' })).toBe('reg.example.com');
     expect(resolveRegistryHost({ region: 'eu-west-1', accountId: '123456789012' })).toBe(ECR_HOST);
-    expect(() => resolveRegistryHost({ region: 'eu-west-1' })).toThrow(InvalidRepositoryError);
+    expect(resolveRegistryHost({ accountId: '123456789012' }, { AWS_REGION: 'eu-west-1' })).toBe(ECR_HOST);
+    // Region alone is a valid ECR destination, but its host is only known from the authorization token.
+    expect(() => resolveRegistryHost({ region: 'eu-west-1' })).toThrow(RegistrySettingsError);
     expect(() => resolveRegistryHost()).toThrow(/--registry HOST\[:PORT\]/);
   });
 });
@@ -122,5 +124,34 @@ describe('pushToRegistry', () => {
     expect(requests).toEqual([`HEAD https://${ECR_HOST}/v2/4pass/api/manifests/${SHA}`]);
     const shown = `${JSON.stringify(result)}${JSON.stringify(events)}${inspect([result, events], { depth: Infinity })}`;
     expect(shown).not.toContain(TOKEN);
+  });
+
+  it('for ECR by region alone: the registry host comes from the authorization token, no account id needed', async () => {
+    ecr.on(GetAuthorizationTokenCommand).resolves({
+      authorizationData: [
+        {
+          authorizationToken: Buffer.from(`AWS:${TOKEN}`).toString('base64'),
+          expiresAt: new Date(Date.now() + 12 * 3600_000),
+          proxyEndpoint: `https://${ECR_HOST}`,
+        },
+      ],
+    });
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: '4pass/api' }] });
+    ecr.on(GetLifecyclePolicyCommand).rejects(new LifecyclePolicyNotFoundException({ message: 'none', ...meta }));
+    ecr.on(PutLifecyclePolicyCommand).resolves({});
+    const registry = new Map<string, string>();
+    const engine = fakeEngine({ push: ({ tag }) => pushStream(tag, DIGEST_A), registry });
+    const result = await pushToRegistry({
+      engine,
+      image: 'local/api:dev',
+      name: '4pass/api',
+      registry: {},
+      tags: [SHA],
+      env: { AWS_REGION: 'eu-west-1' },
+      fetch: fakeRegistryFetch(registry),
+    });
+    expect(result.repository).toBe(`${ECR_HOST}/4pass/api`);
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)[0]?.args[0].input).toEqual({});
+    expect(engine.calls.filter((c) => c.startsWith('push'))).toEqual([`push ${ECR_HOST}/4pass/api:${SHA}`]);
   });
 });

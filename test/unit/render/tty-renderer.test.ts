@@ -155,7 +155,9 @@ describe('plain renderer details', () => {
 
 describe('number formatting like Go', () => {
   it('rounds exact ties to even and keeps BuildKit precision', async () => {
-    const { goFixed, formatBytes, formatLogTime } = await import('../../../packages/builder/src/render/format.js');
+    const { goFixed, formatBuildkitBytes: formatBytes } =
+      await import('../../../packages/builder/src/units/format-units.js');
+    const { formatLogTime } = await import('../../../packages/builder/src/render/format.js');
     expect([goFixed(1.25, 1), goFixed(1.35, 1), goFixed(0.125, 2), goFixed(0.15, 1), goFixed(2.5, 0)]).toEqual([
       '1.2',
       '1.4',

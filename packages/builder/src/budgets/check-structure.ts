@@ -2,7 +2,7 @@ import type { StructureConfig } from '../config/config-schema.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import type { StartupResult } from '../startup/startup-result.js';
 import type { Check } from './check.js';
-import { describeSecretFinding, scanSecrets } from './scan-secrets.js';
+import { describeSecretFinding, scanSecrets } from '../secrets/scan-secrets.js';
 
 /**
  * Structure checks, like container-structure-test plus what it lacks: non-root user, HEALTHCHECK, paths absent or

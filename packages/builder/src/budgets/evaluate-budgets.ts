@@ -1,5 +1,5 @@
 import type { Budgets, GrowthRule, Rule } from '../config/config-schema.js';
-import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
+import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
 import type { StartupResult } from '../startup/startup-result.js';
 import type { Check, CheckUnit } from './check.js';
 

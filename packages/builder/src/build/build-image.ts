@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBuildContext } from '../context/create-build-context.js';
-import type { ExtraEntry } from '../context/create-build-context.js';
-import type { Engine, EngineJsonMessage } from '../engine/engine.js';
+import type { BuildContext, ExtraEntry } from '../context/create-build-context.js';
+import type { Engine, EngineBuildRequest, EngineJsonMessage } from '../engine/engine.js';
 import { EngineRequestError } from '../errors.js';
 import { resolveBaseImages } from './base-images.js';
 import type { BaseImageResolution } from './base-images.js';
 import { BuildCanceledError, BuildError } from './build-errors.js';
 import type { BuildEvent } from './build-events.js';
-import { decodeBuildkitTrace } from './trace-wire.js';
+import { createBuildWatchdog } from './build-watchdog.js';
+import type { BuildWatchdog } from './build-watchdog.js';
+import { readBuildStream } from './read-build-stream.js';
+import type { BuildStreamOutcome, DaemonError } from './read-build-stream.js';
 import { TraceTracker } from './trace-tracker.js';
 import type { StepSummary } from './trace-tracker.js';
 
@@ -95,7 +98,6 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
 
 async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void): Promise<BuildResult> {
   const started = Date.now();
-  const { engine } = options;
   const tags = options.tags ?? [];
   const buildId = randomUUID();
   if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
@@ -105,169 +107,176 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
     ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
     ...(options.extraEntries ? { extraEntries: options.extraEntries } : {}),
   });
-
-  let baseImages: BaseImageResolution[] = [];
-  const buildArgs = { ...options.buildArgs };
-  try {
-    if (options.resolveBaseImages ?? true) {
-      const dockerfilePath = resolve(options.dockerfile ?? join(options.contextDir, 'Dockerfile'));
-      baseImages = await resolveBaseImages({
-        engine,
-        dockerfile: await readFile(dockerfilePath, 'utf8'),
-        buildArgs,
-        ...(options.baseImageFallbacks ? { baseImageFallbacks: options.baseImageFallbacks } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      for (const base of baseImages) {
-        if (!base.fallback) continue;
-        buildArgs[base.arg] = base.used;
-        emit({ type: 'base-image-fallback', arg: base.arg, requested: base.requested, used: base.used });
-      }
-    }
-    if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
-  } catch (error) {
+  const { buildArgs, baseImages } = await resolveBuildArgs(options, buildId, emit).catch((error: unknown) => {
     context.stream.destroy();
-    if (options.signal?.aborted && !(error instanceof BuildCanceledError))
-      throw new BuildCanceledError(buildId, { cause: error });
-    throw error;
-  }
+    throw options.signal?.aborted && !(error instanceof BuildCanceledError)
+      ? new BuildCanceledError(buildId, { cause: error })
+      : error;
+  });
 
-  // One controller ends the HTTP request for every reason: caller abort, stall, or our own failure.
-  const controller = new AbortController();
-  let stopReason: 'abort' | 'stall' | undefined;
-  let canceled: Promise<void> = Promise.resolve();
-  const stop = (reason: 'abort' | 'stall'): void => {
-    if (stopReason) return;
-    stopReason = reason;
-    // Cancel on the engine first (explicit, by build id), then drop the request (which cancels too).
-    canceled = engine.cancelBuild(buildId).catch(() => undefined);
-    controller.abort();
-    context.stream.destroy();
-  };
-  const onAbort = (): void => stop('abort');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-  let stallTimer: NodeJS.Timeout | undefined;
-  const armStallTimer = (): void => {
-    clearTimeout(stallTimer);
-    stallTimer = setTimeout(() => stop('stall'), stallTimeoutMs);
-  };
-
+  const watchdog = createBuildWatchdog({
+    engine: options.engine,
+    buildId,
+    signal: options.signal,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    onStop: () => context.stream.destroy(),
+  });
   const tracker = new TraceTracker();
-  let imageId: string | undefined;
-  let daemonError: { message: string; code?: number } | undefined;
-
+  let daemonError: DaemonError | undefined;
   try {
     emit({ type: 'build-started', buildId, tags });
-    armStallTimer();
-    let messages: AsyncIterable<EngineJsonMessage>;
-    try {
-      messages = await engine.build({
-        context: context.stream,
-        dockerfile: context.dockerfileInContext,
-        tags,
-        buildId,
-        buildArgs,
-        signal: controller.signal,
-        ...(options.target ? { target: options.target } : {}),
-        ...(options.labels ? { labels: options.labels } : {}),
-        ...(options.networkMode ? { networkMode: options.networkMode } : {}),
-        ...(options.noCache ? { noCache: true } : {}),
-        ...(options.pull ? { pull: true } : {}),
-        ...(options.platform ? { platform: options.platform } : {}),
-      });
-    } catch (error) {
-      if (stopReason) throw stopError(stopReason, buildId, stallTimeoutMs, error);
-      if (error instanceof EngineRequestError) {
-        throw new BuildError({ daemonMessage: error.daemonMessage, statusCode: error.statusCode, cause: error });
-      }
-      throw error;
-    }
-
-    try {
-      for await (const message of messages) {
-        armStallTimer();
-        if (message.errorDetail || message.error) {
-          daemonError = { message: message.errorDetail?.message ?? message.error ?? 'unknown error' };
-          if (message.errorDetail?.code !== undefined) daemonError.code = message.errorDetail.code;
-          continue;
-        }
-        if (
-          message.id === 'moby.buildkit.trace' &&
-          (typeof message.aux === 'string' || message.aux instanceof Uint8Array)
-        ) {
-          for (const event of tracker.apply(decodeBuildkitTrace(message.aux))) emit(event);
-        } else if (message.id === 'moby.image.id') {
-          const id = (message.aux as { ID?: unknown } | undefined)?.ID;
-          if (typeof id === 'string') imageId = id;
-        } else if (typeof message.stream === 'string' && message.stream.trim() !== '') {
-          emit({ type: 'build-message', text: message.stream.replace(/\n$/, '') });
-        }
-        if (stopReason) break;
-      }
-    } catch (error) {
-      if (stopReason) throw stopError(stopReason, buildId, stallTimeoutMs, error);
-      throw new BuildError({ daemonMessage: `the build stream broke: ${(error as Error).message}`, cause: error });
-    }
-    if (stopReason) throw stopError(stopReason, buildId, stallTimeoutMs);
-
-    if (daemonError) {
-      const failed = tracker.failedStep();
-      const exit = /exit code: (\d+)/.exec(daemonError.message);
-      const error = new BuildError({
-        step: failed?.step.name,
-        logTail: failed?.logTail ?? [],
-        daemonMessage: daemonError.message,
-        exitCode: exit ? Number(exit[1]) : undefined,
-      });
-      emit({
-        type: 'build-failed',
-        message: daemonError.message,
-        step: failed?.step,
-        logTail: failed?.logTail ?? [],
-        canceled: false,
-      });
-      throw error;
-    }
-    if (!imageId) {
-      throw new BuildError({ daemonMessage: 'the engine ended the build without reporting an image id' });
-    }
+    watchdog.arm();
+    const request = engineRequest(options, { context, tags, buildId, buildArgs, signal: watchdog.signal });
+    const messages = await startEngineBuild(options.engine, request, watchdog);
+    const outcome = await readBuildStream(messages, {
+      tracker,
+      emit,
+      onMessage: () => watchdog.arm(),
+      shouldStop: () => watchdog.stopReason() !== undefined,
+    });
+    daemonError = outcome.daemonError;
+    const imageId = imageIdOf(outcome, watchdog, tracker, emit);
     const durationMs = Date.now() - started;
     emit({ type: 'build-finished', imageId, durationMs });
-    const steps = tracker.steps();
-    return {
-      imageId,
-      tags,
-      steps,
-      cachedSteps: steps.filter((s) => s.cached).length,
-      totalSteps: steps.length,
-      durationMs,
-      baseImages,
-    };
+    return buildResult({ imageId, tags, steps: tracker.steps(), durationMs, baseImages });
   } catch (error) {
-    if (stopReason) await canceled;
+    if (watchdog.stopReason()) await watchdog.canceled();
+    // A daemon error was reported with its step before throwing; every other build failure is reported here.
     if (error instanceof BuildCanceledError || (error instanceof BuildError && !daemonError)) {
-      const failed = tracker.failedStep();
-      emit({
-        type: 'build-failed',
-        message: error instanceof BuildError ? error.daemonMessage : error.message,
-        step: failed?.step,
-        logTail: failed?.logTail ?? [],
-        canceled: error instanceof BuildCanceledError,
-      });
+      emit(failedEvent(error, tracker));
     }
     throw error;
   } finally {
-    clearTimeout(stallTimer);
-    options.signal?.removeEventListener('abort', onAbort);
+    watchdog.dispose();
     context.stream.destroy();
   }
 }
 
-function stopError(reason: 'abort' | 'stall', buildId: string, stallTimeoutMs: number, cause?: unknown): Error {
-  if (reason === 'abort') return new BuildCanceledError(buildId, { cause });
-  return new BuildError({
-    daemonMessage: `no progress from the engine for ${Math.round(stallTimeoutMs / 1000)} s; the build was canceled`,
-    cause,
-  });
+/** Maps the Dockerfile's base-image ARG defaults to usable images (see {@link resolveBaseImages}). */
+async function resolveBuildArgs(
+  options: BuildOptions,
+  buildId: string,
+  emit: (event: BuildEvent) => void,
+): Promise<{ buildArgs: Record<string, string>; baseImages: BaseImageResolution[] }> {
+  let baseImages: BaseImageResolution[] = [];
+  const buildArgs = { ...options.buildArgs };
+  if (options.resolveBaseImages ?? true) {
+    const dockerfilePath = resolve(options.dockerfile ?? join(options.contextDir, 'Dockerfile'));
+    baseImages = await resolveBaseImages({
+      engine: options.engine,
+      dockerfile: await readFile(dockerfilePath, 'utf8'),
+      buildArgs,
+      ...(options.baseImageFallbacks ? { baseImageFallbacks: options.baseImageFallbacks } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    for (const base of baseImages) {
+      if (!base.fallback) continue;
+      buildArgs[base.arg] = base.used;
+      emit({ type: 'base-image-fallback', arg: base.arg, requested: base.requested, used: base.used });
+    }
+  }
+  if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
+  return { buildArgs, baseImages };
+}
+
+function engineRequest(
+  options: BuildOptions,
+  fixed: {
+    context: BuildContext;
+    tags: string[];
+    buildId: string;
+    buildArgs: Record<string, string>;
+    signal: AbortSignal;
+  },
+): EngineBuildRequest {
+  return {
+    context: fixed.context.stream,
+    dockerfile: fixed.context.dockerfileInContext,
+    tags: fixed.tags,
+    buildId: fixed.buildId,
+    buildArgs: fixed.buildArgs,
+    signal: fixed.signal,
+    ...(options.target ? { target: options.target } : {}),
+    ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.networkMode ? { networkMode: options.networkMode } : {}),
+    ...(options.noCache ? { noCache: true } : {}),
+    ...(options.pull ? { pull: true } : {}),
+    ...(options.platform ? { platform: options.platform } : {}),
+  };
+}
+
+/** Sends the build request; an HTTP refusal becomes a {@link BuildError}, a stop its own error. */
+async function startEngineBuild(
+  engine: Engine,
+  request: EngineBuildRequest,
+  watchdog: BuildWatchdog,
+): Promise<AsyncIterable<EngineJsonMessage>> {
+  try {
+    return await engine.build(request);
+  } catch (error) {
+    const stopped = watchdog.stopError(error);
+    if (stopped) throw stopped;
+    if (error instanceof EngineRequestError) {
+      throw new BuildError({ daemonMessage: error.daemonMessage, statusCode: error.statusCode, cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The image id the stream reported, or the error that ended the build (a daemon error is also emitted). */
+function imageIdOf(
+  outcome: BuildStreamOutcome,
+  watchdog: BuildWatchdog,
+  tracker: TraceTracker,
+  emit: (event: BuildEvent) => void,
+): string {
+  if (outcome.broken) {
+    const { error } = outcome.broken;
+    throw (
+      watchdog.stopError(error) ??
+      new BuildError({ daemonMessage: `the build stream broke: ${(error as Error).message}`, cause: error })
+    );
+  }
+  const stopped = watchdog.stopError();
+  if (stopped) throw stopped;
+  if (outcome.daemonError) {
+    const failed = tracker.failedStep();
+    const { message } = outcome.daemonError;
+    const exit = /exit code: (\d+)/.exec(message);
+    emit({ type: 'build-failed', message, step: failed?.step, logTail: failed?.logTail ?? [], canceled: false });
+    throw new BuildError({
+      step: failed?.step.name,
+      logTail: failed?.logTail ?? [],
+      daemonMessage: message,
+      exitCode: exit ? Number(exit[1]) : undefined,
+    });
+  }
+  if (!outcome.imageId) {
+    throw new BuildError({ daemonMessage: 'the engine ended the build without reporting an image id' });
+  }
+  return outcome.imageId;
+}
+
+function failedEvent(error: BuildCanceledError | BuildError, tracker: TraceTracker): BuildEvent {
+  const failed = tracker.failedStep();
+  return {
+    type: 'build-failed',
+    message: error instanceof BuildError ? error.daemonMessage : error.message,
+    step: failed?.step,
+    logTail: failed?.logTail ?? [],
+    canceled: error instanceof BuildCanceledError,
+  };
+}
+
+function buildResult(fields: Omit<BuildResult, 'cachedSteps' | 'totalSteps'>): BuildResult {
+  const { steps } = fields;
+  return {
+    imageId: fields.imageId,
+    tags: fields.tags,
+    steps,
+    cachedSteps: steps.filter((s) => s.cached).length,
+    totalSteps: steps.length,
+    durationMs: fields.durationMs,
+    baseImages: fields.baseImages,
+  };
 }

@@ -45,53 +45,17 @@ export class TraceTracker {
 
   /** Applies one StatusResponse and returns the events it produces, in display order. */
   apply(status: WireStatusResponse): BuildEvent[] {
-    const touched = new Set<string>();
     const newlyCompleted = new Set<string>();
     for (const vertex of status.vertexes) {
       if (this.updateVertex(vertex)) newlyCompleted.add(vertex.digest);
-      touched.add(vertex.digest);
     }
-    const statusesByVertex = new Map<string, WireStatusResponse['statuses']>();
-    for (const s of status.statuses) {
-      if (!this.vertexes.has(s.vertex)) continue;
-      const list = statusesByVertex.get(s.vertex) ?? [];
-      const existing = list.findIndex((x) => x.ID === s.ID);
-      if (existing >= 0) list[existing] = s;
-      else list.push(s);
-      statusesByVertex.set(s.vertex, list);
-      touched.add(s.vertex);
-    }
-    for (const l of status.logs) if (this.vertexes.has(l.vertex)) touched.add(l.vertex);
-    for (const w of status.warnings) if (this.vertexes.has(w.vertex)) touched.add(w.vertex);
-
-    // Completed vertexes first, by completion time; then the others in order of appearance (progressui's textMux).
-    const completedFirst = [...newlyCompleted].sort(
-      (a, b) => (this.vertexes.get(a)?.completed ?? 0) - (this.vertexes.get(b)?.completed ?? 0),
-    );
-    const order = [...completedFirst, ...[...touched].filter((d) => !newlyCompleted.has(d))];
-
+    const statusesByVertex = this.latestStatuses(status.statuses);
     const events: BuildEvent[] = [];
-    for (const digest of order) {
+    for (const digest of this.displayOrder(status, newlyCompleted)) {
       const v = this.vertexes.get(digest);
       if (!v || v.started === undefined) continue; // not started yet: nothing to show (BuildKit waits too)
-      if (!v.announced) {
-        if (v.index === 0) v.index = ++this.nextIndex;
-        v.announced = true;
-        events.push({ type: 'step-started', ...ref(v), startedAt: v.started });
-      }
-      for (const s of statusesByVertex.get(digest) ?? []) {
-        const end = s.completed ?? s.timestamp;
-        events.push({
-          type: 'step-status',
-          ...ref(v),
-          id: s.ID,
-          current: s.current,
-          total: s.total,
-          timestamp: s.timestamp ? timestampToMs(s.timestamp) : (v.started ?? 0),
-          durationMs: s.started && end ? timestampToMs(end) - timestampToMs(s.started) : undefined,
-          completed: s.completed !== null,
-        });
-      }
+      if (!v.announced) events.push(this.announce(v));
+      events.push(...statusEvents(v, statusesByVertex.get(digest) ?? []));
       for (const w of status.warnings) {
         if (w.vertex === digest)
           events.push({ type: 'step-warning', ...ref(v), message: Buffer.from(w.short).toString('utf8') });
@@ -102,21 +66,7 @@ export class TraceTracker {
         const elapsedMs = l.timestamp ? timestampToMs(l.timestamp) - (v.started ?? 0) : 0;
         this.addLog(v, v.decoder.write(Buffer.from(l.msg)), stream, elapsedMs, events);
       }
-      if (newlyCompleted.has(digest)) {
-        this.addLog(v, v.decoder.end(), 'stdout', 0, events);
-        v.decoder = new StringDecoder('utf8');
-        if (v.partial) this.pushLine(v, v.partial.text, v.partial.stream, v.partial.elapsedMs, events);
-        v.partial = undefined;
-        v.finished = true;
-        if (v.error !== '') {
-          if (isCanceled(v.error)) events.push({ type: 'step-canceled', ...ref(v) });
-          else events.push({ type: 'step-error', ...ref(v), message: v.error, logTail: [...v.logTail] });
-        } else if (v.cached) {
-          events.push({ type: 'step-cached', ...ref(v) });
-        } else {
-          events.push({ type: 'step-done', ...ref(v), durationMs: mergedDuration(v.intervals) });
-        }
-      }
+      if (newlyCompleted.has(digest)) this.complete(v, events);
     }
     return events;
   }
@@ -152,6 +102,56 @@ export class TraceTracker {
     const tail = [...v.logTail];
     if (v.partial) tail.push(v.partial.text);
     return { step: ref(v), logTail: tail.slice(-LOG_TAIL_LINES), message: v.error };
+  }
+
+  /** Each known vertex's statuses in this message, the last one per status ID. */
+  private latestStatuses(statuses: WireStatusResponse['statuses']): Map<string, WireStatusResponse['statuses']> {
+    const byVertex = new Map<string, WireStatusResponse['statuses']>();
+    for (const s of statuses) {
+      if (!this.vertexes.has(s.vertex)) continue;
+      const list = byVertex.get(s.vertex) ?? [];
+      const existing = list.findIndex((x) => x.ID === s.ID);
+      if (existing >= 0) list[existing] = s;
+      else list.push(s);
+      byVertex.set(s.vertex, list);
+    }
+    return byVertex;
+  }
+
+  /** Completed vertexes first, by completion time; then the others in order of appearance (progressui's textMux). */
+  private displayOrder(status: WireStatusResponse, newlyCompleted: ReadonlySet<string>): string[] {
+    const touched = new Set<string>(status.vertexes.map((vertex) => vertex.digest));
+    for (const s of status.statuses) if (this.vertexes.has(s.vertex)) touched.add(s.vertex);
+    for (const l of status.logs) if (this.vertexes.has(l.vertex)) touched.add(l.vertex);
+    for (const w of status.warnings) if (this.vertexes.has(w.vertex)) touched.add(w.vertex);
+    const completedFirst = [...newlyCompleted].sort(
+      (a, b) => (this.vertexes.get(a)?.completed ?? 0) - (this.vertexes.get(b)?.completed ?? 0),
+    );
+    return [...completedFirst, ...[...touched].filter((d) => !newlyCompleted.has(d))];
+  }
+
+  /** Numbers a vertex on its first start (a restart keeps its index). */
+  private announce(v: VertexState): BuildEvent {
+    if (v.index === 0) v.index = ++this.nextIndex;
+    v.announced = true;
+    return { type: 'step-started', ...ref(v), startedAt: v.started ?? 0 };
+  }
+
+  /** Flushes the vertex's last partial log line and reports how it ended. */
+  private complete(v: VertexState, out: BuildEvent[]): void {
+    this.addLog(v, v.decoder.end(), 'stdout', 0, out);
+    v.decoder = new StringDecoder('utf8');
+    if (v.partial) this.pushLine(v, v.partial.text, v.partial.stream, v.partial.elapsedMs, out);
+    v.partial = undefined;
+    v.finished = true;
+    if (v.error !== '') {
+      if (isCanceled(v.error)) out.push({ type: 'step-canceled', ...ref(v) });
+      else out.push({ type: 'step-error', ...ref(v), message: v.error, logTail: [...v.logTail] });
+    } else if (v.cached) {
+      out.push({ type: 'step-cached', ...ref(v) });
+    } else {
+      out.push({ type: 'step-done', ...ref(v), durationMs: mergedDuration(v.intervals) });
+    }
   }
 
   /** Returns true when this update completes the vertex. */
@@ -246,6 +246,22 @@ export class TraceTracker {
 
 function ref(v: VertexState): StepRef {
   return { index: v.index, digest: v.digest, name: v.name };
+}
+
+function statusEvents(v: VertexState, statuses: WireStatusResponse['statuses']): BuildEvent[] {
+  return statuses.map((s) => {
+    const end = s.completed ?? s.timestamp;
+    return {
+      type: 'step-status',
+      ...ref(v),
+      id: s.ID,
+      current: s.current,
+      total: s.total,
+      timestamp: s.timestamp ? timestampToMs(s.timestamp) : (v.started ?? 0),
+      durationMs: s.started && end ? timestampToMs(end) - timestampToMs(s.started) : undefined,
+      completed: s.completed !== null,
+    };
+  });
 }
 
 function isCanceled(error: string): boolean {

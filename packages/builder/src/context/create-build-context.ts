@@ -72,6 +72,42 @@ type Source =
  * @throws ContextError when the context directory or the Dockerfile does not exist.
  */
 export async function createBuildContext(options: BuildContextOptions): Promise<BuildContext> {
+  const { contextDir, dockerfilePath } = await checkPaths(options);
+  const { matcher, path: dockerignorePath } = await loadDockerignore(dockerfilePath, contextDir);
+  const relDockerfile = relative(contextDir, dockerfilePath);
+  const dockerfileInside = relDockerfile !== '' && !relDockerfile.startsWith(`..${sep}`) && !isAbsolute(relDockerfile);
+
+  const sources = new Map<string, Source>();
+  for (const source of await walkContext(contextDir, matcher, dockerfileInside ? toPosix(relDockerfile) : undefined)) {
+    sources.set(source.path, source);
+  }
+  let dockerfileInContext: string;
+  if (dockerfileInside) {
+    dockerfileInContext = toPosix(relDockerfile);
+  } else {
+    // Like the Docker CLI: a Dockerfile from outside travels under a unique name at the context root.
+    const content = await readFile(dockerfilePath);
+    dockerfileInContext = `.dockerfile.${createHash('sha256').update(content).digest('hex').slice(0, 20)}`;
+    sources.set(dockerfileInContext, { kind: 'buffer', path: dockerfileInContext, content, mode: 0o644 });
+  }
+  for (const extra of options.extraEntries ?? []) await addExtraEntry(sources, extra);
+  addParentDirectories(sources);
+
+  const ordered = [...sources.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { stats, entries } = await statEntries(ordered);
+  const included = ordered.filter((s) => s.kind !== 'fs' || stats.has(s.path));
+  const files = entries.filter((e) => e.type !== 'directory').map((e) => e.path);
+  return {
+    stream: streamTar(included, stats, options.mtime),
+    dockerfileInContext,
+    files,
+    entries,
+    dockerignorePath,
+  };
+}
+
+/** The context directory and the Dockerfile, absolute, both checked to exist. */
+async function checkPaths(options: BuildContextOptions): Promise<{ contextDir: string; dockerfilePath: string }> {
   const contextDir = resolve(options.contextDir);
   const contextStat = await stat(contextDir).catch(() => undefined);
   if (!contextStat?.isDirectory()) {
@@ -82,45 +118,31 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
   if (!dockerfileStat?.isFile()) {
     throw new ContextError(`Dockerfile not found: ${dockerfilePath}`, dockerfilePath);
   }
+  return { contextDir, dockerfilePath };
+}
 
-  const { matcher, path: dockerignorePath } = await loadDockerignore(dockerfilePath, contextDir);
-  const relDockerfile = relative(contextDir, dockerfilePath);
-  const dockerfileInside = relDockerfile !== '' && !relDockerfile.startsWith(`..${sep}`) && !isAbsolute(relDockerfile);
-
-  const sources = new Map<string, Source>();
-  for (const source of await walkContext(contextDir, matcher, dockerfileInside ? toPosix(relDockerfile) : undefined)) {
-    sources.set(source.path, source);
+/** Adds a generated file or a whole directory, replacing whatever the context had at that path. */
+async function addExtraEntry(sources: Map<string, Source>, extra: ExtraEntry): Promise<void> {
+  const path = normaliseEntryPath(extra.path);
+  for (const key of [...sources.keys()]) {
+    if (key === path || key.startsWith(`${path}/`)) sources.delete(key);
   }
-
-  let dockerfileInContext: string;
-  if (dockerfileInside) {
-    dockerfileInContext = toPosix(relDockerfile);
-  } else {
-    // Like the Docker CLI: a Dockerfile from outside travels under a unique name at the context root.
-    const content = await readFile(dockerfilePath);
-    dockerfileInContext = `.dockerfile.${createHash('sha256').update(content).digest('hex').slice(0, 20)}`;
-    sources.set(dockerfileInContext, { kind: 'buffer', path: dockerfileInContext, content, mode: 0o644 });
+  if (!('sourceDir' in extra)) {
+    const content = typeof extra.content === 'string' ? Buffer.from(extra.content) : extra.content;
+    sources.set(path, { kind: 'buffer', path, content, mode: extra.mode ?? 0o644 });
+    return;
   }
+  const sourceDir = resolve(extra.sourceDir);
+  const dirStat = await stat(sourceDir).catch(() => undefined);
+  if (!dirStat?.isDirectory()) throw new ContextError(`extra context directory not found: ${sourceDir}`, sourceDir);
+  sources.set(path, { kind: 'fs', path, abs: sourceDir });
+  const found = await fg('**', { cwd: sourceDir, dot: true, onlyFiles: false, followSymbolicLinks: false });
+  for (const rel of found)
+    sources.set(`${path}/${rel}`, { kind: 'fs', path: `${path}/${rel}`, abs: join(sourceDir, rel) });
+}
 
-  for (const extra of options.extraEntries ?? []) {
-    const path = normaliseEntryPath(extra.path);
-    for (const key of [...sources.keys()]) {
-      if (key === path || key.startsWith(`${path}/`)) sources.delete(key);
-    }
-    if ('sourceDir' in extra) {
-      const sourceDir = resolve(extra.sourceDir);
-      const dirStat = await stat(sourceDir).catch(() => undefined);
-      if (!dirStat?.isDirectory()) throw new ContextError(`extra context directory not found: ${sourceDir}`, sourceDir);
-      sources.set(path, { kind: 'fs', path, abs: sourceDir });
-      const found = await fg('**', { cwd: sourceDir, dot: true, onlyFiles: false, followSymbolicLinks: false });
-      for (const rel of found)
-        sources.set(`${path}/${rel}`, { kind: 'fs', path: `${path}/${rel}`, abs: join(sourceDir, rel) });
-    } else {
-      const content = typeof extra.content === 'string' ? Buffer.from(extra.content) : extra.content;
-      sources.set(path, { kind: 'buffer', path, content, mode: extra.mode ?? 0o644 });
-    }
-  }
-  // Every entry needs its parent directories in the tar.
+/** Every entry needs its parent directories in the tar. */
+function addParentDirectories(sources: Map<string, Source>): void {
   for (const path of [...sources.keys()]) {
     let parent = posix.dirname(path);
     while (parent !== '.' && !sources.has(parent)) {
@@ -128,8 +150,12 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
       parent = posix.dirname(parent);
     }
   }
+}
 
-  const ordered = [...sources.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+/** `lstat`s the files from disk (sockets, fifos and devices are left out) and lists every entry's type. */
+async function statEntries(
+  ordered: readonly Source[],
+): Promise<{ stats: Map<string, Stats>; entries: BuildContextEntry[] }> {
   const stats = new Map<string, Stats>();
   const entries: BuildContextEntry[] = [];
   for (const source of ordered) {
@@ -145,15 +171,7 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
       entries.push({ path: source.path, type: source.kind === 'dir' ? 'directory' : 'file' });
     }
   }
-  const included = ordered.filter((s) => s.kind !== 'fs' || stats.has(s.path));
-  const files = entries.filter((e) => e.type !== 'directory').map((e) => e.path);
-  return {
-    stream: streamTar(included, stats, options.mtime),
-    dockerfileInContext,
-    files,
-    entries,
-    dockerignorePath,
-  };
+  return { stats, entries };
 }
 
 async function loadDockerignore(

@@ -3,22 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine } from './docker-engine.js';
-import type { Engine } from './engine.js';
+import type { Engine, EngineEndpoint } from './engine.js';
 import { ConfigError } from '../errors.js';
-
-/** Where to reach an engine, resolved the way the Docker CLI does (docker/cli `resolveContextName`). */
-export interface EngineEndpoint {
-  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`. */
-  address: string;
-  /** Which rule chose it: `option`, `DOCKER_HOST`, `DOCKER_CONTEXT=<name>`, `context <name> (config.json)`, `default`. */
-  source: string;
-  socketPath?: string;
-  protocol?: 'http' | 'https' | 'ssh';
-  host?: string;
-  port?: string;
-  username?: string;
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; skipVerify?: boolean };
-}
 
 export interface ConnectOptions {
   /** An explicit engine address; wins over the environment. */

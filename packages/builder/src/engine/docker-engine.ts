@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import type {
+  EngineEndpoint,
   ContainerInspect,
   ContainerSpec,
   Engine,
@@ -12,7 +13,6 @@ import type {
   ImageInspect,
   RegistryAuth,
 } from './engine.js';
-import type { EngineEndpoint } from './connection.js';
 import { EngineRequestError, EngineUnavailableError } from '../errors.js';
 
 /** Raw shape of errors raised by docker-modem. */

@@ -193,3 +193,17 @@ export interface RegistryAuth {
   serveraddress: string;
   identitytoken?: string;
 }
+
+/** Where to reach an engine, resolved the way the Docker CLI does (docker/cli `resolveContextName`). */
+export interface EngineEndpoint {
+  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`. */
+  address: string;
+  /** Which rule chose it: `option`, `DOCKER_HOST`, `DOCKER_CONTEXT=<name>`, `context <name> (config.json)`, `default`. */
+  source: string;
+  socketPath?: string;
+  protocol?: 'http' | 'https' | 'ssh';
+  host?: string;
+  port?: string;
+  username?: string;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; skipVerify?: boolean };
+}

@@ -1,3 +1,3 @@
 export type * from './engine.js';
-export { connectEngine, resolveEngineEndpoint, type EngineEndpoint, type ConnectOptions } from './connection.js';
+export { connectEngine, resolveEngineEndpoint, type ConnectOptions } from './connection.js';
 export { DockerEngine } from './docker-engine.js';

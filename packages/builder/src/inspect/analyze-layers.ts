@@ -1,3 +1,5 @@
+import { normalizeImagePath } from '../paths/normalize-image-path.js';
+
 /**
  * Pure layer analysis, like dive's `Analyze(img)`: stacks the layers' tar entries into the final file tree (applying
  * whiteouts), and measures what is wasted — bytes of files that a later layer overwrites or deletes, so they ship in
@@ -71,17 +73,6 @@ export interface LayerAnalysis {
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
-/** `./a//b/` → `/a/b`; `.`, `./` and `` → `/`. */
-export function normalizeEntryPath(name: string): string {
-  const parts: string[] = [];
-  for (const seg of name.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') parts.pop();
-    else parts.push(seg);
-  }
-  return '/' + parts.join('/');
-}
-
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
@@ -97,119 +88,139 @@ function baseOf(path: string): string {
  * lower layer put in that directory. A layer's whiteouts apply before its own entries, as overlayfs does.
  */
 export function analyzeLayers(layers: readonly { entries: readonly LayerEntry[] }[]): LayerAnalysis {
-  const tree = new Map<string, TreeEntry>();
-  const children = new Map<string, Set<string>>();
-  const summaries: LayerSummary[] = [];
-  const waste = new Map<string, { count: number; wastedBytes: number; layers: number[] }>();
-  let totalBytes = 0;
+  const stack = new LayerStack();
+  layers.forEach((layer, index) => stack.addLayer(layer.entries, index));
+  return stack.analysis();
+}
 
-  const hide = (node: TreeEntry): void => {
-    if (node.size <= 0 || node.layer < 0) return;
-    const w = waste.get(node.path) ?? { count: 0, wastedBytes: 0, layers: [] };
-    w.count++;
-    w.wastedBytes += node.size;
-    if (!w.layers.includes(node.layer)) w.layers.push(node.layer);
-    waste.set(node.path, w);
-    const s = summaries[node.layer];
-    if (s) s.wastedBytes += node.size;
-  };
+/** The file tree while layers are stacked on it, with the bytes each layer wastes. */
+class LayerStack {
+  private readonly tree = new Map<string, TreeEntry>();
+  private readonly children = new Map<string, Set<string>>();
+  private readonly summaries: LayerSummary[] = [];
+  private readonly waste = new Map<string, { count: number; wastedBytes: number; layers: number[] }>();
+  private totalBytes = 0;
 
-  const removeChildren = (path: string): void => {
-    const kids = children.get(path);
-    if (!kids) return;
-    for (const kid of kids) removeSubtree(kid, false);
-    children.delete(path);
-  };
-
-  // Removes a path and everything below it, counting hidden file bytes as waste.
-  const removeSubtree = (path: string, unlink = true): void => {
-    const node = tree.get(path);
-    if (!node) return;
-    if (node.type === 'directory') removeChildren(path);
-    hide(node);
-    tree.delete(path);
-    if (unlink) children.get(parentOf(path))?.delete(path);
-  };
-
-  const link = (path: string): void => {
-    const parent = parentOf(path);
-    let set = children.get(parent);
-    if (!set) children.set(parent, (set = new Set()));
-    set.add(path);
-  };
-
-  const ensureParents = (path: string): void => {
-    const parent = parentOf(path);
-    if (parent === '/') return;
-    const existing = tree.get(parent);
-    if (existing?.type === 'directory') return;
-    if (existing) removeSubtree(parent);
-    ensureParents(parent);
-    tree.set(parent, { path: parent, size: 0, type: 'directory', mode: 0o755, layer: -1 });
-    link(parent);
-  };
-
-  layers.forEach((layer, index) => {
+  addLayer(entries: readonly LayerEntry[], index: number): void {
     const summary: LayerSummary = { index, sizeBytes: 0, entryCount: 0, whiteoutCount: 0, wastedBytes: 0 };
-    summaries.push(summary);
-    const additions: LayerEntry[] = [];
+    this.summaries.push(summary);
     // Whiteouts first: they refer to lower layers only.
-    for (const entry of layer.entries) {
+    const additions = this.applyWhiteouts(entries, summary);
+    for (const entry of additions) {
+      const size = entry.type === 'file' ? entry.size : 0;
+      summary.sizeBytes += size;
+      this.totalBytes += size;
+      this.add(entry, size, index);
+    }
+  }
+
+  analysis(): LayerAnalysis {
+    const { tree, totalBytes } = this;
+    let finalBytes = 0;
+    for (const node of tree.values()) finalBytes += node.size;
+    const inefficiencies: Inefficiency[] = [...this.waste.entries()]
+      .map(([path, w]) => ({ path, ...w, removed: !tree.has(path) }))
+      .sort((a, b) => b.wastedBytes - a.wastedBytes || a.path.localeCompare(b.path));
+    return {
+      layers: this.summaries,
+      tree,
+      totalBytes,
+      finalBytes,
+      wastedBytes: totalBytes - finalBytes,
+      efficiency: totalBytes === 0 ? 1 : finalBytes / totalBytes,
+      inefficiencies,
+    };
+  }
+
+  /** Applies the layer's whiteouts and returns its other entries, paths normalised. */
+  private applyWhiteouts(entries: readonly LayerEntry[], summary: LayerSummary): LayerEntry[] {
+    const additions: LayerEntry[] = [];
+    for (const entry of entries) {
       summary.entryCount++;
-      const path = normalizeEntryPath(entry.path);
+      const path = normalizeImagePath(entry.path);
       const base = baseOf(path);
       if (base === OPAQUE) {
         summary.whiteoutCount++;
-        removeChildren(parentOf(path));
+        this.removeChildren(parentOf(path));
       } else if (base.startsWith(WHITEOUT_PREFIX)) {
         summary.whiteoutCount++;
         // `.wh..wh.plnk` and friends are aufs metadata, not deletions.
         if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX))
-          removeSubtree(parentOf(path) + (parentOf(path) === '/' ? '' : '/') + base.slice(WHITEOUT_PREFIX.length));
+          this.removeSubtree(parentOf(path) + (parentOf(path) === '/' ? '' : '/') + base.slice(WHITEOUT_PREFIX.length));
       } else if (path !== '/') {
         additions.push({ ...entry, path });
       }
     }
-    for (const entry of additions) {
-      const size = entry.type === 'file' ? entry.size : 0;
-      summary.sizeBytes += size;
-      totalBytes += size;
-      const existing = tree.get(entry.path);
-      if (existing) {
-        if (existing.type === 'directory' && entry.type === 'directory') {
-          tree.set(entry.path, { ...existing, mode: entry.mode, layer: index });
-          continue;
-        }
-        removeSubtree(entry.path);
-      }
-      ensureParents(entry.path);
-      tree.set(entry.path, {
-        path: entry.path,
-        size,
-        type: entry.type,
-        mode: entry.mode,
-        layer: index,
-        ...(entry.linkname !== undefined && { linkname: entry.linkname }),
-      });
-      link(entry.path);
-    }
-  });
+    return additions;
+  }
 
-  let finalBytes = 0;
-  for (const node of tree.values()) finalBytes += node.size;
-  const inefficiencies: Inefficiency[] = [...waste.entries()]
-    .map(([path, w]) => ({ path, ...w, removed: !tree.has(path) }))
-    .sort((a, b) => b.wastedBytes - a.wastedBytes || a.path.localeCompare(b.path));
-  const wastedBytes = totalBytes - finalBytes;
-  return {
-    layers: summaries,
-    tree,
-    totalBytes,
-    finalBytes,
-    wastedBytes,
-    efficiency: totalBytes === 0 ? 1 : finalBytes / totalBytes,
-    inefficiencies,
-  };
+  private add(entry: LayerEntry, size: number, index: number): void {
+    const existing = this.tree.get(entry.path);
+    if (existing) {
+      if (existing.type === 'directory' && entry.type === 'directory') {
+        this.tree.set(entry.path, { ...existing, mode: entry.mode, layer: index });
+        return;
+      }
+      this.removeSubtree(entry.path);
+    }
+    this.ensureParents(entry.path);
+    this.tree.set(entry.path, {
+      path: entry.path,
+      size,
+      type: entry.type,
+      mode: entry.mode,
+      layer: index,
+      ...(entry.linkname !== undefined && { linkname: entry.linkname }),
+    });
+    this.link(entry.path);
+  }
+
+  /** Counts a node's bytes as wasted: a later layer overwrote or deleted it. */
+  private hide(node: TreeEntry): void {
+    if (node.size <= 0 || node.layer < 0) return;
+    const w = this.waste.get(node.path) ?? { count: 0, wastedBytes: 0, layers: [] };
+    w.count++;
+    w.wastedBytes += node.size;
+    if (!w.layers.includes(node.layer)) w.layers.push(node.layer);
+    this.waste.set(node.path, w);
+    const s = this.summaries[node.layer];
+    if (s) s.wastedBytes += node.size;
+  }
+
+  private removeChildren(path: string): void {
+    const kids = this.children.get(path);
+    if (!kids) return;
+    for (const kid of kids) this.removeSubtree(kid, false);
+    this.children.delete(path);
+  }
+
+  /** Removes a path and everything below it, counting hidden file bytes as waste. */
+  private removeSubtree(path: string, unlink = true): void {
+    const node = this.tree.get(path);
+    if (!node) return;
+    if (node.type === 'directory') this.removeChildren(path);
+    this.hide(node);
+    this.tree.delete(path);
+    if (unlink) this.children.get(parentOf(path))?.delete(path);
+  }
+
+  private link(path: string): void {
+    const parent = parentOf(path);
+    let set = this.children.get(parent);
+    if (!set) this.children.set(parent, (set = new Set()));
+    set.add(path);
+  }
+
+  private ensureParents(path: string): void {
+    const parent = parentOf(path);
+    if (parent === '/') return;
+    const existing = this.tree.get(parent);
+    if (existing?.type === 'directory') return;
+    if (existing) this.removeSubtree(parent);
+    this.ensureParents(parent);
+    this.tree.set(parent, { path: parent, size: 0, type: 'directory', mode: 0o755, layer: -1 });
+    this.link(parent);
+  }
 }
 
 /**
@@ -218,7 +229,7 @@ export function analyzeLayers(layers: readonly { entries: readonly LayerEntry[] 
  */
 export function measurePaths(tree: ReadonlyMap<string, TreeEntry>, paths: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  const norm = paths.map((p) => normalizeEntryPath(p));
+  const norm = paths.map((p) => normalizeImagePath(p));
   for (const p of norm) out[p] = 0;
   for (const node of tree.values()) {
     if (node.size === 0) continue;

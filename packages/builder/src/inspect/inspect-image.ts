@@ -1,7 +1,14 @@
 import type { Engine, ImageInspect } from '../engine/engine.js';
-import { analyzeLayers, measurePaths, type Inefficiency, type TreeEntry } from './analyze-layers.js';
+import {
+  analyzeLayers,
+  measurePaths,
+  type Inefficiency,
+  type LayerAnalysis,
+  type TreeEntry,
+} from './analyze-layers.js';
 import { ImageNotFoundError } from './inspect-errors.js';
-import { readDockerSave, type ArchiveLayer, type ImageConfigFile, type LayerSizeCache } from './read-docker-save.js';
+import type { LayerSizeCache } from './layer-size-cache.js';
+import { readDockerSave, type ArchiveLayer, type ImageConfigFile } from './read-docker-save.js';
 
 /** One layer of an image, with the Dockerfile step that made it. */
 export interface LayerFacts {
@@ -119,8 +126,41 @@ export function imageFactsFrom(
 ): ImageFacts {
   const analysis = analyzeLayers(archiveLayers);
   const history = mapHistory(configFile.history ?? [], archiveLayers.length);
+  const layers = layerFacts(archiveLayers, analysis, history);
+  return {
+    ref,
+    imageId: inspect?.Id ?? '',
+    tags: inspect?.RepoTags ?? [],
+    ...((inspect?.Created ?? configFile.created) && { created: inspect?.Created ?? configFile.created }),
+    ...((inspect?.Architecture ?? configFile.architecture) && {
+      architecture: inspect?.Architecture ?? configFile.architecture,
+    }),
+    ...((inspect?.Os ?? configFile.os) && { os: inspect?.Os ?? configFile.os }),
+    sizeBytes: inspect?.Size ?? analysis.finalBytes,
+    compressedSizeBytes: layers.reduce((a, l) => a + l.compressedBytes, 0),
+    layers,
+    history,
+    config: runtimeConfig(configFile, inspect),
+    paths: measurePaths(analysis.tree, paths),
+    tree: analysis.tree,
+    waste: {
+      totalBytes: analysis.totalBytes,
+      finalBytes: analysis.finalBytes,
+      wastedBytes: analysis.wastedBytes,
+      efficiency: analysis.efficiency,
+      inefficiencies: analysis.inefficiencies,
+    },
+    inspectMs: 0,
+  };
+}
+
+function layerFacts(
+  archiveLayers: readonly ArchiveLayer[],
+  analysis: LayerAnalysis,
+  history: readonly HistoryFacts[],
+): LayerFacts[] {
   const byLayer = new Map(history.filter((h) => h.layer !== undefined).map((h) => [h.layer as number, h]));
-  const layers: LayerFacts[] = archiveLayers.map((l, index) => {
+  return archiveLayers.map((l, index) => {
     const h = byLayer.get(index);
     const summary = analysis.layers[index];
     return {
@@ -135,40 +175,20 @@ export function imageFactsFrom(
       wastedBytes: summary?.wastedBytes ?? 0,
     };
   });
+}
+
+/** The image config's runtime settings, the engine's inspect result winning where it has a value. */
+function runtimeConfig(configFile: ImageConfigFile, inspect: ImageInspect | undefined): ImageRuntimeConfig {
   const c = { ...configFile.config, ...pickDefined(inspect?.Config) };
   const test = c.Healthcheck?.Test;
   const healthcheck = test && test.length > 0 && test[0] !== 'NONE' ? test : undefined;
   return {
-    ref,
-    imageId: inspect?.Id ?? '',
-    tags: inspect?.RepoTags ?? [],
-    ...((inspect?.Created ?? configFile.created) && { created: inspect?.Created ?? configFile.created }),
-    ...((inspect?.Architecture ?? configFile.architecture) && {
-      architecture: inspect?.Architecture ?? configFile.architecture,
-    }),
-    ...((inspect?.Os ?? configFile.os) && { os: inspect?.Os ?? configFile.os }),
-    sizeBytes: inspect?.Size ?? analysis.finalBytes,
-    compressedSizeBytes: layers.reduce((a, l) => a + l.compressedBytes, 0),
-    layers,
-    history,
-    config: {
-      user: c.User ?? '',
-      env: c.Env ?? [],
-      labels: c.Labels ?? {},
-      ...(healthcheck && { healthcheck }),
-      ...(c.Cmd && { cmd: c.Cmd }),
-      ...(c.Entrypoint && { entrypoint: c.Entrypoint }),
-    },
-    paths: measurePaths(analysis.tree, paths),
-    tree: analysis.tree,
-    waste: {
-      totalBytes: analysis.totalBytes,
-      finalBytes: analysis.finalBytes,
-      wastedBytes: analysis.wastedBytes,
-      efficiency: analysis.efficiency,
-      inefficiencies: analysis.inefficiencies,
-    },
-    inspectMs: 0,
+    user: c.User ?? '',
+    env: c.Env ?? [],
+    labels: c.Labels ?? {},
+    ...(healthcheck && { healthcheck }),
+    ...(c.Cmd && { cmd: c.Cmd }),
+    ...(c.Entrypoint && { entrypoint: c.Entrypoint }),
   };
 }
 

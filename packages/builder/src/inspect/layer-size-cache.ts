@@ -1,6 +1,20 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { LayerSizeCache } from './read-docker-save.js';
+
+/**
+ * A cache of compressed layer sizes keyed by the layer's name in the archive — content-addressed in every layout
+ * (20.10's v1 ids derive from the layer chain; newer layouts use blob digests) — and by diffID. A `Map` will do; the
+ * CLI may persist one between runs.
+ */
+export interface LayerSizeCache {
+  get(key: string): number | undefined;
+  set(key: string, compressedBytes: number): unknown;
+}
+
+/** A cache for one run: shared by its images, gone afterwards. */
+export function createMemoryLayerSizeCache(): LayerSizeCache {
+  return new Map<string, number>();
+}
 
 /**
  * A `LayerSizeCache` kept in a JSON file between runs (e.g. `.image-reports/layer-sizes.json`, or restored by CI's

@@ -3,8 +3,10 @@ import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
-import { normalizeEntryPath, type EntryType, type LayerEntry } from './analyze-layers.js';
+import { normalizeImagePath } from '../paths/normalize-image-path.js';
+import type { EntryType, LayerEntry } from './analyze-layers.js';
 import { ImageArchiveError } from './inspect-errors.js';
+import type { LayerSizeCache } from './layer-size-cache.js';
 
 /**
  * Reads a docker-save tar (`GET /images/{ref}/get`) in one streaming pass: every layer is listed (entries with path,
@@ -62,16 +64,6 @@ export interface DockerSaveContents {
   layers: ArchiveLayer[];
 }
 
-/**
- * A cache of compressed layer sizes keyed by the layer's name in the archive — content-addressed in every layout
- * (20.10's v1 ids derive from the layer chain; newer layouts use blob digests) — and by diffID. A `Map` will do; the
- * CLI may persist one between runs.
- */
-export interface LayerSizeCache {
-  get(key: string): number | undefined;
-  set(key: string, compressedBytes: number): unknown;
-}
-
 export interface ReadDockerSaveOptions {
   /** Which image of a multi-image archive (matched against RepoTags); default: the first. */
   ref?: string;
@@ -96,43 +88,7 @@ export async function readDockerSave(
   archive: Readable | AsyncIterable<Buffer>,
   options: ReadDockerSaveOptions = {},
 ): Promise<DockerSaveContents> {
-  const extract = tar.extract({ highWaterMark: 1024 * 1024 });
-  const files = new Map<string, Buffer>();
-  const layers = new Map<string, ArchiveLayer>();
-  const feeding = feed(archive, extract);
-  feeding.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
-
-  try {
-    for await (const entry of extract) {
-      const name = entry.header.name.replace(/^\.\//, '');
-      if (entry.header.type !== 'file' && entry.header.type !== 'contiguous-file') {
-        entry.resume();
-        continue;
-      }
-      const isLayerName =
-        name.endsWith('/layer.tar') || name.endsWith('.tar') || name.endsWith('.tar.gz') || name.startsWith('blobs/');
-      if (isLayerName) {
-        const read = await readLayerEntry(entry as unknown as AsyncIterable<Buffer>, name, options);
-        if (read.kind === 'layer') layers.set(name, read.layer);
-        else files.set(name, read.data);
-      } else if (name.endsWith('.json') || name === 'repositories' || name === 'oci-layout') {
-        files.set(name, await collect(entry as unknown as AsyncIterable<Buffer>, MAX_JSON_BYTES, name));
-      } else {
-        entry.resume();
-      }
-    }
-  } catch (e) {
-    const error =
-      e instanceof ImageArchiveError
-        ? e
-        : new ImageArchiveError('the image archive is not a readable tar', { cause: e });
-    extract.destroy(error);
-    (archive as { destroy?: (e?: Error) => void }).destroy?.(error);
-    await feeding.catch(() => undefined);
-    throw error;
-  }
-  await feeding;
-
+  const { files, layers } = await readArchiveFiles(archive, options);
   const manifestText = files.get('manifest.json');
   if (!manifestText) throw new ImageArchiveError('the image archive has no manifest.json (is it a docker-save tar?)');
   const manifests = parseJson<DockerSaveManifestEntry[]>(manifestText, 'manifest.json');
@@ -156,6 +112,56 @@ export async function readDockerSave(
     return out;
   });
   return { manifest, config, layers: ordered };
+}
+
+/** One pass over the archive: metadata files kept whole, layers listed and measured, everything else skipped. */
+async function readArchiveFiles(
+  archive: Readable | AsyncIterable<Buffer>,
+  options: ReadDockerSaveOptions,
+): Promise<{ files: Map<string, Buffer>; layers: Map<string, ArchiveLayer> }> {
+  const extract = tar.extract({ highWaterMark: 1024 * 1024 });
+  const files = new Map<string, Buffer>();
+  const layers = new Map<string, ArchiveLayer>();
+  const feeding = feed(archive, extract);
+  feeding.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/^\.\//, '');
+      const data = entry as unknown as AsyncIterable<Buffer>;
+      const kind = archiveFileKind(entry.header.type, name);
+      if (kind === 'layer') {
+        const read = await readLayerEntry(data, name, options);
+        if (read.kind === 'layer') layers.set(name, read.layer);
+        else files.set(name, read.data);
+      } else if (kind === 'metadata') {
+        files.set(name, await collect(data, MAX_JSON_BYTES, name));
+      } else {
+        entry.resume();
+      }
+    }
+  } catch (e) {
+    const error =
+      e instanceof ImageArchiveError
+        ? e
+        : new ImageArchiveError('the image archive is not a readable tar', { cause: e });
+    extract.destroy(error);
+    (archive as { destroy?: (e?: Error) => void }).destroy?.(error);
+    await feeding.catch(() => undefined);
+    throw error;
+  }
+  await feeding;
+  return { files, layers };
+}
+
+/** Which files of a docker-save archive we read: layers (or blobs that may be layers), metadata, or neither. */
+function archiveFileKind(type: tar.Header['type'], name: string): 'layer' | 'metadata' | 'skip' {
+  if (type !== 'file' && type !== 'contiguous-file') return 'skip';
+  if (name.endsWith('/layer.tar') || name.endsWith('.tar') || name.endsWith('.tar.gz') || name.startsWith('blobs/')) {
+    return 'layer';
+  }
+  if (name.endsWith('.json') || name === 'repositories' || name === 'oci-layout') return 'metadata';
+  return 'skip';
 }
 
 function matchesRef(tag: string, ref: string): boolean {
@@ -259,23 +265,9 @@ async function readLayer(
   rest: AsyncIterable<Buffer>,
   options: ReadDockerSaveOptions,
 ): Promise<ArchiveLayer> {
-  const entries: LayerEntry[] = [];
-  const inner = tar.extract({ highWaterMark: 1024 * 1024 });
-  inner.on('entry', (header, stream, next) => {
-    entries.push(toEntry(header));
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  const innerDone = new Promise<void>((resolve, reject) => {
-    inner.on('finish', () => resolve());
-    inner.on('close', () => resolve());
-    inner.on('error', reject);
-  });
-  innerDone.catch(() => undefined);
-
+  const listing = listTar();
   const hash = options.verifyDiffIds ? createHash('sha256') : undefined;
   let tarBytes = 0;
-  let rawBytes = 0;
   const cached = options.cache?.get(archivePath);
   const gzip =
     compression === 'none' && cached === undefined ? new GzipSizeEstimator(options.gzipLevel ?? 6) : undefined;
@@ -284,33 +276,16 @@ async function readLayer(
     tarBytes += chunk.length;
     hash?.update(chunk);
     gzip?.push(chunk);
-    if (!inner.write(chunk)) await Promise.race([drained(inner as unknown as NodeJS.EventEmitter), innerDone]);
+    await listing.write(chunk);
     await gzip?.backpressure();
   };
 
+  let rawBytes: number;
   try {
-    if (compression === 'none') {
-      for (const c of head) await onTar(c);
-      for await (const c of rest) await onTar(c);
-    } else {
-      const decompressor = makeDecompressor(compression, archivePath);
-      const decompressed = (async () => {
-        for await (const c of decompressor as AsyncIterable<Buffer>) await onTar(c);
-      })();
-      decompressed.catch(() => undefined);
-      const write = async (c: Buffer): Promise<void> => {
-        rawBytes += c.length;
-        if (!decompressor.write(c)) await drained(decompressor);
-      };
-      for (const c of head) await write(c);
-      for await (const c of rest) await write(c);
-      decompressor.end();
-      await decompressed;
-    }
-    inner.end(undefined);
-    await innerDone;
+    rawBytes = await decompress(compression, archivePath, chunksOf(head, rest), onTar);
+    await listing.end();
   } catch (e) {
-    inner.destroy();
+    listing.destroy();
     if (e instanceof ImageArchiveError) throw e;
     throw new ImageArchiveError(`layer ${archivePath} could not be read`, { cause: e });
   }
@@ -323,7 +298,71 @@ async function readLayer(
     compressedFromCache = true;
   } else compressedBytes = await (gzip as GzipSizeEstimator).finish();
   if (!compressedFromCache) options.cache?.set(archivePath, compressedBytes);
-  return { archivePath, compression, diffId, tarBytes, compressedBytes, compressedFromCache, entries };
+  return { archivePath, compression, diffId, tarBytes, compressedBytes, compressedFromCache, entries: listing.entries };
+}
+
+async function* chunksOf(head: readonly Buffer[], rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  yield* head;
+  yield* rest;
+}
+
+/** A tar parser that lists entries (skipping their data) as the layer's bytes are written to it. */
+function listTar(): {
+  entries: LayerEntry[];
+  write: (chunk: Buffer) => Promise<void>;
+  end: () => Promise<void>;
+  destroy: () => void;
+} {
+  const entries: LayerEntry[] = [];
+  const inner = tar.extract({ highWaterMark: 1024 * 1024 });
+  inner.on('entry', (header, stream, next) => {
+    entries.push(toEntry(header));
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    inner.on('finish', () => resolve());
+    inner.on('close', () => resolve());
+    inner.on('error', reject);
+  });
+  done.catch(() => undefined);
+  return {
+    entries,
+    write: async (chunk) => {
+      if (!inner.write(chunk)) await Promise.race([drained(inner as unknown as NodeJS.EventEmitter), done]);
+    },
+    end: async () => {
+      inner.end(undefined);
+      await done;
+    },
+    destroy: () => inner.destroy(),
+  };
+}
+
+/** Feeds the layer's (possibly compressed) bytes through to `onTar` as tar bytes; returns the raw byte count. */
+async function decompress(
+  compression: LayerCompression,
+  archivePath: string,
+  raw: AsyncIterable<Buffer>,
+  onTar: (chunk: Buffer) => Promise<void>,
+): Promise<number> {
+  let rawBytes = 0;
+  if (compression === 'none') {
+    for await (const c of raw) await onTar(c);
+    return rawBytes;
+  }
+  const decompressor = makeDecompressor(compression, archivePath);
+  const decompressed = (async () => {
+    for await (const c of decompressor as AsyncIterable<Buffer>) await onTar(c);
+  })();
+  decompressed.catch(() => undefined);
+  for await (const c of raw) {
+    rawBytes += c.length;
+    if (!decompressor.write(c)) await drained(decompressor);
+  }
+  decompressor.end();
+  await decompressed;
+  return rawBytes;
 }
 
 function makeDecompressor(compression: LayerCompression, archivePath: string): zlib.Gunzip {
@@ -348,7 +387,7 @@ function toEntry(header: tar.Header): LayerEntry {
             ? 'link'
             : 'other';
   return {
-    path: normalizeEntryPath(header.name),
+    path: normalizeImagePath(header.name),
     size: type === 'file' ? header.size : 0,
     type,
     mode: header.mode & 0o7777,

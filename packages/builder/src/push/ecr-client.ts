@@ -28,7 +28,7 @@ import {
   type RegistryApi,
   type RetagOptions,
 } from './registry-api.js';
-import { parseRegistryHost } from './registry-host.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 
 /** Manifest media types we accept from `BatchGetImage` (what docker 20.10+ and BuildKit push). */
 const MANIFEST_MEDIA_TYPES = [
@@ -66,7 +66,8 @@ interface CachedAuth {
 export class EcrRegistry implements RegistryApi {
   readonly region: string;
   readonly accountId: string | undefined;
-  readonly registryHost: string;
+  /** Known from the options, or learnt from the first authorization token's `proxyEndpoint`. */
+  registryHost: string;
   private readonly client: ECRClient;
   private readonly refreshBeforeMs: number;
   private readonly now: () => number;
@@ -121,6 +122,7 @@ export class EcrRegistry implements RegistryApi {
     const host = data.proxyEndpoint
       ? data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, '')
       : this.registryHost;
+    this.registryHost ||= host;
     const auth = createRegistryAuth({
       username: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),
@@ -140,108 +142,138 @@ export class EcrRegistry implements RegistryApi {
   async ensureRepository(options: EnsureRepositoryOptions): Promise<EnsureRepositoryResult> {
     const name = options.name;
     const scanOnPush = options.scanOnPush ?? true;
-    let mutability = desiredMutability(options);
-    const registryId = this.accountId;
-    let repository = await this.describeRepository(name);
-    let created = false;
-    const updated: string[] = [];
-    const warnings: string[] = [];
-    if (!repository) {
-      const create = (m: typeof mutability) =>
-        this.client.send(
-          new CreateRepositoryCommand({
-            repositoryName: name,
-            registryId,
-            imageScanningConfiguration: { scanOnPush },
-            imageTagMutability: m.imageTagMutability,
-            imageTagMutabilityExclusionFilters: m.filters,
-          }),
-        );
-      try {
-        let out;
-        try {
-          out = await create(mutability);
-        } catch (error) {
-          if (!exclusionUnsupported(error, mutability)) throw error;
-          warnings.push(fallbackWarning(error));
-          mutability = MUTABLE;
-          out = await create(mutability);
-        }
-        repository = out.repository;
-        created = true;
-      } catch (error) {
-        // Created concurrently by someone else: fine, continue as "exists".
-        if (errorName(error) !== 'RepositoryAlreadyExistsException') throw toEcrError('CreateRepository', error);
-        repository = await this.describeRepository(name);
-      }
-    }
-    if (!created && repository) {
-      if ((repository.imageScanningConfiguration?.scanOnPush ?? false) !== scanOnPush) {
-        await this.call('PutImageScanningConfiguration', () =>
-          this.client.send(
-            new PutImageScanningConfigurationCommand({
-              repositoryName: name,
-              registryId,
-              imageScanningConfiguration: { scanOnPush },
-            }),
-          ),
-        );
-        updated.push('scanOnPush');
-      }
-      const currentFilters = normaliseFilters(repository.imageTagMutabilityExclusionFilters);
-      if (
-        repository.imageTagMutability !== mutability.imageTagMutability ||
-        !isDeepStrictEqual(currentFilters, normaliseFilters(mutability.filters))
-      ) {
-        const put = (m: typeof mutability) =>
-          this.client.send(
-            new PutImageTagMutabilityCommand({
-              repositoryName: name,
-              registryId,
-              imageTagMutability: m.imageTagMutability,
-              imageTagMutabilityExclusionFilters: m.filters,
-            }),
-          );
-        try {
-          await put(mutability);
-          updated.push('tagMutability');
-        } catch (error) {
-          if (!exclusionUnsupported(error, mutability)) throw toEcrError('PutImageTagMutability', error);
-          warnings.push(fallbackWarning(error));
-          mutability = MUTABLE;
-          if (repository.imageTagMutability !== 'MUTABLE') {
-            await this.call('PutImageTagMutability', () => put(mutability));
-            updated.push('tagMutability');
-          }
-        }
-      }
-    }
-    let lifecyclePolicyApplied = false;
-    if (options.keepImages !== false) {
-      const desired = keepLastImagesPolicy(options.keepImages ?? 10);
-      const current = await this.getLifecyclePolicy(name);
-      if (current === undefined || !isDeepStrictEqual(current, desired)) {
-        await this.call('PutLifecyclePolicy', () =>
-          this.client.send(
-            new PutLifecyclePolicyCommand({
-              repositoryName: name,
-              registryId,
-              lifecyclePolicyText: JSON.stringify(desired),
-            }),
-          ),
-        );
-        lifecyclePolicyApplied = true;
-      }
-    }
+    const desired = desiredMutability(options);
+    const existing = await this.describeRepository(name);
+    const made = existing
+      ? { repository: existing, created: false, mutability: desired, warnings: [] }
+      : await this.createRepository(name, scanOnPush, desired);
+    const reconciled =
+      !made.created && made.repository
+        ? await this.reconcileRepository(made.repository, name, scanOnPush, made.mutability)
+        : { updated: [], mutability: made.mutability, warnings: [] };
+    const lifecyclePolicyApplied =
+      options.keepImages !== false && (await this.applyLifecyclePolicy(name, options.keepImages ?? 10));
     return {
       name,
-      uri: repository?.repositoryUri,
-      created,
-      updated,
+      uri: made.repository?.repositoryUri,
+      created: made.created,
+      updated: reconciled.updated,
       lifecyclePolicyApplied,
-      tagMutability: mutability.imageTagMutability,
-      warnings,
+      tagMutability: reconciled.mutability.imageTagMutability,
+      warnings: [...made.warnings, ...reconciled.warnings],
     };
+  }
+
+  /**
+   * `CreateRepository`, again with MUTABLE tags where exclusions are refused. A repository created meanwhile by
+   * someone else is fine: it is described and then reconciled like any existing one.
+   */
+  private async createRepository(
+    name: string,
+    scanOnPush: boolean,
+    desired: Mutability,
+  ): Promise<{ repository: Repository | undefined; created: boolean; mutability: Mutability; warnings: string[] }> {
+    const create = (m: Mutability) =>
+      this.client.send(
+        new CreateRepositoryCommand({
+          repositoryName: name,
+          registryId: this.accountId,
+          imageScanningConfiguration: { scanOnPush },
+          imageTagMutability: m.imageTagMutability,
+          imageTagMutabilityExclusionFilters: m.filters,
+        }),
+      );
+    const warnings: string[] = [];
+    let mutability = desired;
+    try {
+      let out;
+      try {
+        out = await create(mutability);
+      } catch (error) {
+        if (!exclusionUnsupported(error, mutability)) throw error;
+        warnings.push(fallbackWarning(error));
+        mutability = MUTABLE;
+        out = await create(mutability);
+      }
+      return { repository: out.repository, created: true, mutability, warnings };
+    } catch (error) {
+      if (errorName(error) !== 'RepositoryAlreadyExistsException') throw toEcrError('CreateRepository', error);
+      return { repository: await this.describeRepository(name), created: false, mutability, warnings };
+    }
+  }
+
+  /** Brings an existing repository's scan-on-push and tag-mutability settings in line with the desired ones. */
+  private async reconcileRepository(
+    repository: Repository,
+    name: string,
+    scanOnPush: boolean,
+    mutability: Mutability,
+  ): Promise<{ updated: string[]; mutability: Mutability; warnings: string[] }> {
+    const updated: string[] = [];
+    if ((repository.imageScanningConfiguration?.scanOnPush ?? false) !== scanOnPush) {
+      await this.call('PutImageScanningConfiguration', () =>
+        this.client.send(
+          new PutImageScanningConfigurationCommand({
+            repositoryName: name,
+            registryId: this.accountId,
+            imageScanningConfiguration: { scanOnPush },
+          }),
+        ),
+      );
+      updated.push('scanOnPush');
+    }
+    const current = {
+      imageTagMutability: repository.imageTagMutability,
+      filters: repository.imageTagMutabilityExclusionFilters,
+    };
+    if (sameMutability(current, mutability)) return { updated, mutability, warnings: [] };
+    const tags = await this.putTagMutability(name, mutability, repository.imageTagMutability);
+    if (tags.updated) updated.push('tagMutability');
+    return { updated, mutability: tags.mutability, warnings: tags.warnings };
+  }
+
+  /** `PutImageTagMutability`; where exclusions are refused, MUTABLE instead (unless it is MUTABLE already). */
+  private async putTagMutability(
+    name: string,
+    mutability: Mutability,
+    current: string | undefined,
+  ): Promise<{ updated: boolean; mutability: Mutability; warnings: string[] }> {
+    const put = (m: Mutability) =>
+      this.client.send(
+        new PutImageTagMutabilityCommand({
+          repositoryName: name,
+          registryId: this.accountId,
+          imageTagMutability: m.imageTagMutability,
+          imageTagMutabilityExclusionFilters: m.filters,
+        }),
+      );
+    try {
+      await put(mutability);
+      return { updated: true, mutability, warnings: [] };
+    } catch (error) {
+      if (!exclusionUnsupported(error, mutability)) throw toEcrError('PutImageTagMutability', error);
+      const warnings = [fallbackWarning(error)];
+      if (current === 'MUTABLE') return { updated: false, mutability: MUTABLE, warnings };
+      await this.call('PutImageTagMutability', () => put(MUTABLE));
+      return { updated: true, mutability: MUTABLE, warnings };
+    }
+  }
+
+  /** Puts the keep-last-N lifecycle policy unless the repository has an equal one; true when it was put. */
+  private async applyLifecyclePolicy(name: string, keepImages: number): Promise<boolean> {
+    const desired = keepLastImagesPolicy(keepImages);
+    const current = await this.getLifecyclePolicy(name);
+    if (current !== undefined && isDeepStrictEqual(current, desired)) return false;
+    await this.call('PutLifecyclePolicy', () =>
+      this.client.send(
+        new PutLifecyclePolicyCommand({
+          repositoryName: name,
+          registryId: this.accountId,
+          lifecyclePolicyText: JSON.stringify(desired),
+        }),
+      ),
+    );
+    return true;
   }
 
   /** @throws {EcrError} */
@@ -379,10 +411,13 @@ export function ecrAuthProvider(registry: Pick<RegistryApi, 'getRegistryAuth'>):
   return () => registry.getRegistryAuth();
 }
 
-function desiredMutability(options: EnsureRepositoryOptions): {
+/** A repository's tag mutability with its exclusion filters. */
+interface Mutability {
   imageTagMutability: ImageTagMutability;
   filters: ImageTagMutabilityExclusionFilter[] | undefined;
-} {
+}
+
+function desiredMutability(options: EnsureRepositoryOptions): Mutability {
   if (options.immutableSha === false) return { imageTagMutability: 'MUTABLE', filters: undefined };
   const mutableTags = options.mutableTags ?? ['latest'];
   if (mutableTags.length === 0) return { imageTagMutability: 'IMMUTABLE', filters: undefined };
@@ -392,7 +427,17 @@ function desiredMutability(options: EnsureRepositoryOptions): {
   };
 }
 
-const MUTABLE = { imageTagMutability: 'MUTABLE' as ImageTagMutability, filters: undefined };
+const MUTABLE: Mutability = { imageTagMutability: 'MUTABLE', filters: undefined };
+
+function sameMutability(
+  current: { imageTagMutability: string | undefined; filters: ImageTagMutabilityExclusionFilter[] | undefined },
+  desired: Mutability,
+): boolean {
+  return (
+    current.imageTagMutability === desired.imageTagMutability &&
+    isDeepStrictEqual(normaliseFilters(current.filters), normaliseFilters(desired.filters))
+  );
+}
 
 /** An ECR endpoint (region/partition) that rejects tag-mutability exclusions: fall back to MUTABLE, with a warning. */
 function exclusionUnsupported(error: unknown, mutability: { imageTagMutability: string }): boolean {

@@ -7,13 +7,7 @@ export {
   type PushEvent,
   type LayerCounts,
 } from './push-image.js';
-export {
-  pushToRegistry,
-  resolveRegistryHost,
-  type PushToRegistryOptions,
-  type RegistrySettings,
-} from './push-to-registry.js';
-export { parseRegistryHost, defaultRegistryScheme, type RegistryTarget } from './registry-host.js';
+export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push-to-registry.js';
 export {
   registryAuthFromEnv,
   registryAuthFromStdin,
@@ -51,5 +45,4 @@ export {
   DirtyWorkTreeError,
   TagResolutionError,
   EcrError,
-  InvalidRepositoryError,
 } from './errors.js';

@@ -2,14 +2,10 @@ import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.j
 import { EngineRequestError, FourpassError } from '../errors.js';
 import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
-import {
-  registryAuthFromEnv,
-  resolveRegistryAuth,
-  SecretSet,
-  toEngineAuth,
-  type RegistryAuthSource,
-} from './registry-auth.js';
-import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from './registry-host.js';
+import { isValidTag } from '../references/tag-pattern.js';
+import { SecretSet } from '../secrets/secret-set.js';
+import { registryAuthFromEnv, resolveRegistryAuth, toEngineAuth, type RegistryAuthSource } from './registry-auth.js';
+import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from '../references/registry-host.js';
 import { RegistryHttpClient } from './registry-http-client.js';
 import { classifyFailure, errorText, isTransient, TransientFailure, withRetry, type RetryOptions } from './retry.js';
 
@@ -107,29 +103,86 @@ export interface PushResult {
  */
 export async function pushImage(options: PushImageOptions): Promise<PushResult> {
   const target = parseRegistryHost(options.repository);
-  const [firstTag, ...otherTags] = options.tags;
-  if (!firstTag) throw new PushError(target.repository, undefined, 'no tags to push');
-  for (const tag of options.tags) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag))
-      throw new PushError(target.repository, tag, 'not a valid tag');
-  }
-  const secrets = new SecretSet();
+  const [firstTag, ...otherTags] = checkTags(target, options.tags);
   const emit = (event: PushEvent): void => options.onEvent?.(event);
   const ecr = options.ecr && target.isEcr ? options.ecr : undefined;
+  const repositoryResult = ecr ? await ensureEcrRepository(ecr, options, target, emit) : undefined;
+  const ctx = await connect(options, target, ecr, emit);
 
-  let repositoryResult: EnsureRepositoryResult | undefined;
-  if (ecr && options.ensureRepository !== false) {
-    const extra = typeof options.ensureRepository === 'object' ? options.ensureRepository : {};
-    repositoryResult = await ecr.ensureRepository({ ...extra, name: target.name });
-    emit({ type: 'repository', repository: target.repository, result: repositoryResult });
+  const local = await options.engine.inspectImage(options.image);
+  if (!local) throw new PushError(target.repository, firstTag, `image ${options.image} does not exist locally`);
+
+  // 1. The immutable tag first.
+  const localRefs: string[] = [];
+  await options.engine.tagImage(local.Id, target.repository, firstTag);
+  localRefs.push(`${target.repository}:${firstTag}`);
+  const first = await pushTag(ctx, firstTag, local.Id);
+
+  // 2. Verify: the registry serves that digest, and the local image knows it.
+  await verifyPushed(ctx, firstTag, local.Id, first.digest);
+  emit({ type: 'digest-verified', tag: firstTag, digest: first.digest });
+  const tags: PushedTag[] = [{ tag: firstTag, digest: first.digest, via: 'engine-push' }];
+
+  await options.beforePointingTags?.();
+
+  // 3. Only now move the other tags (latest) to the same digest.
+  for (const tag of otherTags) {
+    if (ecr) {
+      tags.push(await retagOnEcr(ctx, ecr, tag, first.digest));
+      continue;
+    }
+    await options.engine.tagImage(local.Id, target.repository, tag);
+    localRefs.push(`${target.repository}:${tag}`);
+    tags.push(await pushOtherTag(ctx, tag, local.Id, first.digest));
   }
 
+  const result: PushResult = {
+    repository: target.repository,
+    digest: first.digest,
+    tags,
+    layers: first.layers,
+    localRefs,
+  };
+  if (repositoryResult) result.repositoryResult = repositoryResult;
+  return result;
+}
+
+/** The tags, checked against Docker's tag syntax; the first one is pushed first. */
+function checkTags(target: RegistryTarget, tags: readonly string[]): [string, ...string[]] {
+  const [firstTag, ...otherTags] = tags;
+  if (!firstTag) throw new PushError(target.repository, undefined, 'no tags to push');
+  for (const tag of tags) {
+    if (!isValidTag(tag)) throw new PushError(target.repository, tag, 'not a valid tag');
+  }
+  return [firstTag, ...otherTags];
+}
+
+async function ensureEcrRepository(
+  ecr: RegistryApi,
+  options: PushImageOptions,
+  target: RegistryTarget,
+  emit: (event: PushEvent) => void,
+): Promise<EnsureRepositoryResult | undefined> {
+  if (options.ensureRepository === false) return undefined;
+  const extra = typeof options.ensureRepository === 'object' ? options.ensureRepository : {};
+  const result = await ecr.ensureRepository({ ...extra, name: target.name });
+  emit({ type: 'repository', repository: target.repository, result });
+  return result;
+}
+
+/** Resolves the credentials, and checks them with the engine (`POST /auth`) when there are any. */
+async function connect(
+  options: PushImageOptions,
+  target: RegistryTarget,
+  ecr: RegistryApi | undefined,
+  emit: (event: PushEvent) => void,
+): Promise<Ctx> {
+  const secrets = new SecretSet();
   const authSource =
     options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host, options.env));
   const auth: RegistryAuth = authSource ? await resolveRegistryAuth(authSource) : { serveraddress: target.host };
   secrets.addAuth(auth);
   const engineAuth = { ...toEngineAuth(auth), serveraddress: auth.serveraddress || target.host };
-
   const ctx: Ctx = {
     options,
     target,
@@ -144,68 +197,45 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
       redact: (t) => secrets.redact(t),
     }),
   };
-
   if (engineAuth.password !== undefined || engineAuth.identitytoken !== undefined) {
     await retrying(ctx, `credential check for ${target.host}`, () => checkAuth(ctx));
     emit({ type: 'auth-ok', registry: target.host, username: engineAuth.username });
   }
+  return ctx;
+}
 
-  const local = await options.engine.inspectImage(options.image);
-  if (!local) throw new PushError(target.repository, firstTag, `image ${options.image} does not exist locally`);
-
-  // 1. The immutable tag first.
-  const localRefs: string[] = [];
-  await options.engine.tagImage(local.Id, target.repository, firstTag);
-  localRefs.push(`${target.repository}:${firstTag}`);
-  const first = await pushTag(ctx, firstTag, local.Id);
-
-  // 2. Verify: the registry serves that digest, and the local image knows it.
-  const served = await registryDigest(ctx, firstTag);
-  if (served !== first.digest)
-    throw new DigestMismatchError(target.repository, firstTag, first.digest, served, 'registry');
-  const after = await options.engine.inspectImage(local.Id);
-  const repoDigest = `${target.repository}@${first.digest}`;
-  if (!after?.RepoDigests?.includes(repoDigest)) {
+/** The registry serves `digest` for `tag`, and the local image lists it in its RepoDigests. */
+async function verifyPushed(ctx: Ctx, tag: string, imageId: string, digest: string): Promise<void> {
+  const { target } = ctx;
+  const served = await registryDigest(ctx, tag);
+  if (served !== digest) throw new DigestMismatchError(target.repository, tag, digest, served, 'registry');
+  const after = await ctx.options.engine.inspectImage(imageId);
+  if (!after?.RepoDigests?.includes(`${target.repository}@${digest}`)) {
     const known = after?.RepoDigests?.find((d) => d.startsWith(`${target.repository}@`))?.split('@')[1];
-    throw new DigestMismatchError(target.repository, firstTag, first.digest, known, 'local image');
+    throw new DigestMismatchError(target.repository, tag, digest, known, 'local image');
   }
-  emit({ type: 'digest-verified', tag: firstTag, digest: first.digest });
-  const tags: PushedTag[] = [{ tag: firstTag, digest: first.digest, via: 'engine-push' }];
+}
 
-  await options.beforePointingTags?.();
+/** Points `tag` at `digest` on ECR (`BatchGetImage` + `PutImage`), uploading nothing. */
+async function retagOnEcr(ctx: Ctx, ecr: RegistryApi, tag: string, firstDigest: string): Promise<PushedTag> {
+  const { target } = ctx;
+  const { digest } = await retrying(ctx, `retag ${target.repository}:${tag}`, () =>
+    ecr.retag({ repository: target.name, fromDigest: firstDigest, toTag: tag }),
+  );
+  if (digest !== firstDigest) throw new DigestMismatchError(target.repository, tag, firstDigest, digest, 'registry');
+  ctx.emit({ type: 'tag-pointed', tag, digest, via: 'ecr-put-image' });
+  return { tag, digest, via: 'ecr-put-image' };
+}
 
-  // 3. Only now move the other tags (latest) to the same digest.
-  for (const tag of otherTags) {
-    if (ecr) {
-      const { digest } = await retrying(ctx, `retag ${target.repository}:${tag}`, () =>
-        ecr.retag({ repository: target.name, fromDigest: first.digest, toTag: tag }),
-      );
-      if (digest !== first.digest)
-        throw new DigestMismatchError(target.repository, tag, first.digest, digest, 'registry');
-      tags.push({ tag, digest, via: 'ecr-put-image' });
-      emit({ type: 'tag-pointed', tag, digest, via: 'ecr-put-image' });
-      continue;
-    }
-    await options.engine.tagImage(local.Id, target.repository, tag);
-    localRefs.push(`${target.repository}:${tag}`);
-    const pushed = await pushTag(ctx, tag, local.Id);
-    const servedTag = await registryDigest(ctx, tag);
-    if (pushed.digest !== first.digest || servedTag !== first.digest) {
-      throw new DigestMismatchError(target.repository, tag, first.digest, servedTag ?? pushed.digest, 'registry');
-    }
-    tags.push({ tag, digest: first.digest, via: 'engine-push' });
-    emit({ type: 'tag-pointed', tag, digest: first.digest, via: 'engine-push' });
+/** Pushes another tag of the (locally tagged) image and checks it names the first tag's digest. */
+async function pushOtherTag(ctx: Ctx, tag: string, imageId: string, firstDigest: string): Promise<PushedTag> {
+  const pushed = await pushTag(ctx, tag, imageId);
+  const servedTag = await registryDigest(ctx, tag);
+  if (pushed.digest !== firstDigest || servedTag !== firstDigest) {
+    throw new DigestMismatchError(ctx.target.repository, tag, firstDigest, servedTag ?? pushed.digest, 'registry');
   }
-
-  const result: PushResult = {
-    repository: target.repository,
-    digest: first.digest,
-    tags,
-    layers: first.layers,
-    localRefs,
-  };
-  if (repositoryResult) result.repositoryResult = repositoryResult;
-  return result;
+  ctx.emit({ type: 'tag-pointed', tag, digest: firstDigest, via: 'engine-push' });
+  return { tag, digest: firstDigest, via: 'engine-push' };
 }
 
 interface Ctx {

@@ -1,34 +1,29 @@
 import { createEcrRegistry } from './ecr-client.js';
-import { InvalidRepositoryError } from './errors.js';
+import { RegistrySettingsError } from '../errors.js';
 import { pushImage, type PushImageOptions, type PushResult } from './push-image.js';
+import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv } from './registry-auth.js';
-import { parseRegistryHost } from './registry-host.js';
-
-/** Where images go: `images.config.json`'s `registry`, with `--registry HOST[:PORT]` as `host` when given. */
-export interface RegistrySettings {
-  /** `host[:port]`; an ECR host gives region and account. */
-  host?: string;
-  /** With `accountId` and no `host`: the ECR registry `<accountId>.dkr.ecr.<region>.amazonaws.com`. */
-  region?: string;
-  accountId?: string;
-}
+import { resolveRegistryDestination, type RegistrySettings } from '../config/registry-settings.js';
+import { parseRegistryHost } from '../references/registry-host.js';
 
 /**
- * The registry host for `settings`: `host`, else the ECR host from `accountId` + `region`.
- * @throws {InvalidRepositoryError} when neither is configured.
+ * The registry host for `settings` when it is known without any call: `host`, else the ECR host from `accountId` +
+ * `region` (the region may come from `AWS_REGION`).
+ * @throws {RegistrySettingsError} when no registry is configured, or only an ECR region (the host then comes from the
+ *   authorization token at push time).
  */
-export function resolveRegistryHost(settings: RegistrySettings = {}): string {
-  if (settings.host) return settings.host.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-  if (settings.accountId && settings.region) return `${settings.accountId}.dkr.ecr.${settings.region}.amazonaws.com`;
-  throw new InvalidRepositoryError(
-    '(none)',
-    'no registry configured: pass --registry HOST[:PORT], or set registry.host (or registry.accountId + registry.region) in images.config.json',
+export function resolveRegistryHost(settings?: RegistrySettings, env: NodeJS.ProcessEnv = process.env): string {
+  const { host } = resolveRegistryDestination(settings, env);
+  if (host) return host;
+  throw new RegistrySettingsError(
+    'the ECR registry host is only known from the authorization token (registry has a region but no accountId): ' +
+      'pass --registry HOST or set registry.accountId',
   );
 }
 
 /**
  * `pushImage`'s options with the registry resolved here: a repository `name` plus `registry` settings instead of a full
- * `host[:port]/name`. Defaults: the ECR control plane (`createEcrRegistry`) and ECR tokens for ECR hosts, else
+ * `host[:port]/name`. Defaults: the ECR control plane (`createEcrRegistry`) and ECR tokens for ECR registries, else
  * `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`; pass `registryAuthFromStdin(host)` for `--password-stdin`.
  */
 export interface PushToRegistryOptions extends Omit<
@@ -42,19 +37,30 @@ export interface PushToRegistryOptions extends Omit<
 
 /**
  * What `build-images --push` calls per image after the gate passed: resolves the registry (configured, or the
- * `--registry` override keeping the repository name), picks ECR or generic credentials, and runs `pushImage`.
- * @throws everything `pushImage` throws, plus {InvalidRepositoryError} when no registry is configured.
+ * `--registry` override keeping the repository name; for ECR by region alone, the endpoint of the authorization
+ * token), picks ECR or generic credentials, and runs `pushImage`.
+ * @throws everything `pushImage` throws, plus {RegistrySettingsError} when no registry is configured.
  */
 export async function pushToRegistry(options: PushToRegistryOptions): Promise<PushResult> {
   const env = options.env ?? process.env;
-  const host = resolveRegistryHost(options.registry);
+  const destination = resolveRegistryDestination(options.registry, env);
+  const ecr =
+    options.ecr ??
+    (destination.ecr &&
+      createEcrRegistry({ ...destination.ecr, ...(destination.host && { registryHost: destination.host }), env }));
+  const host = destination.host ?? (await ecrEndpoint(ecr));
   const target = parseRegistryHost(`${host}/${options.name}`);
-  let ecr = options.ecr;
-  if (!ecr && target.isEcr) ecr = createEcrRegistry({ registryHost: target.host, env });
   const auth = options.auth ?? (target.isEcr ? undefined : registryAuthFromEnv(target.host, env));
   const { name: _name, registry: _registry, ...passThrough } = options;
   const pushOptions: PushImageOptions = { ...passThrough, repository: target.repository, env };
   if (auth) pushOptions.auth = auth;
   if (ecr) pushOptions.ecr = ecr;
   return pushImage(pushOptions);
+}
+
+/** The registry endpoint ECR names in its authorization token (`proxyEndpoint`): no account id needed. */
+async function ecrEndpoint(ecr: RegistryApi | undefined): Promise<string> {
+  const endpoint = ecr && (await ecr.getRegistryAuth()).serveraddress.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  if (!endpoint) throw new RegistrySettingsError('ECR returned no registry endpoint: set registry.accountId');
+  return endpoint;
 }

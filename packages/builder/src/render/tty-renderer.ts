@@ -1,5 +1,7 @@
 import type { BuildEvent } from '../build/build-events.js';
 import { formatLogTime, formatSeconds } from './format.js';
+import { liveLines, redrawText, stepLine, terminalWidth, failureLogLines } from './tty-layout.js';
+import type { TtyFrame, TtyStep, TtyStepState } from './tty-layout.js';
 
 export interface TtyRendererOptions {
   /** Redraw interval for spinners and timers. Default 100 ms. */
@@ -14,19 +16,6 @@ export interface TtyStream {
   columns?: number;
 }
 
-type State = 'running' | 'done' | 'cached' | 'error' | 'canceled';
-interface Step {
-  index: number;
-  name: string;
-  state: State;
-  seenAt: number;
-  durationMs: number;
-  lastLog: string | undefined;
-  logs: string[];
-  error?: string;
-}
-
-const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const ERROR_LOG_LINES = 10;
 
 /**
@@ -37,56 +26,20 @@ const ERROR_LOG_LINES = 10;
  */
 export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions = {}): (event: BuildEvent) => void {
   const now = options.now ?? Date.now;
-  const steps = new Map<string, Step>();
-  let liveLines = 0;
+  const steps = new Map<string, TtyStep>();
+  let liveCount = 0;
   let frame = 0;
   let startedAt: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   const pending: string[] = [];
 
-  const width = (): number => Math.max(20, (stream.columns ?? 80) - 1);
-  const fit = (text: string): string => {
-    const w = width();
-    return text.length > w ? `${text.slice(0, w - 1)}…` : text;
-  };
-  /** `<mark> #N <name> <suffix>`, shortening the name (not the duration or status) to fit the terminal. */
-  const stepLine = (s: Step, indent = 0): string => {
-    const dur = s.state === 'running' ? formatSeconds(now() - s.seenAt) : formatSeconds(s.durationMs);
-    const [mark, suffix] = (
-      {
-        running: [SPINNER[frame % SPINNER.length] ?? '-', dur],
-        done: ['✔', dur],
-        cached: ['✔', 'CACHED'],
-        canceled: ['✘', 'CANCELED'],
-        error: ['✘', `ERROR: ${s.error ?? ''}`],
-      } satisfies Record<Step['state'], [string, string]>
-    )[s.state];
-    const head = `${mark} #${s.index} `;
-    const room = width() - indent - head.length - suffix.length - 1;
-    const name = s.name.length > room && room > 10 ? `${s.name.slice(0, room - 1)}…` : s.name;
-    return `${head}${name} ${suffix}`;
-  };
-
+  const at = (): TtyFrame => ({ width: terminalWidth(stream.columns), now: now(), frame });
   const draw = (final = false): void => {
-    let out = liveLines > 0 ? `\x1b[${liveLines}A\r\x1b[J` : '';
-    for (const line of pending.splice(0)) out += `${fit(line)}\n`;
-    liveLines = 0;
-    if (!final) {
-      const all = [...steps.values()];
-      const running = all.filter((s) => s.state === 'running').sort((a, b) => a.index - b.index);
-      const finished = all.length - running.length;
-      const elapsed = formatSeconds(now() - (startedAt ?? now()));
-      const lines = [`[+] Building ${elapsed} (${finished}/${all.length})`];
-      for (const s of running) {
-        lines.push(fit(` ${stepLine(s, 1)}`));
-        if (s.lastLog !== undefined) lines.push(fit(`    \x1b[2m${s.lastLog}\x1b[22m`.replace(/\t/g, ' ')));
-      }
-      for (const line of lines) out += `${line}\n`;
-      liveLines = lines.length;
-    }
-    stream.write(out);
+    const current = at();
+    const live = final ? [] : liveLines([...steps.values()], current, startedAt);
+    stream.write(redrawText(liveCount, pending.splice(0), live, current.width));
+    liveCount = live.length;
   };
-
   const stop = (): void => {
     clearInterval(timer);
     timer = undefined;
@@ -101,78 +54,93 @@ export function createTtyRenderer(stream: TtyStream, options: TtyRendererOptions
       }, options.intervalMs ?? 100);
       timer.unref();
     }
-    switch (event.type) {
-      case 'base-image-fallback':
-        pending.push(`! base image ${event.requested} not available: using ${event.used} (ARG ${event.arg})`);
-        break;
-      case 'step-started': {
-        const existing = steps.get(event.digest);
-        if (existing) {
-          existing.state = 'running';
-          existing.seenAt = now();
-        } else {
-          steps.set(event.digest, {
-            index: event.index,
-            name: event.name,
-            state: 'running',
-            seenAt: now(),
-            durationMs: 0,
-            lastLog: undefined,
-            logs: [],
-          });
-        }
-        break;
-      }
-      case 'step-log': {
-        const s = steps.get(event.digest);
-        if (!s) break;
-        s.lastLog = event.text;
-        s.logs.push(`${formatLogTime(event.elapsedMs)} ${event.text}`);
-        if (s.logs.length > ERROR_LOG_LINES) s.logs.shift();
-        break;
-      }
-      case 'step-status': {
-        const s = steps.get(event.digest);
-        if (s && !event.completed) s.lastLog = event.id;
-        break;
-      }
-      case 'step-done':
-      case 'step-cached':
-      case 'step-error':
-      case 'step-canceled': {
-        const s = steps.get(event.digest);
-        if (!s) break;
-        s.state =
-          event.type === 'step-done'
-            ? 'done'
-            : event.type === 'step-cached'
-              ? 'cached'
-              : event.type === 'step-error'
-                ? 'error'
-                : 'canceled';
-        if (event.type === 'step-done') s.durationMs = event.durationMs;
-        if (event.type === 'step-error') s.error = event.message;
-        pending.push(stepLine(s));
-        break;
-      }
-      case 'build-finished':
-        stop();
-        pending.push(
-          `[+] Built ${event.imageId.slice(0, 19)} in ${formatSeconds(event.durationMs)} (${steps.size} steps)`,
-        );
-        draw(true);
-        return;
-      case 'build-failed':
-        stop();
-        for (const s of steps.values()) {
-          if (s.state !== 'error') continue;
-          pending.push('------', ` > ${s.name}:`, ...s.logs, '------');
-        }
-        draw(true);
-        return;
-      default:
-        return;
+    if (event.type === 'build-finished' || event.type === 'build-failed') {
+      stop();
+      pending.push(...endLines(event, steps));
+      draw(true);
+      return;
+    }
+    if (event.type === 'base-image-fallback') {
+      pending.push(`! base image ${event.requested} not available: using ${event.used} (ARG ${event.arg})`);
+    } else if (isTrackedStepEvent(event)) {
+      const ended = applyStepEvent(steps, event, now);
+      if (ended) pending.push(stepLine(ended, at()));
+    } else {
+      return;
     }
     draw();
   };
+}
+
+type TrackedStepEvent = Extract<
+  BuildEvent,
+  { type: 'step-started' | 'step-log' | 'step-status' | 'step-done' | 'step-cached' | 'step-error' | 'step-canceled' }
+>;
+
+const TRACKED_STEP_EVENTS = new Set<BuildEvent['type']>([
+  'step-started',
+  'step-log',
+  'step-status',
+  'step-done',
+  'step-cached',
+  'step-error',
+  'step-canceled',
+] satisfies TrackedStepEvent['type'][]);
+
+function isTrackedStepEvent(event: BuildEvent): event is TrackedStepEvent {
+  return TRACKED_STEP_EVENTS.has(event.type);
+}
+
+const END_STATES = {
+  'step-done': 'done',
+  'step-cached': 'cached',
+  'step-error': 'error',
+  'step-canceled': 'canceled',
+} as const satisfies Record<string, TtyStepState>;
+
+/** Updates the step the event is about; returns the step when the event ended it. */
+function applyStepEvent(steps: Map<string, TtyStep>, event: TrackedStepEvent, now: () => number): TtyStep | undefined {
+  const s = steps.get(event.digest);
+  switch (event.type) {
+    case 'step-started':
+      if (s) {
+        s.state = 'running';
+        s.seenAt = now();
+      } else {
+        const step: TtyStep = {
+          index: event.index,
+          name: event.name,
+          state: 'running',
+          seenAt: now(),
+          durationMs: 0,
+          lastLog: undefined,
+          logs: [],
+        };
+        steps.set(event.digest, step);
+      }
+      return undefined;
+    case 'step-log':
+      if (!s) return undefined;
+      s.lastLog = event.text;
+      s.logs.push(`${formatLogTime(event.elapsedMs)} ${event.text}`);
+      if (s.logs.length > ERROR_LOG_LINES) s.logs.shift();
+      return undefined;
+    case 'step-status':
+      if (s && !event.completed) s.lastLog = event.id;
+      return undefined;
+    default:
+      if (!s) return undefined;
+      s.state = END_STATES[event.type];
+      if (event.type === 'step-done') s.durationMs = event.durationMs;
+      if (event.type === 'step-error') s.error = event.message;
+      return s;
+  }
+}
+
+function endLines(
+  event: Extract<BuildEvent, { type: 'build-finished' | 'build-failed' }>,
+  steps: Map<string, TtyStep>,
+): string[] {
+  if (event.type === 'build-failed') return failureLogLines(steps.values());
+  return [`[+] Built ${event.imageId.slice(0, 19)} in ${formatSeconds(event.durationMs)} (${steps.size} steps)`];
 }

@@ -1,9 +1,9 @@
 import { checkStructure } from '../budgets/check-structure.js';
 import type { Check } from '../budgets/check.js';
 import { evaluateBudgets } from '../budgets/evaluate-budgets.js';
-import { redactSecrets, secretEnvValues } from '../budgets/scan-secrets.js';
+import { redactSecrets, secretEnvValues } from '../secrets/scan-secrets.js';
 import type { ImageConfig } from '../config/config-schema.js';
-import { formatDuration } from '../config/units.js';
+import { formatDuration } from '../units/format-units.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import type { StartupResult } from '../startup/startup-result.js';
 import { baselineImage, diffImage } from './diff-reports.js';
@@ -18,6 +18,19 @@ import {
 export interface EvaluateImageOptions {
   /** Stage durations to record in the report (ms). */
   durations?: Record<string, number>;
+  /**
+   * `false` (`--no-budget`): no budget rule and no structure check runs, only the credential scan (a baked-in secret
+   * is never waved through). Default true.
+   */
+  budgets?: boolean;
+}
+
+/** What `budgets: false` leaves of an image's rules: the credential scan, nothing else. */
+function credentialScanOnly(config: Pick<ImageConfig, 'structure'>): Pick<ImageConfig, 'budgets' | 'structure'> {
+  return {
+    budgets: { pathSizes: {} },
+    structure: { absentPaths: [], presentPaths: [], noSecrets: config.structure.noSecrets },
+  };
 }
 
 /**
@@ -32,26 +45,8 @@ export function evaluateImage(
   options: EvaluateImageOptions = {},
 ): ImageReport {
   const base = baselineImage(baseline, config.name);
-  const checks: Check[] = [];
-  if (startup) checks.push(startupCheck(startup));
-  checks.push(
-    ...evaluateBudgets(
-      {
-        sizeBytes: facts.sizeBytes,
-        compressedSizeBytes: facts.compressedSizeBytes,
-        layerCount: facts.layers.length,
-        wastedBytes: facts.waste.wastedBytes,
-        efficiency: facts.waste.efficiency,
-        paths: facts.paths,
-        ...(startup && { startup }),
-        ...(base && { baseline: base.image }),
-      },
-      config.budgets,
-    ),
-  );
-  checks.push(...checkStructure(facts, config.structure, startup));
-
-  const known = secretEnvValues(facts.config.env);
+  const rules = options.budgets === false ? credentialScanOnly(config) : config;
+  const checks = imageChecks(facts, rules, startup, base?.image);
   const report: Omit<ImageReport, 'diff'> = {
     name: config.name,
     ref: facts.ref,
@@ -61,15 +56,7 @@ export function evaluateImage(
     sizeBytes: facts.sizeBytes,
     compressedSizeBytes: facts.compressedSizeBytes,
     layerCount: facts.layers.length,
-    layers: facts.layers.map((l) => ({
-      index: l.index,
-      diffId: l.diffId,
-      createdBy: redactSecrets(l.createdBy, known),
-      sizeBytes: l.sizeBytes,
-      compressedSizeBytes: l.compressedBytes,
-      wastedBytes: l.wastedBytes,
-      entryCount: l.entryCount,
-    })),
+    layers: layerReports(facts),
     paths: { ...facts.paths },
     waste: {
       wastedBytes: facts.waste.wastedBytes,
@@ -90,6 +77,48 @@ export function evaluateImage(
     ...(options.durations && { durations: options.durations }),
   };
   return base ? { ...report, diff: diffImage(report, base.image, base.generatedAt) } : report;
+}
+
+/** Startup outcome, budget rules, then structure checks, in report order. */
+function imageChecks(
+  facts: ImageFacts,
+  config: Pick<ImageConfig, 'budgets' | 'structure'>,
+  startup: StartupResult | undefined,
+  baseline: ImageReport | undefined,
+): Check[] {
+  const checks: Check[] = [];
+  if (startup) checks.push(startupCheck(startup));
+  checks.push(
+    ...evaluateBudgets(
+      {
+        sizeBytes: facts.sizeBytes,
+        compressedSizeBytes: facts.compressedSizeBytes,
+        layerCount: facts.layers.length,
+        wastedBytes: facts.waste.wastedBytes,
+        efficiency: facts.waste.efficiency,
+        paths: facts.paths,
+        ...(startup && { startup }),
+        ...(baseline && { baseline }),
+      },
+      config.budgets,
+    ),
+  );
+  checks.push(...checkStructure(facts, config.structure, startup));
+  return checks;
+}
+
+/** The image's layers with their Dockerfile step texts redacted (`NAME=***`). */
+function layerReports(facts: ImageFacts): ImageReport['layers'] {
+  const known = secretEnvValues(facts.config.env);
+  return facts.layers.map((l) => ({
+    index: l.index,
+    diffId: l.diffId,
+    createdBy: redactSecrets(l.createdBy, known),
+    sizeBytes: l.sizeBytes,
+    compressedSizeBytes: l.compressedBytes,
+    wastedBytes: l.wastedBytes,
+    entryCount: l.entryCount,
+  }));
 }
 
 function startupCheck(s: StartupResult): Check {

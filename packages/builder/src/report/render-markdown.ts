@@ -1,7 +1,7 @@
 import type { CheckStatus } from '../budgets/check.js';
 import { formatValue } from '../budgets/evaluate-budgets.js';
-import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
-import type { GateReport, ImageReport } from './gate-report.js';
+import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
+import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
 import { plural, startupCell, truncate } from './render-text.js';
 
 /** Marker at the top of the Markdown, so a CI step can find and update its own PR comment. */
@@ -33,29 +33,9 @@ function value(v: number | string | null, unit: Parameters<typeof formatValue>[1
  * the layers and the biggest waste in collapsible sections. Pure; returns the text.
  */
 export function renderMarkdownReport(report: GateReport): string {
-  const out: string[] = [MARKDOWN_MARKER];
-  const failed = report.summary.failed + report.summary.errors;
-  out.push(
-    report.pass
-      ? `## ${ICON.pass} Image budget: ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} within budget${report.summary.warnings ? ` (${report.summary.warnings} warning${report.summary.warnings === 1 ? '' : 's'})` : ''}`
-      : `## ${ICON.fail} Image budget: ${failed} of ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} failed`,
-    '',
-    '| Image | Result | Size | Compressed | Layers | Startup p50 / p95 | Efficiency | Δ size |',
-    '|---|:-:|--:|--:|--:|--:|--:|--:|',
-  );
-  for (const i of report.images) {
-    out.push(
-      `| ${mdCell(i.name)} | ${icon(i)} | ${formatBytes(i.sizeBytes)} | ${formatBytes(i.compressedSizeBytes)} | ${i.layerCount} | ${startupCell(i)} | ${formatRatio(i.waste.efficiency)} | ${
-        i.diff
-          ? `${formatBytesDelta(i.diff.sizeBytes.delta)}${i.diff.sizeBytes.percent !== null ? ` (${i.diff.sizeBytes.percent > 0 ? '+' : ''}${+i.diff.sizeBytes.percent.toFixed(2)}%)` : ''}`
-          : '–'
-      } |`,
-    );
-  }
-  for (const e of report.errors) out.push(`| ${mdCell(e.name)} | ${ICON.fail} | – | – | – | – | – | – |`);
+  const out: string[] = [MARKDOWN_MARKER, ...summaryTable(report)];
   for (const e of report.errors)
     out.push('', `**${mdCell(e.name)}** could not be measured (${mdCell(e.stage)}): ${mdCell(e.message)}`);
-
   for (const i of report.images) {
     out.push(
       '',
@@ -63,78 +43,125 @@ export function renderMarkdownReport(report: GateReport): string {
       '',
       `\`${mdCell(i.ref)}\` · ${mdCell(i.imageId.slice(0, 19))} · ${i.summary.passed} passed, ${i.summary.failed} failed, ${plural(i.summary.warned, 'warning')}, ${i.summary.skipped} skipped`,
       '',
+      ...checksTable(i),
+      ...(i.diff ? diffSection(i.diff) : []),
+      ...layersSection(i),
+      ...wasteSection(i),
     );
-    out.push('| | Check | Actual | Budget | Details |', '|:-:|---|--:|--:|---|');
-    const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
-    for (const c of [...i.checks].sort((a, b) => order[a.status] - order[b.status])) {
-      out.push(
-        `| ${ICON[c.status]} | \`${mdCell(c.id)}\` | ${mdCell(value(c.actual, c.unit))} | ${mdCell(value(c.limit, c.unit))} | ${mdCell(c.message)} |`,
-      );
-    }
-    const withDetails = i.checks.filter((c) => (c.status === 'fail' || c.status === 'warn') && c.details?.length);
-    for (const c of withDetails) {
-      out.push(
-        '',
-        `<details><summary>${mdCell(c.id)}: details</summary>`,
-        '',
-        '```',
-        ...(c.details ?? []).slice(0, 40).map((d) => d.replace(/```/g, "'''")),
-        '```',
-        '',
-        '</details>',
-      );
-    }
-    if (i.diff) {
-      const d = i.diff;
-      out.push(
-        '',
-        `<details><summary>Compared with the baseline: size ${formatBytesDelta(d.sizeBytes.delta)}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}</summary>`,
-        '',
-      );
-      out.push('| Change | Before | After | Δ | Layer (Dockerfile step) |', '|---|--:|--:|--:|---|');
-      for (const l of d.layers.filter((l) => l.change !== 'unchanged')) {
-        out.push(
-          `| ${l.change} | ${l.before === null ? '–' : formatBytes(l.before)} | ${l.after === null ? '–' : formatBytes(l.after)} | ${formatBytesDelta(l.delta)} | \`${mdCell(truncate(l.createdBy, 100))}\` |`,
-        );
-      }
-      for (const p of d.paths) {
-        out.push(
-          `| path | ${p.before === null ? '–' : formatBytes(p.before)} | ${p.after === null ? '–' : formatBytes(p.after)} | ${formatBytesDelta(p.delta)} | \`${mdCell(p.path)}\` |`,
-        );
-      }
-      if (d.startupMedianMs.delta !== null)
-        out.push(
-          `| startup p50 | ${formatDuration(d.startupMedianMs.before ?? 0)} | ${formatDuration(d.startupMedianMs.after ?? 0)} | ${d.startupMedianMs.delta > 0 ? '+' : ''}${formatDuration(d.startupMedianMs.delta)} | |`,
-        );
-      out.push('', '</details>');
-    }
-    out.push(
-      '',
-      `<details><summary>Layers (${i.layerCount})</summary>`,
-      '',
-      '| # | Size | Compressed | Wasted | Dockerfile step |',
-      '|--:|--:|--:|--:|---|',
-    );
-    for (const l of i.layers) {
-      out.push(
-        `| ${l.index} | ${formatBytes(l.sizeBytes)} | ${formatBytes(l.compressedSizeBytes)} | ${l.wastedBytes ? formatBytes(l.wastedBytes) : '–'} | \`${mdCell(truncate(l.createdBy || '(base)', 100))}\` |`,
-      );
-    }
-    out.push('', '</details>');
-    if (i.waste.top.length > 0) {
-      out.push(
-        '',
-        `<details><summary>Waste: ${formatBytes(i.waste.wastedBytes)} (efficiency ${formatRatio(i.waste.efficiency)})</summary>`,
-        '',
-        '| Wasted | Copies | Path |',
-        '|--:|--:|---|',
-      );
-      for (const w of i.waste.top.slice(0, 10))
-        out.push(
-          `| ${formatBytes(w.wastedBytes)} | ${w.count}${w.removed ? ' (deleted)' : ''} | \`${mdCell(w.path)}\` |`,
-        );
-      out.push('', '</details>');
-    }
   }
   return out.join('\n') + '\n';
+}
+
+/** The headline and one row per image (and per image that could not be measured). */
+function summaryTable(report: GateReport): string[] {
+  const failed = report.summary.failed + report.summary.errors;
+  const out = [
+    report.pass
+      ? `## ${ICON.pass} Image budget: ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} within budget${report.summary.warnings ? ` (${report.summary.warnings} warning${report.summary.warnings === 1 ? '' : 's'})` : ''}`
+      : `## ${ICON.fail} Image budget: ${failed} of ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} failed`,
+    '',
+    '| Image | Result | Size | Compressed | Layers | Startup p50 / p95 | Efficiency | Δ size |',
+    '|---|:-:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const i of report.images) {
+    out.push(
+      `| ${mdCell(i.name)} | ${icon(i)} | ${formatBytes(i.sizeBytes)} | ${formatBytes(i.compressedSizeBytes)} | ${i.layerCount} | ${startupCell(i)} | ${formatRatio(i.waste.efficiency)} | ${sizeDeltaCell(i.diff)} |`,
+    );
+  }
+  for (const e of report.errors) out.push(`| ${mdCell(e.name)} | ${ICON.fail} | – | – | – | – | – | – |`);
+  return out;
+}
+
+function sizeDeltaCell(diff: ImageDiff | undefined): string {
+  if (!diff) return '–';
+  const { delta, percent } = diff.sizeBytes;
+  return `${formatBytesDelta(delta)}${percent !== null ? ` (${percent > 0 ? '+' : ''}${+percent.toFixed(2)}%)` : ''}`;
+}
+
+/** Checks, failures first, then the details of failed and warned checks in collapsible blocks. */
+function checksTable(i: ImageReport): string[] {
+  const out = ['| | Check | Actual | Budget | Details |', '|:-:|---|--:|--:|---|'];
+  const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
+  for (const c of [...i.checks].sort((a, b) => order[a.status] - order[b.status])) {
+    out.push(
+      `| ${ICON[c.status]} | \`${mdCell(c.id)}\` | ${mdCell(value(c.actual, c.unit))} | ${mdCell(value(c.limit, c.unit))} | ${mdCell(c.message)} |`,
+    );
+  }
+  const withDetails = i.checks.filter((c) => (c.status === 'fail' || c.status === 'warn') && c.details?.length);
+  for (const c of withDetails) {
+    out.push(
+      '',
+      `<details><summary>${mdCell(c.id)}: details</summary>`,
+      '',
+      '```',
+      ...(c.details ?? []).slice(0, 40).map((d) => d.replace(/```/g, "'''")),
+      '```',
+      '',
+      '</details>',
+    );
+  }
+  return out;
+}
+
+function diffSection(d: ImageDiff): string[] {
+  const out = [
+    '',
+    `<details><summary>Compared with the baseline: size ${formatBytesDelta(d.sizeBytes.delta)}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}</summary>`,
+    '',
+    '| Change | Before | After | Δ | Layer (Dockerfile step) |',
+    '|---|--:|--:|--:|---|',
+  ];
+  for (const l of d.layers.filter((l) => l.change !== 'unchanged')) {
+    out.push(
+      `| ${l.change} | ${bytesOrDash(l.before)} | ${bytesOrDash(l.after)} | ${formatBytesDelta(l.delta)} | \`${mdCell(truncate(l.createdBy, 100))}\` |`,
+    );
+  }
+  for (const p of d.paths) {
+    out.push(
+      `| path | ${bytesOrDash(p.before)} | ${bytesOrDash(p.after)} | ${formatBytesDelta(p.delta)} | \`${mdCell(p.path)}\` |`,
+    );
+  }
+  if (d.startupMedianMs.delta !== null)
+    out.push(
+      `| startup p50 | ${formatDuration(d.startupMedianMs.before ?? 0)} | ${formatDuration(d.startupMedianMs.after ?? 0)} | ${d.startupMedianMs.delta > 0 ? '+' : ''}${formatDuration(d.startupMedianMs.delta)} | |`,
+    );
+  out.push('', '</details>');
+  return out;
+}
+
+function bytesOrDash(bytes: number | null): string {
+  return bytes === null ? '–' : formatBytes(bytes);
+}
+
+function layersSection(i: ImageReport): string[] {
+  const out = [
+    '',
+    `<details><summary>Layers (${i.layerCount})</summary>`,
+    '',
+    '| # | Size | Compressed | Wasted | Dockerfile step |',
+    '|--:|--:|--:|--:|---|',
+  ];
+  for (const l of i.layers) {
+    out.push(
+      `| ${l.index} | ${formatBytes(l.sizeBytes)} | ${formatBytes(l.compressedSizeBytes)} | ${l.wastedBytes ? formatBytes(l.wastedBytes) : '–'} | \`${mdCell(truncate(l.createdBy || '(base)', 100))}\` |`,
+    );
+  }
+  out.push('', '</details>');
+  return out;
+}
+
+/** The biggest wasted paths; nothing when the image wastes nothing. */
+function wasteSection(i: ImageReport): string[] {
+  if (i.waste.top.length === 0) return [];
+  const out = [
+    '',
+    `<details><summary>Waste: ${formatBytes(i.waste.wastedBytes)} (efficiency ${formatRatio(i.waste.efficiency)})</summary>`,
+    '',
+    '| Wasted | Copies | Path |',
+    '|--:|--:|---|',
+  ];
+  for (const w of i.waste.top.slice(0, 10))
+    out.push(`| ${formatBytes(w.wastedBytes)} | ${w.count}${w.removed ? ' (deleted)' : ''} | \`${mdCell(w.path)}\` |`);
+  out.push('', '</details>');
+  return out;
 }

@@ -1,6 +1,6 @@
 import type { Check, CheckStatus } from '../budgets/check.js';
-import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../config/units.js';
-import type { GateReport, ImageReport } from './gate-report.js';
+import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
+import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
 
 export interface RenderTextOptions {
   /** ANSI colours (the CLI passes `process.stdout.isTTY`). Default false. */
@@ -52,9 +52,25 @@ const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', f
  * the baseline diff when present, and the overall result. Pure; returns the text.
  */
 export function renderTextReport(report: GateReport, options: RenderTextOptions = {}): string {
-  const paint = (kind: keyof typeof ANSI, s: string) => (options.color ? `${ANSI[kind][0]}${s}${ANSI[kind][1]}` : s);
+  const paint = painter(options.color ?? false);
   const verbose = options.verbose ?? true;
-  const lines: string[] = [];
+  const lines = summaryTable(report, paint);
+  for (const image of report.images) {
+    lines.push('', imageHeading(image, paint), ...checkLines(image, verbose, paint));
+    if (image.diff) lines.push(...diffLines(image.diff, paint));
+  }
+  for (const e of report.errors) lines.push('', paint('fail', `${e.name} — ERROR in ${e.stage}: ${e.message}`));
+  lines.push('', resultLine(report, paint));
+  return lines.join('\n') + '\n';
+}
+
+type Paint = (kind: keyof typeof ANSI, s: string) => string;
+
+function painter(color: boolean): Paint {
+  return (kind, s) => (color ? `${ANSI[kind][0]}${s}${ANSI[kind][1]}` : s);
+}
+
+function summaryTable(report: GateReport, paint: Paint): string[] {
   const header = ['IMAGE', 'RESULT', 'SIZE', 'COMPRESSED', 'LAYERS', 'STARTUP p50 / p95', 'EFFICIENCY', 'Δ SIZE'];
   const rows = report.images.map((i) => {
     const st = imageStatus(i);
@@ -70,74 +86,72 @@ export function renderTextReport(report: GateReport, options: RenderTextOptions 
     ];
   });
   for (const e of report.errors) rows.push([e.name, paint('fail', 'ERROR'), '-', '-', '-', '-', '-', '-']);
-  lines.push(...alignColumns([header.map((h) => paint('bold', h)), ...rows]));
+  return alignColumns([header.map((h) => paint('bold', h)), ...rows]);
+}
 
-  for (const image of report.images) {
-    const st = imageStatus(image);
-    const s = image.summary;
-    lines.push(
-      '',
-      paint('bold', `${image.name} — ${STATUS_WORD[st]}`) +
-        paint(
-          'dim',
-          ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`,
-        ),
-    );
-    const shown = verbose ? image.checks : image.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
-    const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
-    const sorted = [...shown].sort((a, b) => order[a.status] - order[b.status]);
-    const rowsOut = alignColumns(
-      sorted.map((c: Check) => [
-        '  ' + paint(c.status, SYMBOL[c.status]),
-        c.id,
-        paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message),
-      ]),
-    );
-    sorted.forEach((c, i) => {
-      lines.push(rowsOut[i] as string);
-      if ((c.status === 'fail' || c.status === 'warn') && c.details && c.details.length > 1) {
-        for (const d of c.details.slice(0, 12)) lines.push(paint('dim', `       ${d}`));
-        if (c.details.length > 12) lines.push(paint('dim', `       … ${c.details.length - 12} more`));
-      }
-    });
-    if (image.diff) {
-      const d = image.diff;
-      const pct =
-        d.sizeBytes.percent === null
-          ? ''
-          : ` (${d.sizeBytes.percent > 0 ? '+' : ''}${+d.sizeBytes.percent.toFixed(2)}%)`;
-      lines.push(
-        `  vs baseline: size ${formatBytesDelta(d.sizeBytes.delta)}${pct}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}, layers ${d.layerCount.before} → ${d.layerCount.after}`,
-      );
-      const changed = d.layers
-        .filter((l) => l.change !== 'unchanged')
-        .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
-      for (const l of changed.slice(0, 5))
-        lines.push(
-          paint(
-            'dim',
-            `    ${l.change.padEnd(8)} ${formatBytesDelta(l.delta).padStart(10)}  ${truncate(l.createdBy, 90)}`,
-          ),
-        );
-      for (const p of d.paths.filter((p) => p.delta !== 0))
-        lines.push(paint('dim', `    path     ${formatBytesDelta(p.delta).padStart(10)}  ${p.path}`));
-    }
-  }
-  for (const e of report.errors) lines.push('', paint('fail', `${e.name} — ERROR in ${e.stage}: ${e.message}`));
-  const failed = report.summary.failed + report.summary.errors;
-  lines.push(
-    '',
-    report.pass
-      ? paint(
-          'pass',
-          `Result: PASS — ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} within budget${report.summary.warnings ? `, ${report.summary.warnings} warning${report.summary.warnings === 1 ? '' : 's'}` : ''}`,
-        )
-      : paint(
-          'fail',
-          `Result: FAIL — ${failed} of ${report.summary.images} image${report.summary.images === 1 ? '' : 's'} failed`,
-        ),
+function imageHeading(image: ImageReport, paint: Paint): string {
+  const s = image.summary;
+  return (
+    paint('bold', `${image.name} — ${STATUS_WORD[imageStatus(image)]}`) +
+    paint(
+      'dim',
+      ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`,
+    )
   );
-  return lines.join('\n') + '\n';
+}
+
+/** Checks, failures first (only failures and warnings unless `verbose`), with the details of failed ones. */
+function checkLines(image: ImageReport, verbose: boolean, paint: Paint): string[] {
+  const shown = verbose ? image.checks : image.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+  const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, skip: 3 };
+  const sorted = [...shown].sort((a, b) => order[a.status] - order[b.status]);
+  const rowsOut = alignColumns(
+    sorted.map((c: Check) => [
+      '  ' + paint(c.status, SYMBOL[c.status]),
+      c.id,
+      paint(c.status === 'skip' ? 'skip' : c.status === 'pass' ? 'dim' : c.status, c.message),
+    ]),
+  );
+  const lines: string[] = [];
+  sorted.forEach((c, i) => {
+    lines.push(rowsOut[i] as string);
+    if ((c.status === 'fail' || c.status === 'warn') && c.details && c.details.length > 1) {
+      for (const d of c.details.slice(0, 12)) lines.push(paint('dim', `       ${d}`));
+      if (c.details.length > 12) lines.push(paint('dim', `       … ${c.details.length - 12} more`));
+    }
+  });
+  return lines;
+}
+
+/** The baseline comparison: totals, the five biggest layer changes, and every path that changed. */
+function diffLines(d: ImageDiff, paint: Paint): string[] {
+  const pct =
+    d.sizeBytes.percent === null ? '' : ` (${d.sizeBytes.percent > 0 ? '+' : ''}${+d.sizeBytes.percent.toFixed(2)}%)`;
+  const lines = [
+    `  vs baseline: size ${formatBytesDelta(d.sizeBytes.delta)}${pct}, compressed ${formatBytesDelta(d.compressedSizeBytes.delta)}, layers ${d.layerCount.before} → ${d.layerCount.after}`,
+  ];
+  const changed = d.layers
+    .filter((l) => l.change !== 'unchanged')
+    .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
+  for (const l of changed.slice(0, 5))
+    lines.push(
+      paint('dim', `    ${l.change.padEnd(8)} ${formatBytesDelta(l.delta).padStart(10)}  ${truncate(l.createdBy, 90)}`),
+    );
+  for (const p of d.paths.filter((p) => p.delta !== 0))
+    lines.push(paint('dim', `    path     ${formatBytesDelta(p.delta).padStart(10)}  ${p.path}`));
+  return lines;
+}
+
+function resultLine(report: GateReport, paint: Paint): string {
+  const { images, warnings } = report.summary;
+  const s = images === 1 ? '' : 's';
+  if (report.pass) {
+    return paint(
+      'pass',
+      `Result: PASS — ${images} image${s} within budget${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`,
+    );
+  }
+  return paint('fail', `Result: FAIL — ${report.summary.failed + report.summary.errors} of ${images} image${s} failed`);
 }
 
 export function truncate(s: string, n: number): string {

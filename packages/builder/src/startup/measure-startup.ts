@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadyProbe } from '../config/config-schema.js';
-import { formatDuration } from '../config/units.js';
-import type { ContainerSpec, Engine } from '../engine/engine.js';
-import { redactSecrets, secretEnvValues } from '../budgets/scan-secrets.js';
+import type { ContainerSpec, Engine, ImageInspect } from '../engine/engine.js';
+import { secretEnvValues } from '../secrets/scan-secrets.js';
 import { FourpassError } from '../errors.js';
-import type { StartupFailure, StartupResult, StartupRun } from './startup-result.js';
+import { measureOnce } from './measure-once.js';
+import type { StartupFailure, StartupResult, StartupRun, StartupSettings } from './startup-result.js';
 
 /** Label on every container a measurement creates (value: the measurement id), so leftovers can be found. */
 export const STARTUP_LABEL = 'org.4pass.startup';
@@ -71,8 +70,6 @@ export class StartupSetupError extends FourpassError {
   }
 }
 
-const LOG_TAIL_LINES = 20;
-
 /**
  * Starts the image `runs` times as production would run it — its own user, read-only root filesystem with a tmpfs
  * `/tmp`, no network unless asked — and measures container start → ready on the host clock. Every container is
@@ -85,34 +82,17 @@ export async function measureStartup(
   image: string,
   options: MeasureStartupOptions,
 ): Promise<StartupResult> {
-  const runs = options.runs ?? 5;
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const pollMs = options.pollIntervalMs ?? 25;
-  const network = options.network ?? false;
-  const readOnly = options.readOnly ?? true;
-  const intervalMs = options.healthcheckIntervalMs ?? 100;
+  const settings: StartupSettings = {
+    runs: options.runs ?? 5,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    network: options.network ?? false,
+    readOnly: options.readOnly ?? true,
+    ...(options.user && { user: options.user }),
+    ...(options.ready.kind === 'healthcheck' && { healthcheckIntervalMs: options.healthcheckIntervalMs ?? 100 }),
+  };
   const inspect = await engine.inspectImage(image);
   if (!inspect) throw new StartupSetupError(`image ${image} does not exist on the engine`, image);
-
-  let healthcheck: ContainerSpec['healthcheck'];
-  if (options.ready.kind === 'healthcheck') {
-    const hc = inspect.Config.Healthcheck;
-    if (!hc?.Test?.length || hc.Test[0] === 'NONE') {
-      throw new StartupSetupError(
-        `image ${image} has no HEALTHCHECK; startup.ready "healthcheck" needs one (or use logPattern / command)`,
-        image,
-      );
-    }
-    healthcheck = {
-      test: hc.Test,
-      intervalMs,
-      timeoutMs: hc.Timeout ? hc.Timeout / 1e6 : 30_000,
-      // Failures while starting do not count; the first success turns the container healthy at once.
-      startPeriodMs: timeoutMs,
-      retries: hc.Retries || 3,
-    };
-  }
-
+  const healthcheck = healthcheckOverride(image, inspect.Config.Healthcheck, options, settings.timeoutMs);
   const known = [
     ...secretEnvValues(inspect.Config.Env ?? []),
     ...secretEnvValues(Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)),
@@ -124,25 +104,68 @@ export async function measureStartup(
     ...(options.user && { user: options.user }),
     env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
     labels: { ...options.labels, [STARTUP_LABEL]: measurementId },
-    readOnlyRootfs: readOnly,
+    readOnlyRootfs: settings.readOnly,
     tmpfs: options.tmpfs ?? { '/tmp': 'rw,nosuid,nodev,size=64m' },
-    networkMode: network ? 'bridge' : 'none',
+    networkMode: settings.network ? 'bridge' : 'none',
     ...(healthcheck && { healthcheck }),
   };
-  const processPattern = options.processTimePattern ? new RegExp(options.processTimePattern, 'm') : undefined;
+  const measured = await runMeasurements(engine, image, spec, known, settings, options);
+  return startupResult(image, options.ready, measured, settings);
+}
 
-  const results: StartupRun[] = [];
-  const failures: StartupFailure[] = [];
-  let runtimeUid: number | undefined;
+/**
+ * For `ready: healthcheck`: the image's own HEALTHCHECK test, polled every `healthcheckIntervalMs`, with failures
+ * while starting not counted. Undefined for the other probes.
+ */
+function healthcheckOverride(
+  image: string,
+  hc: ImageInspect['Config']['Healthcheck'],
+  options: MeasureStartupOptions,
+  timeoutMs: number,
+): ContainerSpec['healthcheck'] {
+  if (options.ready.kind !== 'healthcheck') return undefined;
+  if (!hc?.Test?.length || hc.Test[0] === 'NONE') {
+    throw new StartupSetupError(
+      `image ${image} has no HEALTHCHECK; startup.ready "healthcheck" needs one (or use logPattern / command)`,
+      image,
+    );
+  }
+  return {
+    test: hc.Test,
+    intervalMs: options.healthcheckIntervalMs ?? 100,
+    timeoutMs: hc.Timeout ? hc.Timeout / 1e6 : 30_000,
+    // Failures while starting do not count; the first success turns the container healthy at once.
+    startPeriodMs: timeoutMs,
+    retries: hc.Retries || 3,
+  };
+}
+
+interface Measurements {
+  results: StartupRun[];
+  failures: StartupFailure[];
+  runtimeUid: number | undefined;
+}
+
+/** Runs the container up to `runs` times, one after the other, reporting each run as an event. */
+async function runMeasurements(
+  engine: Engine,
+  image: string,
+  spec: ContainerSpec,
+  known: string[],
+  { runs, timeoutMs }: StartupSettings,
+  options: MeasureStartupOptions,
+): Promise<Measurements> {
+  const processPattern = options.processTimePattern ? new RegExp(options.processTimePattern, 'm') : undefined;
+  const measured: Measurements = { results: [], failures: [], runtimeUid: undefined };
   for (let run = 1; run <= runs; run++) {
     if (options.signal?.aborted) break;
     options.onEvent?.({ type: 'startup-run-start', image, run, runs });
     const one = await measureOnce(engine, spec, {
       ready: options.ready,
       timeoutMs,
-      pollMs,
+      pollMs: options.pollIntervalMs ?? 25,
       processPattern,
-      readUid: options.readRuntimeUser !== false && runtimeUid === undefined,
+      readUid: options.readRuntimeUser !== false && measured.runtimeUid === undefined,
       known,
       ...(options.signal && { signal: options.signal }),
     });
@@ -153,9 +176,9 @@ export async function measureStartup(
       ...(one.processMs !== undefined && { processMs: round(one.processMs) }),
       ...(one.error && { error: one.error }),
     };
-    results.push(result);
-    if (one.uid !== undefined) runtimeUid = one.uid;
-    if (!one.ok) failures.push({ run, reason: one.error ?? 'failed', logTail: one.logTail });
+    measured.results.push(result);
+    if (one.uid !== undefined) measured.runtimeUid = one.uid;
+    if (!one.ok) measured.failures.push({ run, reason: one.error ?? 'failed', logTail: one.logTail });
     options.onEvent?.({
       type: 'startup-run-end',
       image,
@@ -167,172 +190,33 @@ export async function measureStartup(
     });
     if (!one.ok && options.stopOnFailure !== false) break;
   }
+  return measured;
+}
 
-  const ready = results.filter((r) => r.ok && r.readyMs !== undefined).map((r) => r.readyMs as number);
+function startupResult(
+  image: string,
+  ready: ReadyProbe,
+  { results, failures, runtimeUid }: Measurements,
+  settings: StartupSettings,
+): StartupResult {
+  const readyMs = results.filter((r) => r.ok && r.readyMs !== undefined).map((r) => r.readyMs as number);
   const processes = results.filter((r) => r.processMs !== undefined).map((r) => r.processMs as number);
   return {
     image,
-    ready: options.ready.kind,
+    ready: ready.kind,
     runs: results,
-    ok: results.length === runs && results.every((r) => r.ok),
-    ...(ready.length > 0 && {
-      medianMs: round(median(ready)),
-      p95Ms: round(percentile(ready, 95)),
-      minMs: Math.min(...ready),
-      maxMs: Math.max(...ready),
+    ok: results.length === settings.runs && results.every((r) => r.ok),
+    ...(readyMs.length > 0 && {
+      medianMs: round(median(readyMs)),
+      p95Ms: round(percentile(readyMs, 95)),
+      minMs: Math.min(...readyMs),
+      maxMs: Math.max(...readyMs),
     }),
     ...(processes.length > 0 && { processMedianMs: round(median(processes)) }),
     failures,
     ...(runtimeUid !== undefined && { runtimeUid }),
-    settings: {
-      runs,
-      timeoutMs,
-      network,
-      readOnly,
-      ...(options.user && { user: options.user }),
-      ...(options.ready.kind === 'healthcheck' && { healthcheckIntervalMs: intervalMs }),
-    },
+    settings,
   };
-}
-
-interface OnceResult {
-  ok: boolean;
-  readyMs?: number;
-  processMs?: number;
-  error?: string;
-  uid?: number;
-  logTail: string[];
-}
-
-async function measureOnce(
-  engine: Engine,
-  spec: ContainerSpec,
-  o: {
-    ready: ReadyProbe;
-    timeoutMs: number;
-    pollMs: number;
-    processPattern?: RegExp;
-    readUid: boolean;
-    known: string[];
-    signal?: AbortSignal;
-  },
-): Promise<OnceResult> {
-  const logs = new AbortController();
-  let output = '';
-  let id: string | undefined;
-  try {
-    id = await engine.createContainer(spec);
-    const cid = id;
-    let matched: number | undefined;
-    const pattern = o.ready.kind === 'logPattern' ? new RegExp(o.ready.pattern, 'm') : undefined;
-    const started = performance.now();
-    await engine.startContainer(cid);
-    // Logs from the beginning (no `since`), so nothing printed before the follow request is lost.
-    const following = engine
-      .followLogs(
-        cid,
-        (_stream, text) => {
-          output += text;
-          if (pattern && matched === undefined && pattern.test(output)) matched = performance.now();
-        },
-        logs.signal,
-      )
-      .catch(() => undefined);
-
-    const deadline = started + o.timeoutMs;
-    let readyAt: number | undefined;
-    let error: string | undefined;
-    while (readyAt === undefined && error === undefined) {
-      if (o.signal?.aborted) {
-        error = 'aborted';
-        break;
-      }
-      if (o.ready.kind === 'logPattern' && matched !== undefined) {
-        readyAt = matched;
-        break;
-      }
-      if (o.ready.kind === 'command') {
-        const r = await engine.exec(cid, o.ready.command).catch(() => undefined);
-        if (r?.exitCode === 0) {
-          readyAt = performance.now();
-          break;
-        }
-      }
-      const state = await engine.inspectContainer(cid);
-      if (o.ready.kind === 'healthcheck' && state?.State.Health?.Status === 'healthy') {
-        readyAt = performance.now();
-        break;
-      }
-      if (o.ready.kind === 'logPattern' && matched !== undefined) {
-        readyAt = matched;
-        break;
-      }
-      if (!state || !state.State.Running) {
-        // One last look at the output: the ready line may have been the last thing it printed.
-        await Promise.race([following, sleep(200)]);
-        if (o.ready.kind === 'logPattern' && matched !== undefined) readyAt = matched;
-        else error = `exited with code ${state?.State.ExitCode ?? '?'} before ready`;
-        break;
-      }
-      if (performance.now() >= deadline) {
-        error = `not ready within ${formatDuration(o.timeoutMs)}`;
-        break;
-      }
-      await sleep(o.pollMs);
-    }
-
-    if (readyAt !== undefined) {
-      let processMs: number | undefined;
-      let uid: number | undefined;
-      if (o.processPattern) {
-        processMs = findProcessMs(output, o.processPattern);
-        if (processMs === undefined) {
-          const all = await engine.containerLogs(cid).catch(() => undefined);
-          if (all) processMs = findProcessMs(all.stdout + all.stderr, o.processPattern);
-        }
-      }
-      if (o.readUid) uid = await readPid1Uid(engine, cid);
-      return {
-        ok: true,
-        readyMs: readyAt - started,
-        ...(processMs !== undefined && { processMs }),
-        ...(uid !== undefined && { uid }),
-        logTail: [],
-      };
-    }
-    const all = await engine.containerLogs(cid).catch(() => undefined);
-    const text = all ? `${all.stdout}${all.stderr ? `\n${all.stderr}` : ''}` : output;
-    return { ok: false, error: error ?? 'failed', logTail: tail(text, o.known) };
-  } catch (e) {
-    return { ok: false, error: redactSecrets((e as Error).message, o.known), logTail: tail(output, o.known) };
-  } finally {
-    logs.abort();
-    if (id) await engine.removeContainer(id).catch(() => undefined);
-  }
-}
-
-function findProcessMs(text: string, pattern: RegExp): number | undefined {
-  const m = pattern.exec(text);
-  const g = m?.groups;
-  if (!g) return undefined;
-  if (g.ms !== undefined) return Number(g.ms);
-  if (g.s !== undefined) return Number(g.s) * 1000;
-  return undefined;
-}
-
-/** Real uid of PID 1 from `/proc/1/status` (`Uid: real effective saved fs`). */
-async function readPid1Uid(engine: Engine, id: string): Promise<number | undefined> {
-  const r = await engine.exec(id, ['cat', '/proc/1/status']).catch(() => undefined);
-  const m = r && r.exitCode === 0 ? /^Uid:\s+(\d+)/m.exec(r.stdout) : null;
-  return m ? Number(m[1]) : undefined;
-}
-
-function tail(text: string, known: readonly string[]): string[] {
-  return text
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '')
-    .slice(-LOG_TAIL_LINES)
-    .map((l) => redactSecrets(l, known).slice(0, 500));
 }
 
 function round(n: number): number {

@@ -16,6 +16,7 @@ import {
 import type { Engine } from '../engine/engine.js';
 import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from '../build/index.js';
 import { FourpassError } from '../errors.js';
+import { formatMegabytes } from '../units/format-units.js';
 
 /** The stages of the worker pipeline, each reported as a progress group with its duration. */
 export type WorkerStage = 'scan' | 'builder' | 'export' | 'optimize' | 'runtime' | 'smoke';
@@ -90,37 +91,13 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const { engine, onEvent } = options;
   const profile: Profile = parseProfile(options.profile ?? {});
   const venvPath = options.venvPath ?? '/opt/venv';
-  const stages: { stage: WorkerStage; durationMs: number }[] = [];
-  const stage = async <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
-    onEvent?.({ type: 'stage-started', stage: name });
-    const started = performance.now();
-    const value = await fn();
-    const durationMs = performance.now() - started;
-    stages.push({ stage: name, durationMs });
-    onEvent?.({ type: 'stage-done', stage: name, durationMs, detail: detail?.(value) });
-    return value;
-  };
+  const { stage, stages } = stageRunner(onEvent);
 
-  if (options.sourceDir) {
-    const sourceDir = options.sourceDir;
+  const sourceDir = options.sourceDir;
+  if (sourceDir) {
     await stage(
       'scan',
-      async () => {
-        const paths = await fg('**/*.py', {
-          cwd: sourceDir,
-          ignore: ['**/tests/**', '**/node_modules/**'],
-          dot: false,
-        });
-        const files = await Promise.all(
-          paths.sort().map(async (p) => ({
-            path: join(relative(process.cwd(), sourceDir), p),
-            content: await readFile(join(sourceDir, p), 'utf8'),
-          })),
-        );
-        const violations = checkServiceUsage(profile, scanSourceForServices(files));
-        if (violations.length) throw new ServiceUsageError(violations);
-        return files.length;
-      },
+      () => scanWorkerSource(sourceDir, profile),
       (n) => `${n} Python files scanned`,
     );
   }
@@ -162,6 +139,45 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     // The builder image is an untagged by-product; its layers stay in BuildKit's cache for the next build.
     if (builder.imageId) await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
   }
+}
+
+/** Runs stages one by one, reporting each as started/done and recording its duration in `stages`. */
+function stageRunner(onEvent: WorkerBuildOptions['onEvent']): {
+  stage: <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string) => Promise<T>;
+  stages: WorkerBuildResult['stages'];
+} {
+  const stages: WorkerBuildResult['stages'] = [];
+  const stage = async <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
+    onEvent?.({ type: 'stage-started', stage: name });
+    const started = performance.now();
+    const value = await fn();
+    const durationMs = performance.now() - started;
+    stages.push({ stage: name, durationMs });
+    onEvent?.({ type: 'stage-done', stage: name, durationMs, detail: detail?.(value) });
+    return value;
+  };
+  return { stage, stages };
+}
+
+/**
+ * Scans the worker's Python files for boto3 clients of services the profile removes; returns how many files it read.
+ * @throws {ServiceUsageError} listing every call site of a removed service.
+ */
+async function scanWorkerSource(sourceDir: string, profile: Profile): Promise<number> {
+  const paths = await fg('**/*.py', {
+    cwd: sourceDir,
+    ignore: ['**/tests/**', '**/node_modules/**'],
+    dot: false,
+  });
+  const files = await Promise.all(
+    paths.sort().map(async (p) => ({
+      path: join(relative(process.cwd(), sourceDir), p),
+      content: await readFile(join(sourceDir, p), 'utf8'),
+    })),
+  );
+  const violations = checkServiceUsage(profile, scanSourceForServices(files));
+  if (violations.length) throw new ServiceUsageError(violations);
+  return files.length;
 }
 
 /** Copies `path` out of an image through a created (never started) container, which is always removed. */
@@ -222,6 +238,5 @@ async function runSmoke(
 }
 
 function summarize(report: OptimizeReport): string {
-  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-  return `${mb(report.before.bytes)} MB → ${mb(report.after.bytes)} MB, ${report.before.files - report.after.files} files removed, services kept: ${report.services.kept.join(' ')}`;
+  return `${formatMegabytes(report.before.bytes)} → ${formatMegabytes(report.after.bytes)}, ${report.before.files - report.after.files} files removed, services kept: ${report.services.kept.join(' ')}`;
 }

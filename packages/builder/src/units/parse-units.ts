@@ -110,39 +110,3 @@ export function parseGrowth(value: string | number): GrowthLimit {
     throw new RangeError(`expected a growth limit such as "5%" or "10MB", got ${JSON.stringify(value)}`);
   }
 }
-
-/** Formats bytes with decimal units like `docker images`: `"182.3 MB"`, `"950 B"`. */
-export function formatBytes(bytes: number): string {
-  const sign = bytes < 0 ? '-' : '';
-  let n = Math.abs(bytes);
-  if (n < 1000) return `${sign}${Math.round(n)} B`;
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${sign}${trimZeros(n.toFixed(n < 10 ? 2 : 1))} ${units[i]}`;
-}
-
-/** Formats a signed byte delta: `"+1.2 MB"`, `"-300 kB"`, `"0 B"`. */
-export function formatBytesDelta(bytes: number): string {
-  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
-}
-
-/** Formats milliseconds: `"432 ms"`, `"1.52 s"`. */
-export function formatDuration(ms: number): string {
-  if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`;
-  if (Math.abs(ms) < 60_000) return `${trimZeros((ms / 1000).toFixed(2))} s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m}m${trimZeros(((ms - m * 60_000) / 1000).toFixed(1))}s`;
-}
-
-/** Formats a ratio as a percentage: `0.853` → `"85.3%"`. */
-export function formatRatio(ratio: number): string {
-  return `${trimZeros((ratio * 100).toFixed(1))}%`;
-}
-
-function trimZeros(s: string): string {
-  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
-}

@@ -1,0 +1,112 @@
+import type { ImageConfig, ImagesConfig } from '../config/config-schema.js';
+import type { Engine } from '../engine/engine.js';
+import { createMemoryLayerSizeCache, type LayerSizeCache } from '../inspect/layer-size-cache.js';
+import type { PushedTag } from '../push/push-image.js';
+import type { RegistryAuthSource } from '../push/registry-auth.js';
+import {
+  resolveRegistryDestination,
+  type RegistryDestination,
+  type RegistrySettings,
+} from '../config/registry-settings.js';
+import { parseRegistryHost } from '../references/registry-host.js';
+import { resolveTags, type ResolvedTags } from '../push/tags.js';
+import type { PushRequest, RunImagesOptions } from './run-options.js';
+
+/** Everything the later stages need, settled before the first build. */
+export interface RunPlan {
+  options: RunImagesOptions;
+  images: ImageConfig[];
+  engines: readonly Engine[];
+  /** Undefined when there is no commit sha and nothing is pushed (local tags fall back to `latest`). */
+  tags?: ResolvedTags;
+  push?: PushPlan;
+  layerSizeCache: LayerSizeCache;
+}
+
+export interface PushPlan {
+  registry: RegistrySettings | undefined;
+  destination: RegistryDestination;
+  tags: string[];
+  auth?: RegistryAuthSource;
+  env?: NodeJS.ProcessEnv;
+  /** Tags that reached the registry, per image (kept even when a later step of the push failed). */
+  pushed: Map<string, PushedTag[]>;
+}
+
+/**
+ * The config stage: which images, which engines, which tags, and — when pushing — a registry that can work, all
+ * checked before anything is built.
+ * @throws {RangeError} an unknown image name in `only`, or no engine.
+ * @throws {RegistrySettingsError} pushing without a registry (or ECR without a region).
+ * @throws {InvalidRepositoryError} a repository name the registry would refuse.
+ * @throws {DirtyWorkTreeError} pushing from a dirty work tree without `allowDirty`.
+ */
+export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
+  const images = selectImages(options.config, options.only);
+  const engines = options.engines ?? [options.engine];
+  if (engines.length === 0) throw new RangeError('runImages needs an engine');
+  const push = options.push && checkPush(options.config, images, options.push);
+  const tags = await resolveImageTags(options);
+  return {
+    options,
+    images,
+    engines,
+    ...(tags && { tags }),
+    ...(push && tags && { push: { ...push, tags: tags.tags } }),
+    layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
+  };
+}
+
+function selectImages(config: ImagesConfig, only: string[] | undefined): ImageConfig[] {
+  if (!only?.length) return config.images;
+  const names = new Set(config.images.map((i) => i.name));
+  const unknown = only.filter((n) => !names.has(n));
+  if (unknown.length) {
+    throw new RangeError(
+      `unknown image ${unknown.map((n) => `"${n}"`).join(', ')} (configured: ${[...names].join(', ')})`,
+    );
+  }
+  return config.images.filter((i) => only.includes(i.name));
+}
+
+/** No network call: the registry settings and every repository name are checked here. */
+function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushRequest): Omit<PushPlan, 'tags'> {
+  const registry = request.registry ?? config.registry;
+  const destination = resolveRegistryDestination(registry, request.env);
+  const host = destination.host ?? 'registry.invalid';
+  for (const image of images) parseRegistryHost(`${host}/${repositoryName(image)}`);
+  return {
+    registry,
+    destination,
+    pushed: new Map(),
+    ...(request.auth && { auth: request.auth }),
+    ...(request.env && { env: request.env }),
+  };
+}
+
+/** The repository name inside the registry: `repository`, else the image's name. */
+export function repositoryName(image: ImageConfig): string {
+  return image.repository ?? image.name;
+}
+
+/** Tags are resolved before building: their OCI labels are set at build time. Without git, local builds still work. */
+async function resolveImageTags(options: RunImagesOptions): Promise<ResolvedTags | undefined> {
+  const forPush = Boolean(options.push);
+  try {
+    const tags = await resolveTags({
+      explicitSha: options.sha,
+      forPush,
+      allowDirty: options.push?.allowDirty ?? !forPush,
+    });
+    options.onEvent?.({ type: 'tags', tags: tags.tags, sha: tags.sha });
+    return tags;
+  } catch (error) {
+    if (forPush) throw error;
+    options.onEvent?.({
+      type: 'tags',
+      tags: ['latest'],
+      warning: `no commit sha (${(error as Error).message}); tagging latest only`,
+    });
+    return undefined;
+  }
+}

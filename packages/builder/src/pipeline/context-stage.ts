@@ -1,0 +1,29 @@
+import type { ImageConfig } from '../config/config-schema.js';
+import type { RunPlan } from './config-stage.js';
+
+/** What goes to the engine for one image: context directory, Dockerfile, build args, labels and local tags. */
+export interface BuildRequest {
+  image: ImageConfig;
+  contextDir: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  /** The image's labels plus the OCI labels of the commit (revision, source, created). */
+  labels: Record<string, string>;
+  /** `<repository>:<tag>` on the engine: the configured tags, else the commit's (`sha-<7>`, `latest`). */
+  localTags: string[];
+  noCache: boolean;
+}
+
+/** The context stage: the build's inputs, from the image's config and the run's tags. */
+export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
+  const repository = image.repository ?? `4pass/${image.name}`;
+  return {
+    image,
+    contextDir: image.context,
+    dockerfile: image.dockerfile,
+    buildArgs: image.buildArgs,
+    labels: { ...image.labels, ...plan.tags?.labels },
+    localTags: (image.tags ?? plan.tags?.tags ?? ['latest']).map((t) => `${repository}:${t}`),
+    noCache: plan.options.noCache === true,
+  };
+}

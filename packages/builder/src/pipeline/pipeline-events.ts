@@ -1,0 +1,23 @@
+import type { BuildEvent } from '../build/build-events.js';
+import type { PushEvent } from '../push/push-image.js';
+import type { ImageReport } from '../report/gate-report.js';
+import type { WorkerEvent } from '../worker/build-worker-image.js';
+
+/** The per-image stages `runImages` times and reports, in pipeline order. */
+export type PipelineStage = 'build' | 'inspect' | 'startup' | 'budgets' | 'push';
+
+/** Pipeline order: a later stage is "further along" (used to say where a run was interrupted). */
+export const PIPELINE_STAGES: readonly PipelineStage[] = ['build', 'inspect', 'startup', 'budgets', 'push'];
+
+/** What `runImages` reports while it runs; the CLI renders these (`createPipelineRenderer`). */
+export type PipelineEvent =
+  | { type: 'tags'; tags: string[]; sha?: string; warning?: string }
+  | { type: 'image-started'; image: string; engine: string }
+  | { type: 'stage-started'; image: string; stage: PipelineStage }
+  | { type: 'stage-done'; image: string; stage: PipelineStage; durationMs: number; detail?: string }
+  | { type: 'build'; image: string; event: BuildEvent }
+  | { type: 'worker'; image: string; event: WorkerEvent }
+  | { type: 'push'; image: string; event: PushEvent }
+  | { type: 'image-done'; image: string; report: ImageReport }
+  | { type: 'image-failed'; image: string; stage: PipelineStage; error: Error }
+  | { type: 'push-skipped'; reason: string };

@@ -1,0 +1,81 @@
+import type { BuildResult } from '../build/build-image.js';
+import type { PushedTag, PushResult } from '../push/push-image.js';
+import type { ResolvedTags } from '../push/tags.js';
+import type { GateReport } from '../report/gate-report.js';
+import type { WorkerBuildResult } from '../worker/build-worker-image.js';
+import type { RunPlan } from './config-stage.js';
+import type { PipelineStage } from './pipeline-events.js';
+import type { ImageRun, Interruption, ScheduleResult } from './schedule-images.js';
+import type { ImageStageTypes } from './stage-types.js';
+
+/** One image's push: every tag with its digest, the failure (and the tags that reached the registry), or skipped. */
+export type ImagePushOutcome =
+  | ({ status: 'pushed' } & PushResult)
+  | { status: 'failed'; message: string; error: Error; interrupted: boolean; tags: PushedTag[] }
+  | { status: 'skipped'; reason: string };
+
+/** Where and how fast one image went through the stages. */
+export interface ImageRunRecord {
+  /** Address of the engine that built, measured and pushed the image; unset when its build never started. */
+  engine?: string;
+  /** Milliseconds per finished stage. */
+  durations: Partial<Record<PipelineStage, number>>;
+  /** The stage where the image stopped, if it did (failed, or interrupted). */
+  stopped?: { stage: PipelineStage; message: string; interrupted: boolean };
+}
+
+/** An aborted run: the stage it was in, and exactly what reached the registry (usually nothing). */
+export interface RunInterruption extends Interruption {
+  pushed: { image: string; tags: PushedTag[] }[];
+}
+
+export interface RunImagesResult {
+  /** The gate: every measured image and every error. Always returned, whatever happened to the push. */
+  report: GateReport;
+  builds: Record<string, BuildResult | WorkerBuildResult>;
+  /** Per image, when pushing was asked for. A failed push stops the pushes after it; it is returned, never thrown. */
+  pushes: Record<string, ImagePushOutcome>;
+  images: Record<string, ImageRunRecord>;
+  tags?: ResolvedTags;
+  interrupted?: RunInterruption;
+}
+
+/** The result of `runImages`, from the scheduler's runs. */
+export function runResult(plan: RunPlan, scheduled: ScheduleResult<ImageStageTypes>): RunImagesResult {
+  const named = <V>(pick: (run: ImageRun<ImageStageTypes>) => V | undefined): Record<string, V> =>
+    Object.fromEntries(scheduled.runs.flatMap((r) => (pick(r) === undefined ? [] : [[r.image.name, pick(r) as V]])));
+  const pushes = named((r) => r.push && pushOutcome(r.push, plan.push?.pushed.get(r.image.name) ?? []));
+  return {
+    report: scheduled.report,
+    builds: named((r) => r.built?.result),
+    pushes,
+    images: named(imageRecord),
+    ...(plan.tags && { tags: plan.tags }),
+    ...(scheduled.interrupted && {
+      interrupted: { ...scheduled.interrupted, pushed: pushedSoFar(pushes) },
+    }),
+  };
+}
+
+function pushOutcome(push: NonNullable<ImageRun<ImageStageTypes>['push']>, tags: PushedTag[]): ImagePushOutcome {
+  if (push.status === 'pushed') return { status: 'pushed', ...push.value };
+  if (push.status === 'skipped') return push;
+  return { status: 'failed', message: push.error.message, error: push.error, interrupted: push.interrupted, tags };
+}
+
+function imageRecord(run: ImageRun<ImageStageTypes>): ImageRunRecord {
+  const { stopped } = run;
+  return {
+    ...(run.engine && { engine: run.engine.address }),
+    durations: run.durations,
+    ...(stopped && {
+      stopped: { stage: stopped.stage, message: stopped.error.message, interrupted: stopped.interrupted },
+    }),
+  };
+}
+
+function pushedSoFar(pushes: Record<string, ImagePushOutcome>): RunInterruption['pushed'] {
+  return Object.entries(pushes).flatMap(([image, p]) =>
+    p.status === 'skipped' || p.tags.length === 0 ? [] : [{ image, tags: p.tags }],
+  );
+}

@@ -1,0 +1,2 @@
+export * from './scan-secrets.js';
+export { SecretSet } from './secret-set.js';

@@ -1,0 +1,2 @@
+export * from './parse-units.js';
+export * from './format-units.js';
