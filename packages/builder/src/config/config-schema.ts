@@ -111,6 +111,8 @@ const imageSchema = z
     target: z.string().min(1).optional(),
     pipeline: z.enum(['docker', 'worker']).default('docker'),
     buildArgs: z.record(z.string(), z.string()).default({}),
+    /** Credential-looking build args accepted anyway (their values are redacted from every output). */
+    allowSecretBuildArgs: z.array(z.string().min(1)).default([]),
     labels: z.record(z.string(), z.string()).default({}),
     repository: z
       .string()
@@ -154,6 +156,21 @@ const registrySchema = z
   })
   .strict();
 
+/** A build secret's source: exactly one of an environment variable or a file (relative like `context`). */
+const secretSourceSchema = z.union(
+  [
+    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an environment variable name') }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+  ],
+  { error: 'give exactly one of { "env": "NAME" } or { "file": "path" }' },
+);
+
+/** Build secrets by id, for `RUN --mount=type=secret,id=<id>`. */
+const secretsSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'is not a secret id (letters, digits, ".", "_", "-")'),
+  secretSourceSchema,
+);
+
 type ImageInput = z.output<typeof imageSchema>;
 type Defaults = z.output<typeof defaultsSchema>;
 
@@ -162,12 +179,15 @@ export const imagesConfigSchema = z
   .object({
     $schema: z.string().optional(),
     registry: registrySchema.optional(),
+    /** Build secrets every image's build may mount (`RUN --mount=type=secret,id=<id>`); never build args. */
+    secrets: secretsSchema.default({}),
     defaults: defaultsSchema.default({}),
     images: z.array(imageSchema).min(1, 'list at least one image'),
   })
   .strict()
-  .transform(({ registry, defaults, images }) => ({
+  .transform(({ registry, secrets, defaults, images }) => ({
     ...(registry && { registry }),
+    secrets,
     images: images.map((image) => resolveImage(image, defaults)),
   }));
 
@@ -242,6 +262,8 @@ export type StartupConfig = NonNullable<ImageConfig['startup']>;
 export type ReadyProbe = StartupConfig['ready'];
 /** Structure checks (see budgets/check-structure.ts). */
 export type StructureConfig = ImageConfig['structure'];
+/** Build secrets by id: each from an environment variable or a file (absolute once loaded). */
+export type SecretsConfig = ImagesConfig['secrets'];
 /** Where images are pushed. */
 export type RegistryConfig = z.output<typeof registrySchema>;
 /** `images.config.json` as written (before defaults are merged). */

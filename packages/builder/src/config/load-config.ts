@@ -45,7 +45,13 @@ function validate(input: unknown, file: string, baseDir: string, fileIssues: Con
   const parsed = imagesConfigSchema.safeParse(input);
   const issues = [...(parsed.success ? [] : parsed.error.issues.map(toIssue)), ...checkConfig(input), ...fileIssues];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(file, sortIssues(issues));
-  return { file, ...parsed.data, images: parsed.data.images.map((image) => resolvePaths(image, baseDir)) };
+  const secrets = Object.fromEntries(
+    Object.entries(parsed.data.secrets).map(([id, source]) => [
+      id,
+      'file' in source ? { file: resolve(baseDir, source.file) } : source,
+    ]),
+  );
+  return { file, ...parsed.data, secrets, images: parsed.data.images.map((image) => resolvePaths(image, baseDir)) };
 }
 
 function resolvePaths(image: ImageConfig, baseDir: string): ImageConfig {

@@ -9,6 +9,7 @@ import {
   type RegistrySettings,
 } from '../config/registry-settings.js';
 import { parseRegistryHost } from '../references/registry-host.js';
+import { describeSecretSource, loadBuildSecrets } from '../secrets/load-build-secrets.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 
@@ -21,6 +22,13 @@ export interface RunPlan {
   tags?: ResolvedTags;
   push?: PushPlan;
   layerSizeCache: LayerSizeCache;
+  secrets: SecretsPlan;
+}
+
+/** The build secrets of the run: values by id (never printed) and, for messages, where each comes from. */
+export interface SecretsPlan {
+  values: Record<string, Buffer>;
+  sources: Record<string, string>;
 }
 
 export interface PushPlan {
@@ -40,6 +48,7 @@ export interface PushPlan {
  * @throws {RegistrySettingsError} pushing without a registry (or ECR without a region).
  * @throws {InvalidRepositoryError} a repository name the registry would refuse.
  * @throws {DirtyWorkTreeError} pushing from a dirty work tree without `allowDirty`.
+ * @throws {BuildSecretError} a build secret's file exists but cannot be read.
  */
 export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   const images = selectImages(options.config, options.only);
@@ -54,7 +63,19 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(tags && { tags }),
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
+    secrets: await secretsPlan(options),
   };
+}
+
+/** Reads the configured build secrets and says which ones are not given (unset variable, missing file). */
+async function secretsPlan(options: RunImagesOptions): Promise<SecretsPlan> {
+  const configured = options.config.secrets ?? {};
+  const loaded = await loadBuildSecrets(configured, options.env);
+  const sources = Object.fromEntries(Object.entries(configured).map(([id, s]) => [id, describeSecretSource(s)]));
+  if (Object.keys(configured).length > 0) {
+    options.onEvent?.({ type: 'secrets', given: Object.keys(loaded.values).sort(), missing: loaded.missing });
+  }
+  return { values: loaded.values, sources };
 }
 
 function selectImages(config: ImagesConfig, only: string[] | undefined): ImageConfig[] {

@@ -7,6 +7,11 @@ export interface BuildRequest {
   contextDir: string;
   dockerfile: string;
   buildArgs: Record<string, string>;
+  /** Credential-looking build args the image allows (their values are redacted). */
+  allowSecretBuildArgs: string[];
+  /** The run's build secrets (values by id) and where each comes from. */
+  secrets: Record<string, Buffer>;
+  secretSources: Record<string, string>;
   /** The image's labels plus the OCI labels of the commit (revision, source, created). */
   labels: Record<string, string>;
   /** `<repository>:<tag>` on the engine: the configured tags, else the commit's (`sha-<7>`, `latest`). */
@@ -22,6 +27,9 @@ export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
     contextDir: image.context,
     dockerfile: image.dockerfile,
     buildArgs: image.buildArgs,
+    allowSecretBuildArgs: image.allowSecretBuildArgs,
+    secrets: plan.secrets.values,
+    secretSources: plan.secrets.sources,
     labels: { ...image.labels, ...plan.tags?.labels },
     localTags: (image.tags ?? plan.tags?.tags ?? ['latest']).map((t) => `${repository}:${t}`),
     noCache: plan.options.noCache === true,

@@ -30,6 +30,8 @@ export function createPipelineRenderer(stream: Stream, options: PipelineRenderer
     switch (event.type) {
       case 'tags':
         return log(`tags: ${event.tags.join(', ')}${event.warning ? ` (${event.warning})` : ''}`);
+      case 'secrets':
+        return log(secretsLine(event));
       case 'image-started':
         return log(color ? `\n\x1b[1m==> ${event.image}\x1b[22m` : `\n==> ${event.image}`);
       case 'stage-started':
@@ -51,6 +53,11 @@ export function createPipelineRenderer(stream: Stream, options: PipelineRenderer
         return;
     }
   };
+}
+
+function secretsLine(event: Extract<PipelineEvent, { type: 'secrets' }>): string {
+  const missing = event.missing.map((m) => `${m.id} (${m.source} not set)`);
+  return `build secrets: ${event.given.length ? event.given.join(', ') : 'none given'}${missing.length ? `; not given: ${missing.join(', ')}` : ''}`;
 }
 
 function done(event: { durationMs: number; detail?: string }): string {
