@@ -10,6 +10,8 @@ import {
 } from '../config/registry-settings.js';
 import { parseRegistryHost } from '../references/registry-host.js';
 import { describeSecretSource, loadBuildSecrets } from '../secrets/load-build-secrets.js';
+import { findSecretBuildArgs } from '../secrets/secret-build-args.js';
+import { SecretSet } from '../secrets/secret-set.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 
@@ -29,6 +31,8 @@ export interface RunPlan {
 export interface SecretsPlan {
   values: Record<string, Buffer>;
   sources: Record<string, string>;
+  /** Every value no output may show: the build secrets and the allowed credential-looking build args. */
+  redactor: SecretSet;
 }
 
 export interface PushPlan {
@@ -75,7 +79,12 @@ async function secretsPlan(options: RunImagesOptions): Promise<SecretsPlan> {
   if (Object.keys(configured).length > 0) {
     options.onEvent?.({ type: 'secrets', given: Object.keys(loaded.values).sort(), missing: loaded.missing });
   }
-  return { values: loaded.values, sources };
+  const redactor = new SecretSet();
+  for (const value of Object.values(loaded.values)) redactor.addValue(value);
+  for (const image of options.config.images) {
+    for (const arg of findSecretBuildArgs(image.buildArgs)) redactor.add(image.buildArgs[arg.name]);
+  }
+  return { values: loaded.values, sources, redactor };
 }
 
 function selectImages(config: ImagesConfig, only: string[] | undefined): ImageConfig[] {
