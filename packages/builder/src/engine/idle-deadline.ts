@@ -33,10 +33,16 @@ export interface IdleDeadlineOptions {
  */
 export async function* withIdleDeadline<T>(source: AsyncIterable<T>, options: IdleDeadlineOptions): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
-  for (;;) {
-    const result = await nextWithin(iterator, options);
-    if (result.done) return;
-    yield result.value;
+  let done = false;
+  try {
+    for (;;) {
+      const result = await nextWithin(iterator, options);
+      if (result.done) return void (done = true);
+      yield result.value;
+    }
+  } finally {
+    // Stopped early (break, stall, error): let the source clean up, without waiting on a read still pending.
+    if (!done) void iterator.return?.()?.catch(() => undefined);
   }
 }
 

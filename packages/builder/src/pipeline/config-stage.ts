@@ -20,7 +20,7 @@ export interface RunPlan {
   options: RunImagesOptions;
   images: ImageConfig[];
   engines: readonly Engine[];
-  /** Undefined when there is no commit sha and nothing is pushed (local tags fall back to `latest`). */
+  /** Undefined when there is no commit sha and nothing is pushed (the images then get no local tag). */
   tags?: ResolvedTags;
   push?: PushPlan;
   layerSizeCache: LayerSizeCache;
@@ -134,8 +134,8 @@ async function resolveImageTags(options: RunImagesOptions): Promise<ResolvedTags
     if (forPush) throw error;
     options.onEvent?.({
       type: 'tags',
-      tags: ['latest'],
-      warning: `no commit sha (${(error as Error).message}); tagging latest only`,
+      tags: [],
+      warning: `no commit sha (${(error as Error).message}); images are named by id only`,
     });
     return undefined;
   }

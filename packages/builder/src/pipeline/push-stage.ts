@@ -13,7 +13,8 @@ export async function pushStage(
   at: StageContext,
 ): Promise<PushResult> {
   const onEvent = (event: PushEvent) => {
-    if (event.type === 'tag-pushed' || event.type === 'tag-pointed') record(push, image.name, event);
+    if (event.type === 'tag-pushed' || event.type === 'tag-pointed' || event.type === 'tag-unchanged')
+      record(push, image.name, event);
     at.emit({ type: 'push', image: image.name, event });
   };
   const result = await pushToRegistry({
@@ -35,9 +36,10 @@ export async function pushStage(
 function record(
   push: PushPlan,
   image: string,
-  event: Extract<PushEvent, { type: 'tag-pushed' | 'tag-pointed' }>,
+  event: Extract<PushEvent, { type: 'tag-pushed' | 'tag-pointed' | 'tag-unchanged' }>,
 ): void {
   const tags = (push.pushed.get(image) ?? []).filter((t) => t.tag !== event.tag);
-  tags.push({ tag: event.tag, digest: event.digest, via: event.type === 'tag-pointed' ? event.via : 'engine-push' });
+  const via = event.type === 'tag-pointed' ? event.via : event.type === 'tag-unchanged' ? 'unchanged' : 'engine-push';
+  tags.push({ tag: event.tag, digest: event.digest, via });
   push.pushed.set(image, tags);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RegistryAuth } from '../engine/engine.js';
+import { formatDuration } from '../units/format-units.js';
 import { RegistryAuthError } from './errors.js';
 import { TransientFailure } from './retry.js';
 
@@ -78,6 +79,24 @@ export class RegistryHttpClient {
     return get.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
   }
 
+  /**
+   * Points `tag` at the manifest `digest` already in the repository, uploading nothing but the manifest itself
+   * (`GET …/manifests/<digest>`, then `PUT …/manifests/<tag>` with the same bytes and media type). Returns the digest
+   * the registry names for it.
+   */
+  async copyManifest(name: string, digest: string, tag: string): Promise<string> {
+    const scope = `repository:${name}:pull,push`;
+    const from = `/v2/${name}/manifests/${digest}`;
+    const get = await this.request('GET', from, scope, { Accept: MANIFEST_ACCEPT });
+    if (get.status === 404) throw new Error(`manifest ${digest} is not in ${this.options.host}/${name}`);
+    const body = await this.body(get, `GET ${from}`);
+    const type = get.headers.get('content-type') ?? 'application/vnd.docker.distribution.manifest.v2+json';
+    const to = `/v2/${name}/manifests/${tag}`;
+    const put = await this.request('PUT', to, scope, { 'Content-Type': type }, body);
+    await put.body?.cancel();
+    return put.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  }
+
   /** The repository's tags, or `undefined` when the repository does not exist. */
   async listTags(name: string): Promise<string[] | undefined> {
     const path = `/v2/${name}/tags/list`;
@@ -99,13 +118,17 @@ export class RegistryHttpClient {
     path: string,
     scope: string,
     headers: Record<string, string>,
+    body?: Buffer,
   ): Promise<Response> {
     const url = `${this.options.scheme}://${this.options.host}${path}`;
     const token = this.tokens.get(scope);
     const authorization = token ? `Bearer ${token}` : this.basicHeader();
-    let response = await this.send(method, url, { ...headers, ...(authorization && { Authorization: authorization }) });
-    if (response.status === 401)
-      response = await this.answerChallenge(response, { method, url, scope, headers, sentAuth: !!authorization });
+    const first = { ...headers, ...(authorization && { Authorization: authorization }) };
+    let response = await this.send(method, url, first, body);
+    if (response.status === 401) {
+      const retry = { method, url, scope, headers, sentAuth: !!authorization, body };
+      response = await this.answerChallenge(response, retry);
+    }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
       const username = this.options.auth?.username;
@@ -124,19 +147,26 @@ export class RegistryHttpClient {
   /** A 401: fetch a bearer token for `scope` and send again, or send basic credentials not sent yet. */
   private async answerChallenge(
     response: Response,
-    request: { method: string; url: string; scope: string; headers: Record<string, string>; sentAuth: boolean },
+    request: {
+      method: string;
+      url: string;
+      scope: string;
+      headers: Record<string, string>;
+      sentAuth: boolean;
+      body: Buffer | undefined;
+    },
   ): Promise<Response> {
-    const { method, url, scope, headers } = request;
+    const { method, url, scope, headers, body } = request;
     const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
     await response.body?.cancel();
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
       const fresh = await this.fetchToken(challenge.params, scope);
       this.tokens.set(scope, fresh);
-      return this.send(method, url, { ...headers, Authorization: `Bearer ${fresh}` });
+      return this.send(method, url, { ...headers, Authorization: `Bearer ${fresh}` }, body);
     }
     const basic = this.basicHeader();
     if (basic && !request.sentAuth) {
-      return this.send(method, url, { ...headers, Authorization: basic });
+      return this.send(method, url, { ...headers, Authorization: basic }, body);
     }
     return response;
   }
@@ -169,13 +199,13 @@ export class RegistryHttpClient {
   }
 
   /** `fetch` with the headers deadline; network failures and timeouts become `TransientFailure`. */
-  private async send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+  private async send(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<Response> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeouts.headersMs);
     const outer = this.options.signal;
     const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
     try {
-      return await this.fetchFn(url, { method, headers, signal });
+      return await this.fetchFn(url, { method, headers, signal, ...(body && { body }) });
     } catch (error) {
       if (outer?.aborted) throw error;
       if (deadline.signal.aborted) {
@@ -244,11 +274,6 @@ function readWithin(reader: ChunkReader, idleMs: number, what: string): ReturnTy
       (error: unknown) => (clearTimeout(timer), reject(error)),
     );
   });
-}
-
-/** `30 s`, `1.5 s`, `60 ms`. */
-export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** `ECONNREFUSED`, `UND_ERR_SOCKET (other side closed)`, … from a fetch error and its cause. */

@@ -83,5 +83,8 @@ function renderWorker(
 
 function renderPush(event: PushEvent, log: (line: string) => void): void {
   if (event.type === 'tag-pushed' || event.type === 'tag-pointed') log(`    pushed ${event.tag} → ${event.digest}`);
+  else if (event.type === 'tag-unchanged') log(`    ${event.tag} already → ${event.digest} (nothing pushed or moved)`);
   else if (event.type === 'retry') log(`    retrying ${event.operation} in ${event.delayMs} ms: ${event.reason}`);
+  else if (event.type === 'waiting')
+    log(`    still waiting for ${event.waitingFor} (${Math.round(event.silentMs / 1000)} s)`);
 }
