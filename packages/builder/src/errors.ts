@@ -82,3 +82,15 @@ export class InvalidRepositoryError extends FourpassError {
     super(`invalid repository "${repository}": ${reason} (expected host[:port]/name, e.g. 127.0.0.1:5000/app)`);
   }
 }
+
+/** The engine did not answer a request within its deadline (the request is abandoned). */
+export class EngineTimeoutError extends FourpassError {
+  override readonly name = 'EngineTimeoutError' as const;
+  constructor(
+    readonly address: string,
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`the engine at ${address} did not answer ${operation} within ${Math.round(timeoutMs / 1000)} s`);
+  }
+}

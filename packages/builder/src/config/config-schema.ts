@@ -165,6 +165,21 @@ const secretSourceSchema = z.union(
   { error: 'give exactly one of { "env": "NAME" } or { "file": "path" }' },
 );
 
+/**
+ * Bounds of every network wait (registry API, the engine's pushes, engine requests). Defaults: registry answers
+ * within 30 s, engine answers within 60 s, a push stream or response body silent for at most 60 s / 30 s, 3 retries.
+ */
+const networkSchema = z
+  .object({
+    /** Until an answer starts: registry API requests and engine requests. */
+    requestTimeout: valueOf('duration').optional(),
+    /** Longest silence of the engine's push stream and of a registry response body. */
+    idleTimeout: valueOf('duration').optional(),
+    /** Retries of a transient registry failure (5xx, dropped connection, timeout), with exponential backoff. */
+    retries: z.number().int().min(0).max(10).optional(),
+  })
+  .strict();
+
 /** Build secrets by id, for `RUN --mount=type=secret,id=<id>`. */
 const secretsSchema = z.record(
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'is not a secret id (letters, digits, ".", "_", "-")'),
@@ -181,13 +196,15 @@ export const imagesConfigSchema = z
     registry: registrySchema.optional(),
     /** Build secrets every image's build may mount (`RUN --mount=type=secret,id=<id>`); never build args. */
     secrets: secretsSchema.default({}),
+    network: networkSchema.default({}),
     defaults: defaultsSchema.default({}),
     images: z.array(imageSchema).min(1, 'list at least one image'),
   })
   .strict()
-  .transform(({ registry, secrets, defaults, images }) => ({
+  .transform(({ registry, secrets, network, defaults, images }) => ({
     ...(registry && { registry }),
     secrets,
+    network,
     images: images.map((image) => resolveImage(image, defaults)),
   }));
 
@@ -264,6 +281,8 @@ export type ReadyProbe = StartupConfig['ready'];
 export type StructureConfig = ImageConfig['structure'];
 /** Build secrets by id: each from an environment variable or a file (absolute once loaded). */
 export type SecretsConfig = ImagesConfig['secrets'];
+/** Bounds of network waits (ms) and retries; absent keys take the documented defaults. */
+export type NetworkConfig = ImagesConfig['network'];
 /** Where images are pushed. */
 export type RegistryConfig = z.output<typeof registrySchema>;
 /** `images.config.json` as written (before defaults are merged). */

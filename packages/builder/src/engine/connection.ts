@@ -14,6 +14,11 @@ export interface ConnectOptions {
   dockerConfigDir?: string;
   /** Ping timeout; default 5 s. */
   timeoutMs?: number;
+  /**
+   * Deadline of every other engine request until its answer starts (default 60 s), and the longest silence of an
+   * image export or archive stream (5 min); builds, pushes and container waits have their own bounds.
+   */
+  requestTimeoutMs?: number;
 }
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -115,7 +120,10 @@ function fromContext(configDir: string, name: string, source: string, env: NodeJ
  */
 export async function connectEngine(options: ConnectOptions = {}): Promise<Engine> {
   const endpoint = resolveEngineEndpoint(options);
-  const engine = new DockerEngine(endpoint, { timeoutMs: options.timeoutMs });
+  const engine = new DockerEngine(endpoint, {
+    timeoutMs: options.timeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
   await engine.ping();
   return engine;
 }

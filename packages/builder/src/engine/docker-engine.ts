@@ -13,7 +13,7 @@ import type {
   ImageInspect,
   RegistryAuth,
 } from './engine.js';
-import { EngineRequestError, EngineUnavailableError } from '../errors.js';
+import { EngineRequestError, EngineTimeoutError, EngineUnavailableError } from '../errors.js';
 
 /** Raw shape of errors raised by docker-modem. */
 interface ModemError {
@@ -23,6 +23,10 @@ interface ModemError {
   code?: string;
   message?: string;
 }
+
+/** Deadline of a request until its answer starts; an export or archive stream may be silent 5× as long. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const STREAM_IDLE_FACTOR = 5;
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -43,8 +47,13 @@ export class DockerEngine implements Engine {
   readonly source: string;
   private readonly docker: Docker;
   private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
 
-  constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number | undefined } = {}) {
+  constructor(
+    endpoint: EngineEndpoint,
+    options: { timeoutMs?: number | undefined; requestTimeoutMs?: number | undefined } = {},
+  ) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.address = endpoint.address;
     this.source = endpoint.source;
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -105,17 +114,21 @@ export class DockerEngine implements Engine {
     if (request.pull) options.pull = true;
     if (request.platform) options.platform = request.platform;
     if (request.sessionId) options.session = request.sessionId;
-    const stream = await this.call('POST /build', () =>
-      this.dial<Readable>({
-        path: '/build?',
-        method: 'POST',
-        file: request.context,
-        options,
-        headers: { 'Content-Type': 'application/x-tar' },
-        isStream: true,
-        abortSignal: request.signal,
-        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
-      }),
+    // Unbounded here: 20.10 answers only once it has read the whole context; the build's watchdog bounds it.
+    const stream = await this.call(
+      'POST /build',
+      () =>
+        this.dial<Readable>({
+          path: '/build?',
+          method: 'POST',
+          file: request.context,
+          options,
+          headers: { 'Content-Type': 'application/x-tar' },
+          isStream: true,
+          abortSignal: request.signal,
+          statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+        }),
+      false,
     );
     return jsonLines(stream);
   }
@@ -147,7 +160,8 @@ export class DockerEngine implements Engine {
       abortSignal: request.signal,
       statusCodes: { 101: true, 200: true, 400: 'bad parameter', 404: 'not supported', 500: 'server error' },
     });
-    return this.call('POST /session', () => settleWithin(upgrade, this.timeoutMs, (late) => late.destroy()));
+    const late = (): Error => new EngineTimeoutError(this.address, 'POST /session', this.timeoutMs);
+    return this.call('POST /session', () => settleWithin(upgrade, this.timeoutMs, dispose, late), false);
   }
 
   // --- images -------------------------------------------------------------------------------------------------
@@ -167,7 +181,8 @@ export class DockerEngine implements Engine {
   }
 
   async exportImage(ref: string): Promise<Readable> {
-    return this.call(`GET /images/${ref}/get`, () => this.docker.getImage(ref).get() as Promise<Readable>);
+    const operation = `GET /images/${ref}/get`;
+    return this.idle(operation, await this.call(operation, () => this.docker.getImage(ref).get() as Promise<Readable>));
   }
 
   async tryPull(ref: string, signal?: AbortSignal): Promise<boolean> {
@@ -252,8 +267,11 @@ export class DockerEngine implements Engine {
   }
 
   async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
-    const result = (await this.call(`POST /containers/${id}/wait`, () =>
-      this.docker.getContainer(id).wait({ abortSignal: signal } as object),
+    // No deadline: a container runs as long as it runs; the caller bounds it (its signal).
+    const result = (await this.call(
+      `POST /containers/${id}/wait`,
+      () => this.docker.getContainer(id).wait({ abortSignal: signal } as object),
+      false,
     )) as { StatusCode: number };
     return result.StatusCode;
   }
@@ -293,10 +311,12 @@ export class DockerEngine implements Engine {
   }
 
   async getArchive(id: string, path: string): Promise<Readable> {
-    return this.call(
-      `GET /containers/${id}/archive`,
+    const operation = `GET /containers/${id}/archive`;
+    const stream = await this.call(
+      operation,
       () => this.docker.getContainer(id).getArchive({ path }) as Promise<Readable>,
     );
+    return this.idle(operation, stream);
   }
 
   async exec(id: string, cmd: string[], options: { user?: string; env?: string[] } = {}) {
@@ -365,12 +385,22 @@ export class DockerEngine implements Engine {
     });
   }
 
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs one request with its deadline (unless `bounded` is false); daemon errors become our typed errors. */
+  private async call<T>(operation: string, fn: () => Promise<T>, bounded = true): Promise<T> {
+    const late = (): Error => new EngineTimeoutError(this.address, operation, this.requestTimeoutMs);
     try {
-      return await fn();
+      return bounded ? await settleWithin(fn(), this.requestTimeoutMs, dispose, late) : await fn();
     } catch (error) {
-      throw this.mapError(operation, error);
+      throw error instanceof EngineTimeoutError ? error : this.mapError(operation, error);
     }
+  }
+
+  /** A response stream that fails (with EngineTimeoutError) after 5 × the request deadline without data. */
+  private idle(operation: string, stream: Readable): Readable {
+    const ms = this.requestTimeoutMs * STREAM_IDLE_FACTOR;
+    const timed = stream as Readable & { setTimeout?: (ms: number, onTimeout: () => void) => unknown };
+    timed.setTimeout?.(ms, () => stream.destroy(new EngineTimeoutError(this.address, `${operation} (no data)`, ms)));
+    return stream;
   }
 
   private async orUndefined<T>(operation: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -401,19 +431,29 @@ export class DockerEngine implements Engine {
   }
 }
 
-/** `promise`, or an error after `ms`; a value that arrives too late is handed to `dispose`. */
-function settleWithin<T>(promise: Promise<T>, ms: number, dispose: (late: T) => void): Promise<T> {
+/** `promise`, or `timeout()` after `ms`; a value that arrives too late is handed to `dispose`. */
+function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  dispose: (late: T) => void,
+  timeout: () => Error,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
-      reject(new Error(`no answer within ${ms} ms`));
+      reject(timeout());
     }, ms);
     promise.then(
       (value) => (late ? dispose(value) : (clearTimeout(timer), resolve(value))),
       (error: unknown) => (clearTimeout(timer), reject(error)),
     );
   });
+}
+
+/** Releases what a request answered too late: a stream is destroyed, anything else dropped. */
+function dispose(late: unknown): void {
+  if (late && typeof (late as { destroy?: unknown }).destroy === 'function') (late as { destroy(): void }).destroy();
 }
 
 /** Splits a JSON-lines HTTP body into parsed messages (tolerates chunks that cut lines in half). */

@@ -25,6 +25,14 @@ export async function pushStage(
     tags: push.tags,
     ...(push.auth && { auth: push.auth }),
     ...(push.env && { env: push.env }),
+    ...(push.network.retries !== undefined && { retries: { max: push.network.retries } }),
+    timeouts: {
+      ...(push.network.requestTimeout !== undefined && { headersMs: push.network.requestTimeout }),
+      ...(push.network.idleTimeout !== undefined && {
+        streamIdleMs: push.network.idleTimeout,
+        bodyIdleMs: push.network.idleTimeout,
+      }),
+    },
     signal: at.signal,
     onEvent,
   });

@@ -1,6 +1,6 @@
 import type { Engine, EngineJsonMessage, ImageInspect, RegistryAuth } from '../engine/engine.js';
 import { StallError, withIdleDeadline } from '../engine/idle-deadline.js';
-import { EngineRequestError, FourpassError } from '../errors.js';
+import { EngineRequestError, EngineTimeoutError, FourpassError } from '../errors.js';
 import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
 import { isValidTag } from '../references/tag-pattern.js';
@@ -341,6 +341,7 @@ async function checkAuth(ctx: Ctx): Promise<void> {
     await ctx.options.engine.checkAuth(ctx.auth);
   } catch (error) {
     const text = ctx.secrets.redact(errorText(error));
+    if (error instanceof EngineTimeoutError) throw error; // transient: retried, then a timeout naming the request
     const kind = classifyFailure(text);
     if (kind === 'auth') throw new RegistryAuthError(ctx.target.host, ctx.auth.username, text);
     if (kind === 'transient' || isTransient(error)) throw new TransientFailure(text);
@@ -450,6 +451,7 @@ function pushStreamFailure(ctx: Ctx, tag: string, error: unknown, state: PushStr
     return new TransientFailure(ctx.secrets.redact(error.message), { kind: 'timeout', waitingFor: error.waitingFor });
   }
   if (state.daemonRetry) return new TransientFailure(`the engine had to retry a layer upload to ${ctx.target.host}`);
+  if (error instanceof EngineTimeoutError) return error;
   if (error instanceof EngineRequestError || isTransient(error)) {
     return classifyPushText(ctx, tag, ctx.secrets.redact(errorText(error)));
   }

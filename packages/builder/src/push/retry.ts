@@ -1,4 +1,4 @@
-import { EngineRequestError } from '../errors.js';
+import { EngineRequestError, EngineTimeoutError } from '../errors.js';
 import { RegistryServerError, RegistryTimeoutError, RegistryUnavailableError } from './errors.js';
 
 /**
@@ -41,7 +41,7 @@ export class TransientFailure extends Error {
 
 const SERVER_STATUS = /\b(?:HTTP(?: status)?|status(?: code)?):?\s*(5\d\d|429)\b/i;
 const SERVER_TEXT = /too many requests|Throttling|ServerException|InternalFailure|ServiceUnavailable/i;
-const TIMEOUT_TEXT = /timed? ?out|timeout|deadline exceeded/i;
+const TIMEOUT_TEXT = /timed? ?out|timeout|deadline exceeded|did not answer/i;
 
 /** Sorts a transient failure's text: `received unexpected HTTP status: 500 …` → server 500, `i/o timeout` → timeout. */
 export function transientKind(text: string): { kind: TransientKind; status?: number } {
@@ -85,7 +85,7 @@ const NETWORK_CODES = new Set([
  * Not an unreachable ENGINE (EngineUnavailableError): that is no registry problem and fails at once.
  */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof TransientFailure) return true;
+  if (error instanceof TransientFailure || error instanceof EngineTimeoutError) return true;
   if (error instanceof EngineRequestError) return classifyFailure(error.daemonMessage) === 'transient';
   if (error instanceof Error && error.name === 'EcrError') {
     const code = (error as Error & { code?: string }).code ?? '';
@@ -142,7 +142,12 @@ function failureReason(context: RetryContext, error: unknown): string {
 /** The error for a transient failure that outlasted the retries, by kind. */
 function exhausted(context: RetryContext, attempts: number, error: unknown): Error {
   const reason = failureReason(context, error);
-  const failure = error instanceof TransientFailure ? error : new TransientFailure(reason);
+  const failure =
+    error instanceof TransientFailure
+      ? error
+      : error instanceof EngineTimeoutError
+        ? new TransientFailure(reason, { kind: 'timeout', waitingFor: `the engine to answer ${error.operation}` })
+        : new TransientFailure(reason);
   const { registry, operation } = context;
   if (failure.kind === 'server')
     return new RegistryServerError(registry, operation, attempts, failure.status, reason, { cause: error });
