@@ -85,6 +85,8 @@ export interface InspectImageOptions {
   /** Compressed layer sizes already known (shared base layers are then not compressed again). */
   cache?: LayerSizeCache;
   gzipLevel?: number;
+  /** Aborting stops reading the export (the engine's stream is destroyed) and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -103,11 +105,15 @@ export async function inspectImage(
   const inspect = await engine.inspectImage(ref);
   if (!inspect) throw new ImageNotFoundError(ref);
   // Export by id, so a tag moved meanwhile cannot give us another image's layers.
+  options.signal?.throwIfAborted();
   const archive = await engine.exportImage(inspect.Id);
+  const stop = (): void => void archive.destroy(options.signal?.reason as Error);
+  options.signal?.addEventListener('abort', stop, { once: true });
   const contents = await readDockerSave(archive, {
     ...(options.cache && { cache: options.cache }),
     ...(options.gzipLevel !== undefined && { gzipLevel: options.gzipLevel }),
-  });
+  }).finally(() => options.signal?.removeEventListener('abort', stop));
+  options.signal?.throwIfAborted();
   const facts = imageFactsFrom(ref, inspect, contents.config, contents.layers, options.paths ?? []);
   facts.inspectMs = performance.now() - started;
   return facts;

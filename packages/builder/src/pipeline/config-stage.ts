@@ -1,4 +1,4 @@
-import type { ImageConfig, ImagesConfig } from '../config/config-schema.js';
+import type { ImageConfig, ImagesConfig, NetworkConfig } from '../config/config-schema.js';
 import type { Engine } from '../engine/engine.js';
 import { createMemoryLayerSizeCache, type LayerSizeCache } from '../inspect/layer-size-cache.js';
 import type { PushedTag } from '../push/push-image.js';
@@ -12,6 +12,7 @@ import { parseRegistryHost } from '../references/registry-host.js';
 import { describeSecretSource, loadBuildSecrets } from '../secrets/load-build-secrets.js';
 import { findSecretBuildArgs } from '../secrets/secret-build-args.js';
 import { SecretSet } from '../secrets/secret-set.js';
+import { removeStaleStartupContainers } from '../startup/stale-containers.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 
@@ -41,6 +42,8 @@ export interface PushPlan {
   tags: string[];
   auth?: RegistryAuthSource;
   env?: NodeJS.ProcessEnv;
+  /** Deadlines and retries of the push (images.config.json `network`). */
+  network: NetworkConfig;
   /** Tags that reached the registry, per image (kept even when a later step of the push failed). */
   pushed: Map<string, PushedTag[]>;
 }
@@ -60,6 +63,8 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   if (engines.length === 0) throw new RangeError('runImages needs an engine');
   const push = options.push && checkPush(options.config, images, options.push);
   const tags = await resolveImageTags(options);
+  const secrets = await secretsPlan(options);
+  await removeLeftovers(engines, options);
   return {
     options,
     images,
@@ -67,8 +72,19 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(tags && { tags }),
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
-    secrets: await secretsPlan(options),
+    secrets,
   };
+}
+
+/**
+ * Start-up containers of an earlier run that was killed (SIGKILL leaves no chance to clean up) are removed before
+ * this run measures anything. Best effort: an engine that does not answer fails its builds with a clear error anyway.
+ */
+async function removeLeftovers(engines: readonly Engine[], options: RunImagesOptions): Promise<void> {
+  for (const engine of engines) {
+    const removed = await removeStaleStartupContainers(engine).catch(() => []);
+    if (removed.length) options.onEvent?.({ type: 'leftovers-removed', engine: engine.address, containers: removed });
+  }
 }
 
 /** Reads the configured build secrets and says which ones are not given (unset variable, missing file). */
@@ -108,6 +124,7 @@ function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushReq
   return {
     registry,
     destination,
+    network: config.network ?? {},
     pushed: new Map(),
     ...(request.auth && { auth: request.auth }),
     ...(request.env && { env: request.env }),

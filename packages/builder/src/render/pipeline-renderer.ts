@@ -32,6 +32,10 @@ export function createPipelineRenderer(stream: Stream, options: PipelineRenderer
         return log(`tags: ${event.tags.join(', ')}${event.warning ? ` (${event.warning})` : ''}`);
       case 'secrets':
         return log(secretsLine(event));
+      case 'leftovers-removed':
+        return log(
+          `removed ${event.containers.length} start-up container(s) left by an earlier run that was killed (${event.engine})`,
+        );
       case 'image-started':
         return log(color ? `\n\x1b[1m==> ${event.image}\x1b[22m` : `\n==> ${event.image}`);
       case 'stage-started':
