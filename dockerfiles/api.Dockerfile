@@ -17,6 +17,11 @@
 #   PY_SOURCES                drop (default): third-party packages as hash-based bytecode only; keep: with sources
 #   Python dependencies: if the context holds wheels in wheelhouse/*.whl (scripts/bootstrap.sh vendors them when
 #   PyPI is unreachable), they are installed from there only (--no-index); otherwise from PIP_INDEX_URL.
+# Build secrets (optional; images.config.json "secrets"; never build args, never in a layer or the history):
+#   npm_token      a token for the npm registry `npm ci` uses (from $NPM_TOKEN): handed to npm through the step's
+#                  environment; the npmrc that names it holds only the reference ${NPM_TOKEN} and lives on a tmpfs
+#   pip_index_url  the Python package index with its credentials (from $PIP_INDEX_URL), instead of PIP_INDEX_URL
+#   By hand: docker build --secret id=npm_token,src=FILE --secret id=pip_index_url,src=FILE …
 # Optional context directories (both exist in git, empty but for .gitkeep):
 #   wheelhouse/*.whl  offline Python wheels (see above)
 #   certs/*.crt       extra CA certificates npm must trust (a TLS-intercepting proxy); used by `npm ci` only
@@ -41,8 +46,16 @@ COPY web/package.json web/package-lock.json ./
 # (NODE_EXTRA_CA_CERTS, added to Node's own roots for this step only; nothing lands in the image).
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     --mount=type=bind,source=certs,target=/tmp/extra-ca \
+    --mount=type=secret,id=npm_token \
+    --mount=type=tmpfs,target=/run/npm-auth \
     if ls /tmp/extra-ca/*.crt >/dev/null 2>&1; then \
       cat /tmp/extra-ca/*.crt > /tmp/extra-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; \
+    fi \
+ && if [ -s /run/secrets/npm_token ]; then \
+      NPM_TOKEN="$(cat /run/secrets/npm_token)" && export NPM_TOKEN \
+      && registry="$(npm config get registry)" \
+      && printf '%s:_authToken=${NPM_TOKEN}\n' "${registry#http*:}" > /run/npm-auth/npmrc \
+      && export NPM_CONFIG_USERCONFIG=/run/npm-auth/npmrc; \
     fi \
  && npm ci --include=dev --no-audit --no-fund --loglevel=warn \
  && rm -f /tmp/extra-ca.pem
@@ -59,10 +72,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 COPY api/requirements.txt /tmp/requirements.txt
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    --mount=type=secret,id=pip_index_url \
     python3 -m venv /opt/venv \
  && if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
       echo "installing from the wheelhouse in the build context (no index)"; \
       set -- --no-index --find-links /wheelhouse; \
+    elif [ -s /run/secrets/pip_index_url ]; then \
+      echo "installing from the index of the build secret pip_index_url"; \
+      PIP_INDEX_URL="$(cat /run/secrets/pip_index_url)" && export PIP_INDEX_URL; \
+      set --; \
     else \
       echo "installing from ${PIP_INDEX_URL}"; \
       set -- --index-url "${PIP_INDEX_URL}"; \

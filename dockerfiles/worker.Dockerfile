@@ -23,6 +23,9 @@
 #   PIP_INDEX_URL  Python package index, default https://pypi.org/simple. If the context holds wheels in
 #                  wheelhouse/*.whl (scripts/bootstrap.sh vendors them when PyPI is unreachable), they are used
 #                  instead (--no-index).
+# Build secret (optional; images.config.json "secrets"; never a build arg, never in a layer or the history):
+#   pip_index_url  the package index with its credentials (from $PIP_INDEX_URL), used instead of the build arg:
+#                  pip reads it from this one step's environment (and masks the password in what it prints).
 #
 # Bytecode: the builder installs with `pip --no-compile` (NOT the PIP_NO_COMPILE=1 environment variable: pip reads
 # `--no-*` options from the environment inverted, so PIP_NO_COMPILE=1 means "compile"; see pypa/pip#2820) and
@@ -46,10 +49,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 COPY worker/requirements.txt /tmp/requirements.txt
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    --mount=type=secret,id=pip_index_url \
     python3 -m venv /opt/venv \
  && if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
       echo "installing from the wheelhouse in the build context (no index)"; \
       set -- --no-index --find-links /wheelhouse; \
+    elif [ -s /run/secrets/pip_index_url ]; then \
+      echo "installing from the index of the build secret pip_index_url"; \
+      PIP_INDEX_URL="$(cat /run/secrets/pip_index_url)" && export PIP_INDEX_URL; \
+      set --; \
     else \
       echo "installing from ${PIP_INDEX_URL}"; \
       set -- --index-url "${PIP_INDEX_URL}"; \

@@ -124,6 +124,20 @@ for (const flag of [
 
 const log = (s) => process.stderr.write(`${s}\n`);
 
+// SIGINT (Ctrl-C) and SIGTERM (how CI cancels a job) stop every stage at its next step; the library removes what it
+// started. Exit 128 + signal number: 130 / 143. A second signal leaves at once.
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
+const controller = new AbortController();
+let interrupted;
+for (const [signal, code] of Object.entries(SIGNAL_EXIT)) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(interrupted.code);
+    interrupted = { signal, code };
+    log(`\n${signal}: stopping at the next step and cleaning up (again to leave at once)…`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  });
+}
+
 let config;
 let registry;
 try {
@@ -162,13 +176,6 @@ try {
   fail(EXIT.usage, error.message);
 }
 
-const controller = new AbortController();
-process.once('SIGINT', () => {
-  log('\ninterrupted: canceling the build on the engine and cleaning up…');
-  controller.abort(new Error('interrupted'));
-  process.once('SIGINT', () => process.exit(130));
-});
-
 // Compressed sizes of layers already measured (content-addressed keys), so unchanged base layers are not gzipped again.
 const layerSizeCache = await openLayerSizeCache('.image-reports/layer-sizes.json');
 let result;
@@ -191,11 +198,12 @@ try {
       })),
     };
   }
+  const connect = { requestTimeoutMs: config.network.requestTimeout };
   const specs = engineFlags.length
     ? engineFlags
     : (config.engines ?? []).map((e, i) => ({ ...e, source: `${args.config ?? DEFAULT_CONFIG_FILE} engines[${i}]` }));
   result = await runImages({
-    ...(specs.length ? { engines: connectEngines(specs) } : { engine: await connectEngine() }),
+    ...(specs.length ? { engines: connectEngines(specs, connect) } : { engine: await connectEngine(connect) }),
     config: args.registry && !args.push ? { ...config, registry } : config,
     only: args.only === undefined ? undefined : [args.only].flat(),
     budgets: args.budget,
@@ -210,19 +218,14 @@ try {
     onEvent: createPipelineRenderer(process.stderr, { mode: args.progress ?? 'auto' }),
   });
 } catch (error) {
-  if (controller.signal.aborted) fail(130, 'interrupted before anything was built: nothing was pushed');
+  if (interrupted) fail(interrupted.code, 'interrupted before anything was built: nothing was pushed');
   if (USAGE_ERRORS.some((type) => error instanceof type)) fail(EXIT.usage, error.message);
   fail(EXIT.failure, error.message);
 }
 
 await layerSizeCache.save();
-if (result.interrupted) {
-  const pushed = result.interrupted.pushed.flatMap((p) => p.tags.map((t) => `${p.image}:${t.tag}`));
-  fail(
-    130,
-    `interrupted during ${result.interrupted.stage}: ${pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing was pushed'}`,
-  );
-}
+// The reports are written whatever happened after the gate: a failed or interrupted push is in them (each image's
+// `push`), and so is the gate's verdict.
 const { report } = result;
 process.stdout.write(`\n${renderTextReport(report, { color: process.stdout.isTTY === true })}\n`);
 const markdown = renderMarkdownReport(report);
@@ -232,6 +235,14 @@ if (args.junit) await writeFile(args.junit, renderJUnitReport(report));
 if (args.html) await writeFile(args.html, renderHtmlReport(report));
 if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY)
   await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
+if (result.interrupted || interrupted) {
+  const pushed = (result.interrupted?.pushed ?? []).flatMap((p) => p.tags.map((t) => `${p.image}:${t.tag}`));
+  const stage = result.interrupted?.stage ?? 'the end of the run';
+  fail(
+    interrupted?.code ?? 130,
+    `interrupted during ${stage}: ${pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing was pushed'}`,
+  );
+}
 const pushFailures = Object.entries(result.pushes).filter(([, p]) => p.status === 'failed');
 for (const [image, p] of pushFailures) log(`build:images: push of ${image} failed: ${p.message}`);
 process.exitCode = pushFailures.length ? EXIT.failure : gateExitCode(report);

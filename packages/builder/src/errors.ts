@@ -134,3 +134,15 @@ export function engineFailure(error: unknown): EngineUnavailableError | EngineTl
   }
   return undefined;
 }
+
+/** The engine did not answer a request within its deadline (the request is abandoned). */
+export class EngineTimeoutError extends FourpassError {
+  override readonly name = 'EngineTimeoutError' as const;
+  constructor(
+    readonly address: string,
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`the engine at ${address} did not answer ${operation} within ${Math.round(timeoutMs / 1000)} s`);
+  }
+}

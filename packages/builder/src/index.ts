@@ -13,6 +13,7 @@ export {
   ContextError,
   EngineRequestError,
   EngineSshError,
+  EngineTimeoutError,
   EngineTlsError,
   EngineUnavailableError,
   FourpassError,
@@ -24,12 +25,17 @@ export { BaseImageError, BuildCanceledError, BuildError } from './build/build-er
 export { ImageArchiveError, ImageNotFoundError } from './inspect/inspect-errors.js';
 export { StartupSetupError } from './startup/measure-startup.js';
 export { ServiceUsageError, SmokeTestError } from './worker/build-worker-image.js';
+export { SecretBuildArgError, type SecretBuildArg } from './secrets/secret-build-args.js';
+export type { SecretPattern } from './secrets/scan-secrets.js';
+export { BuildSecretError } from './secrets/load-build-secrets.js';
 export {
   DigestMismatchError,
   DirtyWorkTreeError,
   EcrError,
   PushError,
   RegistryAuthError,
+  RegistryServerError,
+  RegistryTimeoutError,
   RegistryUnavailableError,
   TagImmutableError,
   TagResolutionError,
@@ -43,6 +49,7 @@ export type {
   ContainerTop,
   Engine,
   EngineBuildRequest,
+  EngineSessionRequest,
   EngineJsonMessage,
   EngineVersion,
   ImageHistoryEntry,
@@ -65,10 +72,12 @@ export {
   type ImageConfig,
   type ImagesConfig,
   type ImagesConfigInput,
+  type NetworkConfig,
   type ReadyProbe,
   type RegistryConfig,
   type Rule,
   type RuleLevel,
+  type SecretsConfig,
   type StartupConfig,
   type StructureConfig,
 } from './config/config-schema.js';
@@ -137,6 +146,7 @@ export {
   type LayerChange,
   type LayerReport,
   type PathChange,
+  type PushReport,
   type SizeChange,
   type StartupReport,
 } from './report/gate-report.js';
@@ -163,7 +173,15 @@ export {
 // Tags and push: sha-<7> pushed and verified, then latest; ECR or any registry.
 export { resolveTags, type ResolvedTags, type ResolveTagsOptions, type ShaSource } from './push/tags.js';
 export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
-export type { LayerCounts, PushedTag, PushEvent, PushImageOptions, PushResult } from './push/push-image.js';
+export {
+  DEFAULT_PUSH_TIMEOUTS,
+  type LayerCounts,
+  type PushedTag,
+  type PushEvent,
+  type PushImageOptions,
+  type PushResult,
+  type PushTimeouts,
+} from './push/push-image.js';
 export { registryAuthFromStdin, type RegistryAuthSource } from './push/registry-auth.js';
 export type {
   EnsureRepositoryOptions,
@@ -171,7 +189,8 @@ export type {
   RegistryApi,
   RetagOptions,
 } from './push/registry-api.js';
-export type { RetryOptions } from './push/retry.js';
+export { DEFAULT_RETRIES, type RetryOptions } from './push/retry.js';
+export type { RegistryTimeouts } from './push/registry-http-client.js';
 
 // The whole job: config → context → build → inspect → budgets → tag/push → report.
 export { runImages } from './pipeline/run-images.js';

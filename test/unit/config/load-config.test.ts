@@ -249,6 +249,7 @@ describe('loadConfig', () => {
       context: '/x',
       pipeline: 'docker',
       buildArgs: {},
+      allowSecretBuildArgs: [],
       labels: {},
       startup: {
         ready: { kind: 'command', command: ['true'] },

@@ -110,14 +110,29 @@ export function authError(): EngineRequestError {
   );
 }
 
-/** A fetch that serves manifest digests from a map `name:tag → digest` and records requests. */
+/**
+ * A fetch that serves a registry's manifests from a map `name:tag → digest`, records requests, and takes manifest PUTs
+ * (a manifest fetched by digest carries that digest in its body, so a PUT of it under a tag records the tag).
+ */
 export function fakeRegistryFetch(digests: Map<string, string>, requests: string[] = []): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
-    requests.push(`${init?.method ?? 'GET'} ${url.toString()}`);
+    const method = init?.method ?? 'GET';
+    requests.push(`${method} ${url.toString()}`);
     const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
-    const digest = match ? digests.get(`${match[1]}:${match[2]}`) : undefined;
+    if (!match) return new Response(null, { status: 404 });
+    const [, name, reference] = match as unknown as [string, string, string];
+    if (method === 'PUT') {
+      const { digest } = JSON.parse(String(init?.body)) as { digest: string };
+      digests.set(`${name}:${reference}`, digest);
+      return new Response(null, { status: 201, headers: { 'Docker-Content-Digest': digest } });
+    }
+    const digest = reference.startsWith('sha256:') ? reference : digests.get(`${name}:${reference}`);
     if (!digest) return new Response(null, { status: 404 });
-    return new Response(null, { status: 200, headers: { 'Docker-Content-Digest': digest } });
+    const headers = {
+      'Docker-Content-Digest': digest,
+      'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json',
+    };
+    return new Response(method === 'HEAD' ? null : JSON.stringify({ digest }), { status: 200, headers });
   }) as typeof fetch;
 }

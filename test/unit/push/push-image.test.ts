@@ -63,7 +63,7 @@ function run(options: Partial<PushImageOptions> & Pick<PushImageOptions, 'engine
 }
 
 describe('pushImage on a generic registry', () => {
-  it('checks auth, pushes and verifies the sha tag, then pushes latest; the engine gets the real credentials', async () => {
+  it('checks auth, pushes and verifies the sha tag, then points latest in the registry; the engine gets the real credentials', async () => {
     const registry = new Map<string, string>();
     const requests: string[] = [];
     const engine = fakeEngine({ push: ({ tag }) => pushStream(tag, DIGEST_A), registry });
@@ -75,11 +75,13 @@ describe('pushImage on a generic registry', () => {
       `tag ${REPO}:${SHA}`,
       `push ${REPO}:${SHA}`,
       `inspect ${IMAGE_ID}`,
-      `tag ${REPO}:latest`,
-      `push ${REPO}:latest`,
     ]);
+    // latest is never a local tag: the verified manifest is copied under it in the registry.
     expect(requests).toEqual([
       `HEAD https://${HOST}/v2/4pass/api/manifests/${SHA}`,
+      `HEAD https://${HOST}/v2/4pass/api/manifests/latest`,
+      `GET https://${HOST}/v2/4pass/api/manifests/${DIGEST_A}`,
+      `PUT https://${HOST}/v2/4pass/api/manifests/latest`,
       `HEAD https://${HOST}/v2/4pass/api/manifests/latest`,
     ]);
     expect(result).toEqual({
@@ -87,10 +89,10 @@ describe('pushImage on a generic registry', () => {
       digest: DIGEST_A,
       tags: [
         { tag: SHA, digest: DIGEST_A, via: 'engine-push' },
-        { tag: 'latest', digest: DIGEST_A, via: 'engine-push' },
+        { tag: 'latest', digest: DIGEST_A, via: 'registry-api' },
       ],
       layers: { pushed: 1, existing: 0, mounted: 1, total: 2 },
-      localRefs: [`${REPO}:${SHA}`, `${REPO}:latest`],
+      localRefs: [`${REPO}:${SHA}`],
     });
     // The redacting credentials object reaches the engine as a plain copy, so X-Registry-Auth carries the password.
     expect(engine.authSeen.every((a) => JSON.parse(a).password === PASSWORD)).toBe(true);
@@ -230,19 +232,78 @@ describe('pushImage on a generic registry', () => {
 
   it('a failure while pointing latest leaves the verified sha tag and reports it', async () => {
     const registry = new Map<string, string>();
-    const engine = fakeEngine({
-      registry,
-      push: ({ tag }) =>
-        tag === 'latest'
-          ? [{ errorDetail: { message: 'manifest invalid: something odd' } }]
-          : pushStream(tag, DIGEST_A),
+    const engine = fakeEngine({ registry, push: ({ tag }) => pushStream(tag, DIGEST_A) });
+    const serve = fakeRegistryFetch(registry);
+    const refusing = (async (input: string | URL | Request, init?: RequestInit) =>
+      init?.method === 'PUT'
+        ? new Response('{"errors":[{"code":"MANIFEST_INVALID","message":"something odd"}]}', { status: 400 })
+        : serve(input, init)) as typeof fetch;
+    const { promise } = run({ engine, fetch: refusing });
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'PushError', tag: 'latest' });
+    expect((error as Error).message).toMatch(/HTTP 400: .*something odd/);
+    expect(registry.get(`4pass/api:${SHA}`)).toBe(DIGEST_A);
+    expect(registry.has('4pass/api:latest')).toBe(false);
+  });
+
+  it('a re-push of an image the registry already serves under its tags pushes nothing and moves nothing', async () => {
+    const registry = new Map([
+      [`4pass/api:${SHA}`, DIGEST_A],
+      ['4pass/api:latest', DIGEST_A],
+    ]);
+    const requests: string[] = [];
+    const engine = fakeEngine({ registry, push: ({ tag }) => pushStream(tag, DIGEST_A) });
+    engine.repoDigests.push(`${REPO}@${DIGEST_A}`);
+    const { events, promise } = run({ engine, fetch: fakeRegistryFetch(registry, requests) });
+    const result = await promise;
+    expect(engine.calls.filter((c) => c.startsWith('push') || c.startsWith('tag'))).toEqual([]);
+    expect(requests.filter((r) => !r.startsWith('HEAD'))).toEqual([]);
+    expect(result.tags).toEqual([
+      { tag: SHA, digest: DIGEST_A, via: 'unchanged' },
+      { tag: 'latest', digest: DIGEST_A, via: 'unchanged' },
+    ]);
+    expect(result.localRefs).toEqual([]);
+    expect(events.filter((e) => e.type === 'tag-unchanged').map((e) => e.tag)).toEqual([SHA, 'latest']);
+  });
+
+  it('an engine push stream that goes silent is abandoned after its deadline and retried, saying what it waited for', async () => {
+    const engine = fakeEngine({ push: () => [{ status: 'Preparing', progressDetail: {}, id: 'l1' }] });
+    const silent = engine.push.bind(engine);
+    engine.push = async (repo, tag, auth, signal) => {
+      const lines = await silent(repo, tag, auth, signal);
+      return (async function* () {
+        yield* lines;
+        await new Promise((_resolve, reject) =>
+          signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        );
+      })();
+    };
+    const { events, promise } = run({
+      engine,
+      fetch: fakeRegistryFetch(new Map()),
+      retries: { max: 1, baseDelayMs: 1 },
+      timeouts: { streamIdleMs: 50 },
     });
-    const { promise } = run({ engine, fetch: fakeRegistryFetch(registry) });
-    await expect(promise).rejects.toMatchObject({
-      name: 'PushError',
-      tag: 'latest',
-      reason: 'manifest invalid: something odd',
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'RegistryTimeoutError', attempts: 2 });
+    expect((error as Error).message).toContain(
+      `timed out waiting for the engine's push of ${REPO}:${SHA} (last: layer l1: Preparing)`,
+    );
+    expect(engine.pushSignals.every((s) => s.aborted)).toBe(true);
+    expect(events.filter((e) => e.type === 'retry')).toHaveLength(1);
+  });
+
+  it('an abort between the sha tag and latest moves nothing more', async () => {
+    const registry = new Map<string, string>();
+    const controller = new AbortController();
+    const engine = fakeEngine({ registry, push: ({ tag }) => pushStream(tag, DIGEST_A) });
+    const { promise } = run({
+      engine,
+      fetch: fakeRegistryFetch(registry),
+      signal: controller.signal,
+      beforePointingTags: async () => controller.abort(new Error('interrupted')),
     });
+    await expect(promise).rejects.toThrow('interrupted');
     expect(registry.get(`4pass/api:${SHA}`)).toBe(DIGEST_A);
     expect(registry.has('4pass/api:latest')).toBe(false);
   });

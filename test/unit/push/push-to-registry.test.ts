@@ -52,7 +52,7 @@ describe('pushToRegistry', () => {
       fetch: fakeRegistryFetch(registry),
     });
     expect(result.repository).toBe('127.0.0.1:5000/4pass/api');
-    expect(result.tags.map((t) => t.via)).toEqual(['engine-push', 'engine-push']);
+    expect(result.tags.map((t) => t.via)).toEqual(['engine-push', 'registry-api']);
     expect(JSON.parse(engine.authSeen[0] ?? '{}')).toEqual({
       serveraddress: '127.0.0.1:5000',
       username: 'robot',

@@ -8,6 +8,8 @@ import { normaliseRemoteUrl } from '../../../packages/builder/src/push/tags.js';
 
 const PR_HEAD = '0123456789abcdef0123456789abcdef01234567';
 const MERGE_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
+/** 2021-05-06T07:08:09Z: the test repository's one commit. */
+const COMMIT_TIME = 1620284889;
 
 let repo: string;
 let notRepo: string;
@@ -23,6 +25,7 @@ function git(cwd: string, ...args: string[]): string {
       GIT_AUTHOR_EMAIL: 't@e',
       GIT_COMMITTER_NAME: 't',
       GIT_COMMITTER_EMAIL: 't@e',
+      GIT_COMMITTER_DATE: `@${COMMIT_TIME}`,
     },
   }).trim();
 }
@@ -33,7 +36,7 @@ beforeAll(async () => {
   git(repo, 'init', '-q');
   await writeFile(join(repo, 'a.txt'), 'a\n');
   git(repo, 'add', 'a.txt');
-  git(repo, 'commit', '-qm', 'init');
+  git(repo, 'commit', '-qm', 'init', `--date=@${COMMIT_TIME}`);
   git(repo, 'remote', 'add', 'origin', 'https://ci-bot:ghp_SeCrEtToKeN123@github.example.com/acme/widgets.git');
   head = git(repo, 'rev-parse', 'HEAD');
 });
@@ -44,9 +47,8 @@ afterAll(async () => {
 });
 
 describe('resolveTags: where the sha comes from', () => {
-  it('uses git rev-parse HEAD and the origin remote without credentials', async () => {
-    const now = () => new Date('2026-11-27T03:00:00Z');
-    const out = await resolveTags({ cwd: repo, env: {}, now });
+  it('uses git rev-parse HEAD and the origin remote without credentials; created is the commit time', async () => {
+    const out = await resolveTags({ cwd: repo, env: {} });
     expect(out.sha).toBe(head);
     expect(out.shaSource).toBe('git');
     expect(out.shortSha).toBe(head.slice(0, 7));
@@ -55,8 +57,9 @@ describe('resolveTags: where the sha comes from', () => {
     expect(out.labels).toEqual({
       'org.opencontainers.image.revision': head,
       'org.opencontainers.image.source': 'https://github.example.com/acme/widgets',
-      'org.opencontainers.image.created': '2026-11-27T03:00:00.000Z',
+      'org.opencontainers.image.created': '2021-05-06T07:08:09.000Z',
     });
+    expect(out.sourceDateEpoch).toBe(COMMIT_TIME);
     expect(JSON.stringify(out)).not.toContain('ghp_SeCrEtToKeN123');
     expect(JSON.stringify(out)).not.toContain('ci-bot');
   });
@@ -119,9 +122,27 @@ describe('resolveTags: where the sha comes from', () => {
     expect((error as Error).message).toMatch(/not a git work tree/);
   });
 
-  it('uses SOURCE_DATE_EPOCH for the created label when set', async () => {
+  it('uses SOURCE_DATE_EPOCH for the created label when set, and refuses one that is not whole seconds', async () => {
     const out = await resolveTags({ cwd: repo, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(out.labels['org.opencontainers.image.created']).toBe('2023-11-14T22:13:20.000Z');
+    expect(out.sourceDateEpoch).toBe(1700000000);
+    await expect(resolveTags({ cwd: repo, env: { SOURCE_DATE_EPOCH: 'yesterday' } })).rejects.toMatchObject({
+      name: 'TagResolutionError',
+      message: 'SOURCE_DATE_EPOCH must be whole seconds since 1970, not "yesterday"',
+    });
+  });
+
+  it('never uses the wall clock: the push event names the time of a commit git lacks; else no created label', async () => {
+    const eventFile = join(notRepo, 'push-event.json');
+    await writeFile(
+      eventFile,
+      JSON.stringify({ head_commit: { id: MERGE_SHA, timestamp: '2024-02-03T04:05:06+01:00' } }),
+    );
+    const push = await resolveTags({ cwd: notRepo, env: { GITHUB_SHA: MERGE_SHA, GITHUB_EVENT_PATH: eventFile } });
+    expect(push.labels['org.opencontainers.image.created']).toBe('2024-02-03T03:05:06.000Z');
+    const unknown = await resolveTags({ cwd: repo, explicitSha: PR_HEAD, env: {} });
+    expect(unknown.sourceDateEpoch).toBeUndefined();
+    expect(unknown.labels).not.toHaveProperty('org.opencontainers.image.created');
   });
 });
 

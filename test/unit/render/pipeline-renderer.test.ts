@@ -85,7 +85,7 @@ describe('createPipelineRenderer (what pnpm build:images prints)', () => {
       {
         type: 'push',
         image: 'api',
-        event: { type: 'tag-pointed', tag: 'latest', digest: 'sha256:aa', via: 'engine-push' },
+        event: { type: 'tag-pointed', tag: 'latest', digest: 'sha256:aa', via: 'registry-api' },
       },
       {
         type: 'push',

@@ -63,3 +63,28 @@ export class BaseImageError extends FourpassError {
     );
   }
 }
+
+/**
+ * A step asked for build secrets (`RUN --mount=type=secret,id=…,required=true`) that were not given; BuildKit
+ * refused the step. Names the ids and where they were expected to come from, never a value.
+ */
+export class BuildSecretMissingError extends FourpassError {
+  override readonly name = 'BuildSecretMissingError' as const;
+  constructor(
+    readonly ids: readonly string[],
+    readonly step: string | undefined,
+    /** Ids that were given. */
+    readonly given: readonly string[],
+    /** id → where it comes from (`$NPM_TOKEN`, a file), for the ids that have a configured source. */
+    readonly sources: Readonly<Record<string, string>>,
+    options?: { cause?: unknown },
+  ) {
+    const what = ids.map((id) => `"${id}"${sources[id] ? ` (from ${sources[id]}, which is not set)` : ''}`).join(', ');
+    super(
+      `${step ? `step "${step}"` : 'the build'} needs the build secret${ids.length === 1 ? '' : 's'} ${what}, not given ` +
+        `(given: ${given.length ? given.join(', ') : 'none'}). Configure it under "secrets" in images.config.json ` +
+        `(from an environment variable or a file), or pass it in buildImage's secrets.`,
+      options,
+    );
+  }
+}

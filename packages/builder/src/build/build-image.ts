@@ -3,16 +3,20 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBuildContext } from '../context/create-build-context.js';
 import type { BuildContext, ExtraEntry } from '../context/create-build-context.js';
-import type { Engine, EngineBuildRequest, EngineJsonMessage } from '../engine/engine.js';
+import type { Engine, EngineBuildRequest, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
 import { EngineRequestError } from '../errors.js';
+import { checkSecretBuildArgs } from '../secrets/secret-build-args.js';
+import { SecretSet } from '../secrets/secret-set.js';
 import { resolveBaseImages } from './base-images.js';
 import type { BaseImageResolution } from './base-images.js';
-import { BuildCanceledError, BuildError } from './build-errors.js';
+import { BuildCanceledError, BuildError, BuildSecretMissingError } from './build-errors.js';
+import { openBuildSession, type BuildSession } from './build-session.js';
 import type { BuildEvent } from './build-events.js';
 import { createBuildWatchdog } from './build-watchdog.js';
 import type { BuildWatchdog } from './build-watchdog.js';
 import { readBuildStream } from './read-build-stream.js';
 import type { BuildStreamOutcome, DaemonError } from './read-build-stream.js';
+import { findSecretMounts } from './secret-mounts.js';
 import { TraceTracker } from './trace-tracker.js';
 import type { StepSummary } from './trace-tracker.js';
 
@@ -24,7 +28,22 @@ export interface BuildOptions {
   dockerfile?: string;
   tags?: string[];
   target?: string;
+  /**
+   * Build args. Names or values that look like credentials (TOKEN, PASSWORD, SECRET, KEY, a URL with a password…)
+   * are refused unless listed in `allowSecretBuildArgs`: credentials belong in `secrets`.
+   */
   buildArgs?: Record<string, string>;
+  /** Credential-looking build args accepted anyway; their values are redacted from every event, error and result. */
+  allowSecretBuildArgs?: readonly string[];
+  /**
+   * Build secrets by id, for `RUN --mount=type=secret,id=<id>`: served to BuildKit over a session for this build only,
+   * never a build arg, never in a layer; their values are redacted from every event, error and result.
+   */
+  secrets?: Readonly<Record<string, string | Uint8Array>>;
+  /** id → where a configured secret comes from (`$NPM_TOKEN`, a file): named when a required one is missing. */
+  secretSources?: Readonly<Record<string, string>>;
+  /** Registry credentials BuildKit may use for pulls, each for its own `serveraddress` only. */
+  registryAuth?: readonly RegistryAuth[];
   labels?: Record<string, string>;
   /** `default`, `host` or `none` (BuildKit refuses `bridge` and named networks). */
   networkMode?: string;
@@ -66,14 +85,18 @@ const DEFAULT_STALL_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
  * Builds an image with BuildKit through `POST /build?version=2`: streams the context, decodes BuildKit's trace into
- * {@link BuildEvent}s and resolves with the image id and per-step timings and cache hits.
+ * {@link BuildEvent}s and resolves with the image id and per-step timings and cache hits. When the Dockerfile mounts
+ * secrets, or `registryAuth` is given, a BuildKit session serves them to this build and ends with it.
+ * @throws SecretBuildArgError for credential-looking build args not allowed (before anything is sent).
  * @throws ContextError for a missing context directory or Dockerfile.
  * @throws BaseImageError when a base image ARG default cannot be resolved.
+ * @throws BuildSecretMissingError when a step requires a build secret that was not given.
  * @throws BuildError when the engine reports an error (in-stream `errorDetail` or an HTTP error) or the stream stalls.
  * @throws BuildCanceledError when `signal` aborts; the build is canceled on the engine first.
  * @throws EngineUnavailableError when no engine answers.
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
+  const secrets = secretValues(options);
   let emitted = false;
   let failedEmitted = false;
   let settled = false;
@@ -81,10 +104,10 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     if (settled) return;
     emitted = true;
     if (event.type === 'build-failed') failedEmitted = true;
-    options.onEvent?.(event);
+    options.onEvent?.(secrets.redactDeep(event));
   };
   try {
-    return await runBuild(options, emit);
+    return secrets.redactDeep(await runBuild(options, emit));
   } catch (error) {
     // Whatever failed, a listener that saw the build begin also sees it end (a live view stops its timer).
     if (emitted && !failedEmitted) {
@@ -96,10 +119,30 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
         canceled: error instanceof BuildCanceledError,
       });
     }
-    throw error;
+    throw redactBuildError(error, secrets);
   } finally {
     settled = true;
   }
+}
+
+/** The values to keep out of every output: build secrets and allowed credential-looking build args. */
+function secretValues(options: BuildOptions): SecretSet {
+  const secrets = new SecretSet();
+  for (const value of checkSecretBuildArgs(options.buildArgs ?? {}, options.allowSecretBuildArgs)) secrets.add(value);
+  for (const value of Object.values(options.secrets ?? {})) secrets.addValue(value);
+  return secrets;
+}
+
+/** A build error with secret values replaced (fields and message); other errors carry no build output. */
+function redactBuildError(error: unknown, secrets: SecretSet): unknown {
+  if (!(error instanceof BuildError) || secrets.size === 0) return error;
+  return new BuildError({
+    step: error.step === undefined ? undefined : secrets.redact(error.step),
+    logTail: error.logTail.map((line) => secrets.redact(line)),
+    daemonMessage: secrets.redact(error.daemonMessage),
+    exitCode: error.exitCode,
+    statusCode: error.statusCode,
+  });
 }
 
 async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void): Promise<BuildResult> {
@@ -107,19 +150,7 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
   const tags = options.tags ?? [];
   const buildId = randomUUID();
   if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
-
-  const context = await createBuildContext({
-    contextDir: options.contextDir,
-    ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
-    ...(options.extraEntries ? { extraEntries: options.extraEntries } : {}),
-  });
-  const { buildArgs, baseImages } = await resolveBuildArgs(options, buildId, emit).catch((error: unknown) => {
-    context.stream.destroy();
-    throw options.signal?.aborted && !(error instanceof BuildCanceledError)
-      ? new BuildCanceledError(buildId, { cause: error })
-      : error;
-  });
-
+  const { context, buildArgs, baseImages, session } = await prepareBuild(options, buildId, emit);
   const watchdog = createBuildWatchdog({
     engine: options.engine,
     buildId,
@@ -132,8 +163,8 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
   try {
     emit({ type: 'build-started', buildId, tags });
     watchdog.arm();
-    const request = engineRequest(options, { context, tags, buildId, buildArgs, signal: watchdog.signal });
-    const messages = await startEngineBuild(options.engine, request, watchdog);
+    const fixed = { context, tags, buildId, buildArgs, signal: watchdog.signal, sessionId: session?.id };
+    const messages = await startEngineBuild(options.engine, engineRequest(options, fixed), watchdog);
     const outcome = await readBuildStream(messages, {
       tracker,
       emit,
@@ -151,16 +182,77 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
     if (error instanceof BuildCanceledError || (error instanceof BuildError && !daemonError)) {
       emit(failedEvent(error, tracker));
     }
-    throw error;
+    throw missingSecretError(error, session, options) ?? error;
   } finally {
     watchdog.dispose();
     context.stream.destroy();
+    session?.close();
   }
+}
+
+interface PreparedBuild {
+  context: BuildContext;
+  buildArgs: Record<string, string>;
+  baseImages: BaseImageResolution[];
+  /** Open when the Dockerfile mounts secrets or registry credentials were given; closed when the build ends. */
+  session: BuildSession | undefined;
+}
+
+/** The context stream, the build args (base images resolved) and the session; nothing left open if one fails. */
+async function prepareBuild(
+  options: BuildOptions,
+  buildId: string,
+  emit: (event: BuildEvent) => void,
+): Promise<PreparedBuild> {
+  const context = await createBuildContext({
+    contextDir: options.contextDir,
+    ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
+    ...(options.extraEntries ? { extraEntries: options.extraEntries } : {}),
+  });
+  try {
+    const dockerfile = await readFile(resolve(options.dockerfile ?? join(options.contextDir, 'Dockerfile')), 'utf8');
+    const { buildArgs, baseImages } = await resolveBuildArgs(options, dockerfile, buildId, emit);
+    return { context, buildArgs, baseImages, session: await openSessionFor(options, dockerfile) };
+  } catch (error) {
+    context.stream.destroy();
+    throw options.signal?.aborted && !(error instanceof BuildCanceledError)
+      ? new BuildCanceledError(buildId, { cause: error })
+      : error;
+  }
+}
+
+/** A session only when the build can use one: secret mounts in the Dockerfile, or registry credentials. */
+async function openSessionFor(options: BuildOptions, dockerfile: string): Promise<BuildSession | undefined> {
+  const registryAuth = options.registryAuth ?? [];
+  if (findSecretMounts(dockerfile).length === 0 && registryAuth.length === 0) return undefined;
+  return openBuildSession({
+    engine: options.engine,
+    ...(options.secrets && { secrets: options.secrets }),
+    registryAuth,
+    ...(options.signal && { signal: options.signal }),
+  });
+}
+
+/** A build that failed because BuildKit asked for secrets we did not have: say which, and where they come from. */
+function missingSecretError(
+  error: unknown,
+  session: BuildSession | undefined,
+  options: BuildOptions,
+): BuildSecretMissingError | undefined {
+  if (!(error instanceof BuildError) || !session?.missingSecrets.length) return undefined;
+  return new BuildSecretMissingError(
+    session.missingSecrets,
+    error.step,
+    Object.keys(options.secrets ?? {}),
+    options.secretSources ?? {},
+    { cause: error },
+  );
 }
 
 /** Maps the Dockerfile's base-image ARG defaults to usable images (see {@link resolveBaseImages}). */
 async function resolveBuildArgs(
   options: BuildOptions,
+  dockerfile: string,
   buildId: string,
   emit: (event: BuildEvent) => void,
 ): Promise<{ buildArgs: Record<string, string>; baseImages: BaseImageResolution[] }> {
@@ -170,10 +262,9 @@ async function resolveBuildArgs(
     ...(options.inlineCache && { BUILDKIT_INLINE_CACHE: '1' }),
   };
   if (options.resolveBaseImages ?? true) {
-    const dockerfilePath = resolve(options.dockerfile ?? join(options.contextDir, 'Dockerfile'));
     baseImages = await resolveBaseImages({
       engine: options.engine,
-      dockerfile: await readFile(dockerfilePath, 'utf8'),
+      dockerfile,
       buildArgs,
       ...(options.baseImageFallbacks ? { baseImageFallbacks: options.baseImageFallbacks } : {}),
       ...(options.baseImageSource ? { source: options.baseImageSource } : {}),
@@ -197,9 +288,11 @@ function engineRequest(
     buildId: string;
     buildArgs: Record<string, string>;
     signal: AbortSignal;
+    sessionId: string | undefined;
   },
 ): EngineBuildRequest {
   return {
+    ...(fixed.sessionId && { sessionId: fixed.sessionId }),
     context: fixed.context.stream,
     dockerfile: fixed.context.dockerfileInContext,
     tags: fixed.tags,

@@ -1,10 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { findSecretBuildArgs, SECRETS_ADVICE } from '../secrets/secret-build-args.js';
+import { describeSecretPattern } from '../secrets/scan-secrets.js';
 
 /**
  * Checks across sections of `images.config.json`, made on the input as written so that they are reported together
  * with the schema's problems (never one at a time): duplicate image names, a start-up without a `ready` probe,
- * `nonRoot: "runtime"` without a start-up, and Dockerfiles, contexts and source directories missing on disk.
+ * `nonRoot: "runtime"` without a start-up, credential-looking build args not allowed, and Dockerfiles, contexts and
+ * source directories missing on disk.
  */
 
 /** One problem with its path, e.g. `{ path: 'images[1].dockerfile', message: 'file not found: /x/D' }`. */
@@ -15,8 +18,12 @@ export interface ConfigIssue {
 
 type Entry = { at: string; image: Record<string, unknown> };
 
-/** Issues that need more than one section: duplicate names, `ready`, `nonRoot: "runtime"`. */
+/** Issues that need more than one section: duplicate names, `ready`, `nonRoot: "runtime"`, secret build args. */
 export function checkConfig(input: unknown): ConfigIssue[] {
+  return [...checkImages(input), ...images(input).flatMap(secretBuildArgIssues)];
+}
+
+function checkImages(input: unknown): ConfigIssue[] {
   const root = record(input);
   const defaults = record(root?.defaults);
   const issues: ConfigIssue[] = [];
@@ -45,6 +52,23 @@ export function checkConfig(input: unknown): ConfigIssue[] {
     }
   }
   return issues;
+}
+
+/** Build args whose name or value looks like a credential, unless the image allows them by name. */
+function secretBuildArgIssues({ at, image }: Entry): ConfigIssue[] {
+  const buildArgs = record(image.buildArgs);
+  if (!buildArgs) return [];
+  const strings = Object.fromEntries(Object.entries(buildArgs).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
+  const allowed = Array.isArray(image.allowSecretBuildArgs) ? image.allowSecretBuildArgs : [];
+  return findSecretBuildArgs(strings)
+    .filter((arg) => !allowed.includes(arg.name))
+    .map((arg) => ({
+      path: `${at}.buildArgs.${arg.name}`,
+      message: `looks like a credential (${describeSecretPattern(arg.pattern)}; value hidden): ${SECRETS_ADVICE}`,
+    }));
 }
 
 /** Every `dockerfile` (a file), `context` and `sourceDir` (directories), resolved against `baseDir`. */

@@ -118,6 +118,8 @@ const imageSchema = z
     target: z.string().min(1).optional(),
     pipeline: z.enum(['docker', 'worker']).default('docker'),
     buildArgs: z.record(z.string(), z.string()).default({}),
+    /** Credential-looking build args accepted anyway (their values are redacted from every output). */
+    allowSecretBuildArgs: z.array(z.string().min(1)).default([]),
     labels: z.record(z.string(), z.string()).default({}),
     repository: z
       .string()
@@ -185,6 +187,36 @@ const engineSchema = z
 
 export type EngineConfig = z.output<typeof engineSchema>;
 
+/** A build secret's source: exactly one of an environment variable or a file (relative like `context`). */
+const secretSourceSchema = z.union(
+  [
+    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an environment variable name') }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+  ],
+  { error: 'give exactly one of { "env": "NAME" } or { "file": "path" }' },
+);
+
+/**
+ * Bounds of every network wait (registry API, the engine's pushes, engine requests). Defaults: registry answers
+ * within 30 s, engine answers within 60 s, a push stream or response body silent for at most 60 s / 30 s, 3 retries.
+ */
+const networkSchema = z
+  .object({
+    /** Until an answer starts: registry API requests and engine requests. */
+    requestTimeout: valueOf('duration').optional(),
+    /** Longest silence of the engine's push stream and of a registry response body. */
+    idleTimeout: valueOf('duration').optional(),
+    /** Retries of a transient registry failure (5xx, dropped connection, timeout), with exponential backoff. */
+    retries: z.number().int().min(0).max(10).optional(),
+  })
+  .strict();
+
+/** Build secrets by id, for `RUN --mount=type=secret,id=<id>`. */
+const secretsSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'is not a secret id (letters, digits, ".", "_", "-")'),
+  secretSourceSchema,
+);
+
 type ImageInput = z.output<typeof imageSchema>;
 type Defaults = z.output<typeof defaultsSchema>;
 
@@ -195,13 +227,18 @@ export const imagesConfigSchema = z
     registry: registrySchema.optional(),
     /** The engine pool (default: the one engine of DOCKER_HOST / the context / the local socket). */
     engines: z.array(engineSchema).min(1, 'list at least one engine, or leave "engines" out').optional(),
+    /** Build secrets every image's build may mount (`RUN --mount=type=secret,id=<id>`); never build args. */
+    secrets: secretsSchema.default({}),
+    network: networkSchema.default({}),
     defaults: defaultsSchema.default({}),
     images: z.array(imageSchema).min(1, 'list at least one image'),
   })
   .strict()
-  .transform(({ registry, engines, defaults, images }) => ({
+  .transform(({ registry, engines, secrets, network, defaults, images }) => ({
     ...(registry && { registry }),
     ...(engines && { engines }),
+    secrets,
+    network,
     images: images.map((image) => resolveImage(image, defaults)),
   }));
 
@@ -276,6 +313,10 @@ export type StartupConfig = NonNullable<ImageConfig['startup']>;
 export type ReadyProbe = StartupConfig['ready'];
 /** Structure checks (see budgets/check-structure.ts). */
 export type StructureConfig = ImageConfig['structure'];
+/** Build secrets by id: each from an environment variable or a file (absolute once loaded). */
+export type SecretsConfig = ImagesConfig['secrets'];
+/** Bounds of network waits (ms) and retries; absent keys take the documented defaults. */
+export type NetworkConfig = ImagesConfig['network'];
 /** Where images are pushed. */
 export type RegistryConfig = NonNullable<ImagesConfig['registry']>;
 /** `images.config.json` as written (before defaults are merged). */

@@ -48,10 +48,17 @@ function validate(input: unknown, file: string, baseDir: string, fileIssues: Con
   const engines = parsed.data.engines?.map((engine) =>
     engine.certPath ? { ...engine, certPath: resolve(baseDir, engine.certPath) } : engine,
   );
+  const secrets = Object.fromEntries(
+    Object.entries(parsed.data.secrets).map(([id, source]) => [
+      id,
+      'file' in source ? { file: resolve(baseDir, source.file) } : source,
+    ]),
+  );
   return {
     file,
     ...parsed.data,
     ...(engines && { engines }),
+    secrets,
     images: parsed.data.images.map((image) => resolvePaths(image, baseDir)),
   };
 }

@@ -24,6 +24,11 @@ export interface ConnectOptions {
   homeDir?: string;
   /** Ping timeout, and the SSH handshake's; default 5 s. */
   timeoutMs?: number;
+  /**
+   * Deadline of every other engine request until its answer starts (default 60 s), and the longest silence of an
+   * image export or archive stream (5 min); builds, pushes and container waits have their own bounds.
+   */
+  requestTimeoutMs?: number;
 }
 
 interface Resolution {
@@ -163,7 +168,10 @@ function readJson<T>(file: string): T {
  */
 export async function connectEngine(options: ConnectOptions = {}): Promise<Engine> {
   const endpoint = resolveEngineEndpoint(options);
-  const engine = new DockerEngine(endpoint, { timeoutMs: options.timeoutMs });
+  const engine = new DockerEngine(endpoint, {
+    timeoutMs: options.timeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
   await engine.ping();
   return engine;
 }
@@ -195,6 +203,6 @@ export function connectEngines(specs: readonly EngineSpec[], options: ConnectOpt
       source: spec.source ?? `engine ${spec.name}`,
       ...(spec.certPath && { tls: { certPath: spec.certPath, verify: spec.tlsVerify ?? true } }),
     });
-    return new DockerEngine(endpoint, { timeoutMs: options.timeoutMs });
+    return new DockerEngine(endpoint, { timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs });
   });
 }

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { Agent as HttpsAgent } from 'node:https';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import type {
   EngineEndpoint,
   ContainerInspect,
@@ -9,6 +9,7 @@ import type {
   Engine,
   EngineBuildRequest,
   EngineJsonMessage,
+  EngineSessionRequest,
   EngineVersion,
   ImageHistoryEntry,
   ImageInspect,
@@ -16,7 +17,13 @@ import type {
 } from './engine.js';
 import { createSshAgent } from './create-ssh-agent.js';
 import type { EngineTls } from './read-tls-files.js';
-import { EngineRequestError, EngineSshError, EngineTlsError, EngineUnavailableError } from '../errors.js';
+import {
+  EngineRequestError,
+  EngineSshError,
+  EngineTimeoutError,
+  EngineTlsError,
+  EngineUnavailableError,
+} from '../errors.js';
 
 /** Raw shape of errors raised by docker-modem. */
 interface ModemError {
@@ -26,6 +33,10 @@ interface ModemError {
   code?: string;
   message?: string;
 }
+
+/** Deadline of a request until its answer starts; an export or archive stream may be silent 5× as long. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const STREAM_IDLE_FACTOR = 5;
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -48,9 +59,14 @@ export class DockerEngine implements Engine {
   private readonly docker: Docker;
   private readonly timeoutMs: number;
   private readonly tls: EngineTls | undefined;
+  private readonly requestTimeoutMs: number;
 
   /** @throws {EngineTlsError} when the Engine API client cannot read the environment's DOCKER_CERT_PATH. */
-  constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number | undefined } = {}) {
+  constructor(
+    endpoint: EngineEndpoint,
+    options: { timeoutMs?: number | undefined; requestTimeoutMs?: number | undefined } = {},
+  ) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.address = endpoint.address;
     this.source = endpoint.source;
     this.name = endpoint.name;
@@ -111,17 +127,22 @@ export class DockerEngine implements Engine {
     if (request.platform) options.platform = request.platform;
     // A JSON array in ONE parameter: docker-modem would repeat the key for a JS array, which the daemon rejects.
     if (request.cacheFrom?.length) options.cachefrom = JSON.stringify(request.cacheFrom);
-    const stream = await this.call('POST /build', () =>
-      this.dial<Readable>({
-        path: '/build?',
-        method: 'POST',
-        file: request.context,
-        options,
-        headers: { 'Content-Type': 'application/x-tar' },
-        isStream: true,
-        abortSignal: request.signal,
-        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
-      }),
+    if (request.sessionId) options.session = request.sessionId;
+    // Unbounded here: 20.10 answers only once it has read the whole context; the build's watchdog bounds it.
+    const stream = await this.call(
+      'POST /build',
+      () =>
+        this.dial<Readable>({
+          path: '/build?',
+          method: 'POST',
+          file: request.context,
+          options,
+          headers: { 'Content-Type': 'application/x-tar' },
+          isStream: true,
+          abortSignal: request.signal,
+          statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+        }),
+      false,
     );
     return jsonLines(stream);
   }
@@ -137,6 +158,24 @@ export class DockerEngine implements Engine {
     } catch {
       // A build that already ended cannot be canceled; that is fine.
     }
+  }
+
+  async openSession(request: EngineSessionRequest): Promise<Duplex> {
+    const upgrade = this.dial<Duplex>({
+      path: '/session',
+      method: 'POST',
+      hijack: true,
+      headers: {
+        Upgrade: 'h2c',
+        'X-Docker-Expose-Session-Uuid': request.sessionId,
+        'X-Docker-Expose-Session-Name': request.name,
+        'X-Docker-Expose-Session-Grpc-Method': [...request.methods],
+      },
+      abortSignal: request.signal,
+      statusCodes: { 101: true, 200: true, 400: 'bad parameter', 404: 'not supported', 500: 'server error' },
+    });
+    const late = (): Error => new EngineTimeoutError(this.address, 'POST /session', this.timeoutMs);
+    return this.call('POST /session', () => settleWithin(upgrade, this.timeoutMs, dispose, late), false);
   }
 
   // --- images -------------------------------------------------------------------------------------------------
@@ -156,7 +195,8 @@ export class DockerEngine implements Engine {
   }
 
   async exportImage(ref: string): Promise<Readable> {
-    return this.call(`GET /images/${ref}/get`, () => this.docker.getImage(ref).get() as Promise<Readable>);
+    const operation = `GET /images/${ref}/get`;
+    return this.idle(operation, await this.call(operation, () => this.docker.getImage(ref).get() as Promise<Readable>));
   }
 
   async loadImage(tar: Readable, signal?: AbortSignal): Promise<string[]> {
@@ -272,8 +312,11 @@ export class DockerEngine implements Engine {
   }
 
   async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
-    const result = (await this.call(`POST /containers/${id}/wait`, () =>
-      this.docker.getContainer(id).wait({ abortSignal: signal } as object),
+    // No deadline: a container runs as long as it runs; the caller bounds it (its signal).
+    const result = (await this.call(
+      `POST /containers/${id}/wait`,
+      () => this.docker.getContainer(id).wait({ abortSignal: signal } as object),
+      false,
     )) as { StatusCode: number };
     return result.StatusCode;
   }
@@ -313,10 +356,12 @@ export class DockerEngine implements Engine {
   }
 
   async getArchive(id: string, path: string): Promise<Readable> {
-    return this.call(
-      `GET /containers/${id}/archive`,
+    const operation = `GET /containers/${id}/archive`;
+    const stream = await this.call(
+      operation,
       () => this.docker.getContainer(id).getArchive({ path }) as Promise<Readable>,
     );
+    return this.idle(operation, stream);
   }
 
   async exportContainer(id: string): Promise<Readable> {
@@ -398,12 +443,22 @@ export class DockerEngine implements Engine {
     });
   }
 
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs one request with its deadline (unless `bounded` is false); daemon errors become our typed errors. */
+  private async call<T>(operation: string, fn: () => Promise<T>, bounded = true): Promise<T> {
+    const late = (): Error => new EngineTimeoutError(this.address, operation, this.requestTimeoutMs);
     try {
-      return await fn();
+      return bounded ? await settleWithin(fn(), this.requestTimeoutMs, dispose, late) : await fn();
     } catch (error) {
-      throw this.mapError(operation, error);
+      throw error instanceof EngineTimeoutError ? error : this.mapError(operation, error);
     }
+  }
+
+  /** A response stream that fails (with EngineTimeoutError) after 5 × the request deadline without data. */
+  private idle(operation: string, stream: Readable): Readable {
+    const ms = this.requestTimeoutMs * STREAM_IDLE_FACTOR;
+    const timed = stream as Readable & { setTimeout?: (ms: number, onTimeout: () => void) => unknown };
+    timed.setTimeout?.(ms, () => stream.destroy(new EngineTimeoutError(this.address, `${operation} (no data)`, ms)));
+    return stream;
   }
 
   private async orUndefined<T>(operation: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -505,6 +560,31 @@ function modemOptions(endpoint: EngineEndpoint): Docker.DockerOptions {
     port: endpoint.port,
     agent,
   } as Docker.DockerOptions;
+}
+
+/** `promise`, or `timeout()` after `ms`; a value that arrives too late is handed to `dispose`. */
+function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  dispose: (late: T) => void,
+  timeout: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(timeout());
+    }, ms);
+    promise.then(
+      (value) => (late ? dispose(value) : (clearTimeout(timer), resolve(value))),
+      (error: unknown) => (clearTimeout(timer), reject(error)),
+    );
+  });
+}
+
+/** Releases what a request answered too late: a stream is destroyed, anything else dropped. */
+function dispose(late: unknown): void {
+  if (late && typeof (late as { destroy?: unknown }).destroy === 'function') (late as { destroy(): void }).destroy();
 }
 
 /** Splits a JSON-lines HTTP body into parsed messages (tolerates chunks that cut lines in half). */

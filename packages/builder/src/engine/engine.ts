@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { EngineTls } from './read-tls-files.js';
 import type { SshSettings } from './resolve-ssh-settings.js';
 
@@ -21,6 +21,11 @@ export interface Engine {
   build(request: EngineBuildRequest): Promise<AsyncIterable<EngineJsonMessage>>;
   /** `POST /build/cancel?id=`. Never throws for an unknown id. */
   cancelBuild(buildId: string): Promise<void>;
+  /**
+   * `POST /session` upgraded to h2c: resolves with the raw connection on which BuildKit calls the gRPC services the
+   * caller serves (build/build-session.ts). Destroying the connection ends the session.
+   */
+  openSession(request: EngineSessionRequest): Promise<Duplex>;
 
   // --- images -------------------------------------------------------------------------------------------------
   /** `GET /images/{ref}/json`, or `undefined` when the image does not exist. */
@@ -106,6 +111,18 @@ export interface EngineBuildRequest {
   buildId: string;
   /** Registry images whose inline build cache BuildKit may use (`cachefrom`; refs only, e.g. `reg/app-cache:web`). */
   cacheFrom?: string[];
+  /** An open session (`openSession`) that serves secrets and registry credentials to this build. */
+  sessionId?: string;
+  signal?: AbortSignal;
+}
+
+export interface EngineSessionRequest {
+  /** Builds name it as `session=<id>`. */
+  sessionId: string;
+  /** Shown in the daemon's debug log. */
+  name: string;
+  /** Full gRPC method paths served, e.g. `/moby.buildkit.secrets.v1.Secrets/GetSecret`. */
+  methods: readonly string[];
   signal?: AbortSignal;
 }
 

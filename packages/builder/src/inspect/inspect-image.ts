@@ -94,6 +94,8 @@ export interface InspectImageOptions {
   gzipLevel?: number;
   /** Read distributions and packages (`ImageFacts.contents`); default true. */
   contents?: boolean;
+  /** Aborting stops reading the export (the engine's stream is destroyed) and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -112,13 +114,17 @@ export async function inspectImage(
   const inspect = await engine.inspectImage(ref);
   if (!inspect) throw new ImageNotFoundError(ref);
   // Export by id, so a tag moved meanwhile cannot give us another image's layers.
+  options.signal?.throwIfAborted();
   const archive = await engine.exportImage(inspect.Id);
   const files = options.contents === false ? undefined : createFileCollector();
+  const stop = (): void => void archive.destroy(options.signal?.reason as Error);
+  options.signal?.addEventListener('abort', stop, { once: true });
   const contents = await readDockerSave(archive, {
     ...(options.cache && { cache: options.cache }),
     ...(options.gzipLevel !== undefined && { gzipLevel: options.gzipLevel }),
     ...(files && { files }),
-  });
+  }).finally(() => options.signal?.removeEventListener('abort', stop));
+  options.signal?.throwIfAborted();
   const facts = imageFactsFrom(ref, inspect, contents.config, contents.layers, options.paths ?? []);
   if (files) Object.assign(facts, withContents(facts, contents.layers, files));
   facts.inspectMs = performance.now() - started;

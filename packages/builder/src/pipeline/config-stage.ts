@@ -1,5 +1,5 @@
 import type { GateReport } from '../report/gate-report.js';
-import type { ImageConfig, ImagesConfig } from '../config/config-schema.js';
+import type { ImageConfig, ImagesConfig, NetworkConfig } from '../config/config-schema.js';
 import type { Engine } from '../engine/engine.js';
 import { createMemoryLayerSizeCache, type LayerSizeCache } from '../inspect/layer-size-cache.js';
 import type { PushedTag } from '../push/push-image.js';
@@ -10,6 +10,10 @@ import {
   type RegistrySettings,
 } from '../config/registry-settings.js';
 import { parseRegistryHost } from '../references/registry-host.js';
+import { describeSecretSource, loadBuildSecrets } from '../secrets/load-build-secrets.js';
+import { findSecretBuildArgs } from '../secrets/secret-build-args.js';
+import { SecretSet } from '../secrets/secret-set.js';
+import { removeStaleStartupContainers } from '../startup/stale-containers.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 
@@ -18,10 +22,19 @@ export interface RunPlan {
   options: RunImagesOptions;
   images: ImageConfig[];
   engines: readonly Engine[];
-  /** Undefined when there is no commit sha and nothing is pushed (local tags fall back to `latest`). */
+  /** Undefined when there is no commit sha and nothing is pushed (the images then get no local tag). */
   tags?: ResolvedTags;
   push?: PushPlan;
   layerSizeCache: LayerSizeCache;
+  secrets: SecretsPlan;
+}
+
+/** The build secrets of the run: values by id (never printed) and, for messages, where each comes from. */
+export interface SecretsPlan {
+  values: Record<string, Buffer>;
+  sources: Record<string, string>;
+  /** Every value no output may show: the build secrets and the allowed credential-looking build args. */
+  redactor: SecretSet;
 }
 
 export interface PushPlan {
@@ -30,6 +43,8 @@ export interface PushPlan {
   tags: string[];
   auth?: RegistryAuthSource;
   env?: NodeJS.ProcessEnv;
+  /** Deadlines and retries of the push (images.config.json `network`). */
+  network: NetworkConfig;
   /** Tags that reached the registry, per image (kept even when a later step of the push failed). */
   pushed: Map<string, PushedTag[]>;
   /** The gate report, set by the report stage: each pushed image's part is stored with it (`storeReport`). */
@@ -43,6 +58,7 @@ export interface PushPlan {
  * @throws {RegistrySettingsError} pushing without a registry (or ECR without a region).
  * @throws {InvalidRepositoryError} a repository name the registry would refuse.
  * @throws {DirtyWorkTreeError} pushing from a dirty work tree without `allowDirty`.
+ * @throws {BuildSecretError} a build secret's file exists but cannot be read.
  */
 export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   const images = selectImages(options.config, options.only);
@@ -50,6 +66,8 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   if (engines.length === 0) throw new RangeError('runImages needs an engine');
   const push = options.push && checkPush(options.config, images, options.push);
   const tags = await resolveImageTags(options);
+  const secrets = await secretsPlan(options);
+  await removeLeftovers(engines, options);
   return {
     options,
     images,
@@ -57,7 +75,35 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(tags && { tags }),
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
+    secrets,
   };
+}
+
+/**
+ * Start-up containers of an earlier run that was killed (SIGKILL leaves no chance to clean up) are removed before
+ * this run measures anything. Best effort: an engine that does not answer fails its builds with a clear error anyway.
+ */
+async function removeLeftovers(engines: readonly Engine[], options: RunImagesOptions): Promise<void> {
+  for (const engine of engines) {
+    const removed = await removeStaleStartupContainers(engine).catch(() => []);
+    if (removed.length) options.onEvent?.({ type: 'leftovers-removed', engine: engine.address, containers: removed });
+  }
+}
+
+/** Reads the configured build secrets and says which ones are not given (unset variable, missing file). */
+async function secretsPlan(options: RunImagesOptions): Promise<SecretsPlan> {
+  const configured = options.config.secrets ?? {};
+  const loaded = await loadBuildSecrets(configured, options.env);
+  const sources = Object.fromEntries(Object.entries(configured).map(([id, s]) => [id, describeSecretSource(s)]));
+  if (Object.keys(configured).length > 0) {
+    options.onEvent?.({ type: 'secrets', given: Object.keys(loaded.values).sort(), missing: loaded.missing });
+  }
+  const redactor = new SecretSet();
+  for (const value of Object.values(loaded.values)) redactor.addValue(value);
+  for (const image of options.config.images) {
+    for (const arg of findSecretBuildArgs(image.buildArgs)) redactor.add(image.buildArgs[arg.name]);
+  }
+  return { values: loaded.values, sources, redactor };
 }
 
 function selectImages(config: ImagesConfig, only: string[] | undefined): ImageConfig[] {
@@ -81,6 +127,7 @@ function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushReq
   return {
     registry,
     destination,
+    network: config.network ?? {},
     pushed: new Map(),
     ...(request.auth && { auth: request.auth }),
     ...(request.env && { env: request.env }),
@@ -107,8 +154,8 @@ async function resolveImageTags(options: RunImagesOptions): Promise<ResolvedTags
     if (forPush) throw error;
     options.onEvent?.({
       type: 'tags',
-      tags: ['latest'],
-      warning: `no commit sha (${(error as Error).message}); tagging latest only`,
+      tags: [],
+      warning: `no commit sha (${(error as Error).message}); images are named by id only`,
     });
     return undefined;
   }

@@ -1,4 +1,5 @@
 import type { ImageConfig } from '../config/config-schema.js';
+import type { ResolvedTags } from '../push/tags.js';
 import type { RunPlan } from './config-stage.js';
 
 /** What goes to the engine for one image: context directory, Dockerfile, build args, labels and local tags. */
@@ -7,11 +8,26 @@ export interface BuildRequest {
   contextDir: string;
   dockerfile: string;
   buildArgs: Record<string, string>;
+  /** Credential-looking build args the image allows (their values are redacted). */
+  allowSecretBuildArgs: string[];
+  /** The run's build secrets (values by id) and where each comes from. */
+  secrets: Record<string, Buffer>;
+  secretSources: Record<string, string>;
   /** The image's labels plus the OCI labels of the commit (revision, source, created). */
   labels: Record<string, string>;
-  /** `<repository>:<tag>` on the engine: the configured tags, else the commit's (`sha-<7>`, `latest`). */
+  /**
+   * `<repository>:<tag>` on the engine: the configured tags, else the commit's `sha-<7>` (`sha-<7>-dirty` from a work
+   * tree with changes), else none. Never `latest` or another tag that moves between runs: two runs on one engine never
+   * share a mutable local tag, so a tag the report names keeps pointing at that run's image.
+   */
   localTags: string[];
   noCache: boolean;
+}
+
+function commitTags(tags: ResolvedTags | undefined): string[] {
+  if (!tags) return [];
+  const sha = `sha-${tags.shortSha}`;
+  return [tags.dirty ? `${sha}-dirty` : sha];
 }
 
 /** The context stage: the build's inputs, from the image's config and the run's tags. */
@@ -22,8 +38,11 @@ export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
     contextDir: image.context,
     dockerfile: image.dockerfile,
     buildArgs: image.buildArgs,
+    allowSecretBuildArgs: image.allowSecretBuildArgs,
+    secrets: plan.secrets.values,
+    secretSources: plan.secrets.sources,
     labels: { ...image.labels, ...plan.tags?.labels },
-    localTags: (image.tags ?? plan.tags?.tags ?? ['latest']).map((t) => `${repository}:${t}`),
+    localTags: (image.tags ?? commitTags(plan.tags)).map((t) => `${repository}:${t}`),
     noCache: plan.options.noCache === true,
   };
 }

@@ -12,7 +12,11 @@ export async function inspectStage(
   plan: RunPlan,
   at: StageContext,
 ): Promise<ImageFacts> {
-  const facts = await inspectImage(at.engine, built.result.imageId, { paths: image.paths, cache: plan.layerSizeCache });
+  const facts = await inspectImage(at.engine, built.result.imageId, {
+    paths: image.paths,
+    cache: plan.layerSizeCache,
+    signal: at.signal,
+  });
   at.describe(`${formatMegabytes(facts.sizeBytes)}, ${facts.layers.length} layers`);
   return built.localTags.length ? { ...facts, tags: built.localTags } : facts;
 }

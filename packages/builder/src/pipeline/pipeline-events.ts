@@ -12,6 +12,10 @@ export const PIPELINE_STAGES: readonly PipelineStage[] = ['build', 'inspect', 's
 /** What `runImages` reports while it runs; the CLI renders these (`createPipelineRenderer`). */
 export type PipelineEvent =
   | { type: 'tags'; tags: string[]; sha?: string; warning?: string }
+  /** Start-up containers left by an earlier run that was killed, removed before this run measured anything. */
+  | { type: 'leftovers-removed'; engine: string; containers: string[] }
+  /** The configured build secrets: ids given, and ids whose source is absent (never a value). */
+  | { type: 'secrets'; given: string[]; missing: { id: string; source: string }[] }
   | { type: 'image-started'; image: string; engine: string }
   | { type: 'stage-started'; image: string; stage: PipelineStage }
   | { type: 'stage-done'; image: string; stage: PipelineStage; durationMs: number; detail?: string }

@@ -16,7 +16,8 @@ export async function pushStage(
   at: StageContext,
 ): Promise<PushResult> {
   const onEvent = (event: PushEvent) => {
-    if (event.type === 'tag-pushed' || event.type === 'tag-pointed') record(push, image.name, event);
+    if (event.type === 'tag-pushed' || event.type === 'tag-pointed' || event.type === 'tag-unchanged')
+      record(push, image.name, event);
     at.emit({ type: 'push', image: image.name, event });
   };
   const result = await pushToRegistry({
@@ -27,6 +28,14 @@ export async function pushStage(
     tags: push.tags,
     ...(push.auth && { auth: push.auth }),
     ...(push.env && { env: push.env }),
+    ...(push.network.retries !== undefined && { retries: { max: push.network.retries } }),
+    timeouts: {
+      ...(push.network.requestTimeout !== undefined && { headersMs: push.network.requestTimeout }),
+      ...(push.network.idleTimeout !== undefined && {
+        streamIdleMs: push.network.idleTimeout,
+        bodyIdleMs: push.network.idleTimeout,
+      }),
+    },
     signal: at.signal,
     onEvent,
   });
@@ -65,10 +74,11 @@ async function storeImageReport(image: ImageConfig, digest: string, push: PushPl
 function record(
   push: PushPlan,
   image: string,
-  event: Extract<PushEvent, { type: 'tag-pushed' | 'tag-pointed' }>,
+  event: Extract<PushEvent, { type: 'tag-pushed' | 'tag-pointed' | 'tag-unchanged' }>,
 ): void {
   const tags = (push.pushed.get(image) ?? []).filter((t) => t.tag !== event.tag);
-  tags.push({ tag: event.tag, digest: event.digest, via: event.type === 'tag-pointed' ? event.via : 'engine-push' });
+  const via = event.type === 'tag-pointed' ? event.via : event.type === 'tag-unchanged' ? 'unchanged' : 'engine-push';
+  tags.push({ tag: event.tag, digest: event.digest, via });
   push.pushed.set(image, tags);
 }
 

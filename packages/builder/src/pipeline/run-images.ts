@@ -22,13 +22,13 @@ import { measuresStartup, startupStage } from './startup-stage.js';
  */
 export async function runImages(options: RunImagesOptions): Promise<RunImagesResult> {
   const plan = await configStage(options);
-  const { push } = plan;
+  const { push, secrets } = plan;
   const scheduled = await scheduleImages<ImageStageTypes>({
     images: plan.images,
     engines: plan.engines,
     ...(options.perEngine !== undefined && { perEngine: options.perEngine }),
     ...(options.signal && { signal: options.signal }),
-    ...(options.onEvent && { onEvent: options.onEvent }),
+    onEvent: (event) => options.onEvent?.(secrets.redactor.redactDeep(event)),
     stages: {
       build: (image, at) => buildStage(contextStage(image, plan), at, plan.engines[0]),
       inspect: (image, built, at) => inspectStage(image, built, plan, at),
@@ -38,5 +38,6 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
       ...(push && { push: (image, built, at) => pushStage(image, built, push, at) }),
     },
   });
-  return runResult(plan, scheduled);
+  const result = runResult(plan, scheduled);
+  return { ...result, report: secrets.redactor.redactDeep(result.report) };
 }

@@ -39,6 +39,8 @@ export interface RunImagesSettings {
   layerSizeCache?: LayerSizeCache;
   /** Images built at the same time on one engine (default 1). */
   perEngine?: number;
+  /** Where build secrets configured as `{ "env": NAME }` are read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
 }

@@ -2,7 +2,7 @@ import type { BuildResult } from '../build/build-image.js';
 import { engineLabel } from '../engine/engine.js';
 import type { PushedTag, PushResult } from '../push/push-image.js';
 import type { ResolvedTags } from '../push/tags.js';
-import type { GateReport } from '../report/gate-report.js';
+import type { GateReport, PushReport } from '../report/gate-report.js';
 import type { WorkerBuildResult } from '../worker/build-worker-image.js';
 import type { RunPlan } from './config-stage.js';
 import type { PipelineStage } from './pipeline-events.js';
@@ -47,7 +47,7 @@ export function runResult(plan: RunPlan, scheduled: ScheduleResult<ImageStageTyp
     Object.fromEntries(scheduled.runs.flatMap((r) => (pick(r) === undefined ? [] : [[r.image.name, pick(r) as V]])));
   const pushes = named((r) => r.push && pushOutcome(r.push, plan.push?.pushed.get(r.image.name) ?? []));
   return {
-    report: scheduled.report,
+    report: withPushes(scheduled.report, pushes),
     builds: named((r) => r.built?.result),
     pushes,
     images: named(imageRecord),
@@ -62,6 +62,24 @@ function pushOutcome(push: NonNullable<ImageRun<ImageStageTypes>['push']>, tags:
   if (push.status === 'pushed') return { status: 'pushed', ...push.value };
   if (push.status === 'skipped') return push;
   return { status: 'failed', message: push.error.message, error: push.error, interrupted: push.interrupted, tags };
+}
+
+/** The report with each pushed (or not pushed) image's push section. */
+function withPushes(report: GateReport, pushes: Record<string, ImagePushOutcome>): GateReport {
+  if (Object.keys(pushes).length === 0) return report;
+  return {
+    ...report,
+    images: report.images.map((image) => {
+      const push = pushes[image.name];
+      return push ? { ...image, push: pushReport(push) } : image;
+    }),
+  };
+}
+
+function pushReport(push: ImagePushOutcome): PushReport {
+  if (push.status === 'pushed') return { status: 'pushed', repository: push.repository, tags: push.tags };
+  if (push.status === 'skipped') return { status: 'skipped', tags: [], message: push.reason };
+  return { status: 'failed', tags: push.tags, message: push.message, ...(push.interrupted && { interrupted: true }) };
 }
 
 function imageRecord(run: ImageRun<ImageStageTypes>): ImageRunRecord {

@@ -22,7 +22,7 @@ export class RegistryAuthError extends FourpassError {
   }
 }
 
-/** The registry (or the path to it) kept failing with transient errors (5xx, reset or refused connections). */
+/** The registry could not be reached, kept refusing or resetting connections (after the bounded retries). */
 export class RegistryUnavailableError extends FourpassError {
   override readonly name = 'RegistryUnavailableError' as const;
   constructor(
@@ -34,6 +34,46 @@ export class RegistryUnavailableError extends FourpassError {
   ) {
     super(
       `${operation} failed: registry ${registry} is unavailable (${attempts} attempt${attempts === 1 ? '' : 's'}): ${reason}`,
+      options,
+    );
+  }
+}
+
+/** The registry kept answering with a server error (5xx, or 429 Too Many Requests) after the bounded retries. */
+export class RegistryServerError extends FourpassError {
+  override readonly name = 'RegistryServerError' as const;
+  constructor(
+    readonly registry: string,
+    readonly operation: string,
+    readonly attempts: number,
+    /** The HTTP status, when the registry's (or the daemon's) answer named one. */
+    readonly status: number | undefined,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${operation} failed: registry ${registry} answered with a server error` +
+        `${status ? ` (HTTP ${status})` : ''}, ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`,
+      options,
+    );
+  }
+}
+
+/** An answer from the registry did not come within its deadline (after the bounded retries). */
+export class RegistryTimeoutError extends FourpassError {
+  override readonly name = 'RegistryTimeoutError' as const;
+  constructor(
+    readonly registry: string,
+    readonly operation: string,
+    readonly attempts: number,
+    /** What was being waited for, e.g. `the response headers of HEAD http://…/v2/app/manifests/latest (30 s)`. */
+    readonly waitingFor: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${operation} failed: timed out waiting for ${waitingFor} ` +
+        `(${attempts} attempt${attempts === 1 ? '' : 's'})${reason && !waitingFor.includes(reason) ? `: ${reason}` : ''}`,
       options,
     );
   }

@@ -1,12 +1,13 @@
-import type { Engine, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
-import { EngineRequestError, FourpassError } from '../errors.js';
+import type { Engine, EngineJsonMessage, ImageInspect, RegistryAuth } from '../engine/engine.js';
+import { StallError, withIdleDeadline } from '../engine/idle-deadline.js';
+import { EngineRequestError, EngineTimeoutError, FourpassError } from '../errors.js';
 import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
 import { isValidTag } from '../references/tag-pattern.js';
 import { SecretSet } from '../secrets/secret-set.js';
 import { registryAuthFromEnv, resolveRegistryAuth, toEngineAuth, type RegistryAuthSource } from './registry-auth.js';
 import { defaultRegistryScheme, parseRegistryHost, type RegistryTarget } from '../references/registry-host.js';
-import { RegistryHttpClient } from './registry-http-client.js';
+import { RegistryHttpClient, type RegistryTimeouts } from './registry-http-client.js';
 import { classifyFailure, errorText, isTransient, TransientFailure, withRetry, type RetryOptions } from './retry.js';
 
 /** Per-layer outcome counts of one pushed tag. */
@@ -30,7 +31,28 @@ export type PushEvent =
   | { type: 'retry'; operation: string; attempt: number; delayMs: number; reason: string }
   | { type: 'tag-pushed'; tag: string; digest: string; layers: LayerCounts }
   | { type: 'digest-verified'; tag: string; digest: string }
-  | { type: 'tag-pointed'; tag: string; digest: string; via: 'ecr-put-image' | 'engine-push' };
+  | { type: 'tag-pointed'; tag: string; digest: string; via: 'ecr-put-image' | 'registry-api' }
+  /** The registry already served this image under `tag`: nothing was pushed or moved. */
+  | { type: 'tag-unchanged'; tag: string; digest: string }
+  /** The engine's push stream has been silent for `silentMs`; said every 10 s until it moves or its deadline passes. */
+  | { type: 'waiting'; tag: string; waitingFor: string; silentMs: number };
+
+/** Deadlines of a push. Defaults: {@link DEFAULT_PUSH_TIMEOUTS}. */
+export interface PushTimeouts extends RegistryTimeouts {
+  /** Longest silence of the engine's push stream (default 60 s): a stalled upload or manifest PUT fails (and is retried). */
+  streamIdleMs?: number;
+}
+
+/**
+ * A registry that stops answering fails a push within (retries + 1) × `streamIdleMs` plus the backoff: with the
+ * defaults (3 retries, 60 s, 1 + 2 + 4 s) about 4 min 7 s per tag; registry API calls within (retries + 1) ×
+ * (`headersMs` + `bodyIdleMs`) plus the backoff.
+ */
+export const DEFAULT_PUSH_TIMEOUTS: Required<PushTimeouts> = {
+  streamIdleMs: 60_000,
+  headersMs: 30_000,
+  bodyIdleMs: 30_000,
+};
 
 export interface PushImageOptions {
   engine: Engine;
@@ -57,6 +79,8 @@ export interface PushImageOptions {
   onEvent?: (event: PushEvent) => void;
   /** Transient-failure retries (default `{ max: 3, baseDelayMs: 1000 }`). Auth failures are never retried. */
   retries?: RetryOptions;
+  /** Deadlines of the engine's push stream and the registry API calls ({@link DEFAULT_PUSH_TIMEOUTS}). */
+  timeouts?: PushTimeouts;
   /** Scheme of the registry API for the digest check (default http for loopback hosts, https otherwise). */
   scheme?: 'http' | 'https';
   /** `fetch` for the registry API (tests). */
@@ -71,7 +95,8 @@ export interface PushImageOptions {
 export interface PushedTag {
   tag: string;
   digest: string;
-  via: 'engine-push' | 'ecr-put-image';
+  /** How the tag came to point at `digest`; `unchanged`: it already did, nothing was pushed or moved. */
+  via: 'engine-push' | 'ecr-put-image' | 'registry-api' | 'unchanged';
 }
 
 export interface PushResult {
@@ -82,21 +107,27 @@ export interface PushResult {
   tags: PushedTag[];
   /** Layer counts of the first (sha) tag's push; a re-run reports `pushed: 0`. */
   layers: LayerCounts;
-  /** Local tags created for the push (`repository:tag`), kept on the image; remove with `engine.removeImage`. */
+  /**
+   * Local tags created for the push: `repository:<first tag>` (the engine pushes a tag by its local name), kept on
+   * the image; the other tags move in the registry only. Empty when nothing had to be pushed.
+   */
   localRefs: string[];
   repositoryResult?: EnsureRepositoryResult;
 }
 
 /**
  * Pushes a local image under `tags` and returns each tag with its digest. Order, each step only if the one before
- * succeeded: (ECR) ensure repository → check credentials (`POST /auth`; bad ones fail at once, never retried) → tag
- * locally and push the first tag through the engine → verify the registry serves the same digest (`HEAD
- * /v2/<name>/manifests/<tag>`) and the local image knows it (`RepoDigests`) → point the other tags (`latest`) at that
- * digest: on ECR with `BatchGetImage` + `PutImage`, elsewhere by pushing the tag (and verifying again).
- * A re-run of the same image uploads nothing ("Layer already exists" is success). Transient failures are retried with
- * bounded exponential backoff. No credential appears in any event, error or result.
+ * succeeded: (ECR) ensure repository → check credentials (`POST /auth`; bad ones fail at once, never retried) → the
+ * first tag: nothing when the registry already serves this image under it, else tagged locally, pushed through the
+ * engine and verified (`HEAD /v2/<name>/manifests/<tag>` serves the pushed digest, the local image's RepoDigests
+ * know it) → point the other tags (`latest`) at that digest in the registry itself: on ECR with `BatchGetImage` +
+ * `PutImage`, elsewhere by copying the manifest under the tag (no local `latest`, so concurrent runs cannot swap it),
+ * and not at all when a tag already points there. A re-push of an unchanged image pushes and moves nothing.
+ * Transient failures are retried with bounded exponential backoff; every network wait has a deadline
+ * ({@link DEFAULT_PUSH_TIMEOUTS}); an abort stops at the next step. No credential appears in any event, error or result.
  * @throws {RegistryAuthError} bad credentials (at once).
- * @throws {RegistryUnavailableError} transient failures that outlasted the retries.
+ * @throws {RegistryServerError} 5xx answers, {RegistryTimeoutError} no answer in time, {RegistryUnavailableError} no
+ *   connection — each after the retries.
  * @throws {TagImmutableError} an immutable tag already points at another digest.
  * @throws {DigestMismatchError} the registry or the local image disagree about the digest.
  * @throws {PushError} any other push failure, with the daemon's text.
@@ -111,40 +142,55 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
 
   const local = await options.engine.inspectImage(options.image);
   if (!local) throw new PushError(target.repository, firstTag, `image ${options.image} does not exist locally`);
-
-  // 1. The immutable tag first.
-  const localRefs: string[] = [];
-  await options.engine.tagImage(local.Id, target.repository, firstTag);
-  localRefs.push(`${target.repository}:${firstTag}`);
-  const first = await pushTag(ctx, firstTag, local.Id);
-
-  // 2. Verify: the registry serves that digest, and the local image knows it.
-  await verifyPushed(ctx, firstTag, local.Id, first.digest);
-  emit({ type: 'digest-verified', tag: firstTag, digest: first.digest });
-  const tags: PushedTag[] = [{ tag: firstTag, digest: first.digest, via: 'engine-push' }];
-
+  const first = await pushFirstTag(ctx, firstTag, local);
   await options.beforePointingTags?.();
 
-  // 3. Only now move the other tags (latest) to the same digest.
+  // Only now move the other tags (latest) to the same digest.
+  const tags: PushedTag[] = [first.pushed];
   for (const tag of otherTags) {
-    if (ecr) {
-      tags.push(await retagOnEcr(ctx, ecr, tag, first.digest));
-      continue;
-    }
-    await options.engine.tagImage(local.Id, target.repository, tag);
-    localRefs.push(`${target.repository}:${tag}`);
-    tags.push(await pushOtherTag(ctx, tag, local.Id, first.digest));
+    options.signal?.throwIfAborted();
+    tags.push(
+      ecr ? await retagOnEcr(ctx, ecr, tag, first.pushed.digest) : await pointTag(ctx, tag, first.pushed.digest),
+    );
   }
-
   const result: PushResult = {
     repository: target.repository,
-    digest: first.digest,
+    digest: first.pushed.digest,
     tags,
     layers: first.layers,
-    localRefs,
+    localRefs: first.localRefs,
   };
   if (repositoryResult) result.repositoryResult = repositoryResult;
   return result;
+}
+
+const NO_LAYERS: LayerCounts = { pushed: 0, existing: 0, mounted: 0, total: 0 };
+
+/** The immutable tag: nothing when the registry already serves this image under it, else pushed and verified. */
+async function pushFirstTag(
+  ctx: Ctx,
+  tag: string,
+  local: ImageInspect,
+): Promise<{ pushed: PushedTag; layers: LayerCounts; localRefs: string[] }> {
+  const { options, target } = ctx;
+  options.signal?.throwIfAborted();
+  const served = local.RepoDigests?.some((d) => d.startsWith(`${target.repository}@`))
+    ? await registryDigest(ctx, tag)
+    : undefined;
+  if (served && local.RepoDigests?.includes(`${target.repository}@${served}`)) {
+    ctx.emit({ type: 'tag-unchanged', tag, digest: served });
+    return { pushed: { tag, digest: served, via: 'unchanged' }, layers: NO_LAYERS, localRefs: [] };
+  }
+  await options.engine.tagImage(local.Id, target.repository, tag);
+  const pushed = await pushTag(ctx, tag, local.Id);
+  options.signal?.throwIfAborted();
+  await verifyPushed(ctx, tag, local.Id, pushed.digest);
+  ctx.emit({ type: 'digest-verified', tag, digest: pushed.digest });
+  return {
+    pushed: { tag, digest: pushed.digest, via: 'engine-push' },
+    layers: pushed.layers,
+    localRefs: [`${target.repository}:${tag}`],
+  };
 }
 
 /** The tags, checked against Docker's tag syntax; the first one is pushed first. */
@@ -195,6 +241,8 @@ async function connect(
       auth: engineAuth,
       fetch: options.fetch,
       redact: (t) => secrets.redact(t),
+      ...(options.timeouts && { timeouts: options.timeouts }),
+      ...(options.signal && { signal: options.signal }),
     }),
   };
   if (engineAuth.password !== undefined || engineAuth.identitytoken !== undefined) {
@@ -227,15 +275,26 @@ async function retagOnEcr(ctx: Ctx, ecr: RegistryApi, tag: string, firstDigest: 
   return { tag, digest, via: 'ecr-put-image' };
 }
 
-/** Pushes another tag of the (locally tagged) image and checks it names the first tag's digest. */
-async function pushOtherTag(ctx: Ctx, tag: string, imageId: string, firstDigest: string): Promise<PushedTag> {
-  const pushed = await pushTag(ctx, tag, imageId);
-  const servedTag = await registryDigest(ctx, tag);
-  if (pushed.digest !== firstDigest || servedTag !== firstDigest) {
-    throw new DigestMismatchError(ctx.target.repository, tag, firstDigest, servedTag ?? pushed.digest, 'registry');
+/** Points `tag` at `digest` through the registry API (the manifest copied under it); nothing when it already does. */
+async function pointTag(ctx: Ctx, tag: string, digest: string): Promise<PushedTag> {
+  const { target } = ctx;
+  if ((await registryDigest(ctx, tag)) === digest) {
+    ctx.emit({ type: 'tag-unchanged', tag, digest });
+    return { tag, digest, via: 'unchanged' };
   }
-  ctx.emit({ type: 'tag-pointed', tag, digest: firstDigest, via: 'engine-push' });
-  return { tag, digest: firstDigest, via: 'engine-push' };
+  const operation = `point ${target.repository}:${tag} at ${digest}`;
+  try {
+    await retrying(ctx, operation, () => ctx.http.copyManifest(target.name, digest, tag));
+  } catch (error) {
+    if (error instanceof FourpassError || ctx.options.signal?.aborted) throw error;
+    throw new PushError(target.repository, tag, `${operation} failed: ${ctx.secrets.redact(errorText(error))}`, {
+      cause: error,
+    });
+  }
+  const served = await registryDigest(ctx, tag);
+  if (served !== digest) throw new DigestMismatchError(target.repository, tag, digest, served, 'registry');
+  ctx.emit({ type: 'tag-pointed', tag, digest, via: 'registry-api' });
+  return { tag, digest, via: 'registry-api' };
 }
 
 interface Ctx {
@@ -282,6 +341,7 @@ async function checkAuth(ctx: Ctx): Promise<void> {
     await ctx.options.engine.checkAuth(ctx.auth);
   } catch (error) {
     const text = ctx.secrets.redact(errorText(error));
+    if (error instanceof EngineTimeoutError) throw error; // transient: retried, then a timeout naming the request
     const kind = classifyFailure(text);
     if (kind === 'auth') throw new RegistryAuthError(ctx.target.host, ctx.auth.username, text);
     if (kind === 'transient' || isTransient(error)) throw new TransientFailure(text);
@@ -317,52 +377,85 @@ async function existingDigest(ctx: Ctx, tag: string): Promise<string | undefined
   }
 }
 
+/** What one push stream said so far. */
+interface PushStreamState {
+  layers: Map<string, string>;
+  digest?: string;
+  failure?: string;
+  /** The daemon began its own retry loop ("Retrying in N seconds"); we stopped it. */
+  daemonRetry: boolean;
+  /** The latest progress, for "waiting for …" messages: `layer 3f2a…: Pushing`. */
+  last: string;
+}
+
 async function pushTagOnce(ctx: Ctx, tag: string, attempt: number): Promise<{ digest: string; layers: LayerCounts }> {
   const { options, target, emit } = ctx;
   emit({ type: 'push-start', tag, attempt });
   const abort = new AbortController();
   const onOuterAbort = (): void => abort.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const layerStatus = new Map<string, string>();
-  let digest: string | undefined;
-  let failure: string | undefined;
-  let daemonRetry = false;
+  const state: PushStreamState = { layers: new Map(), daemonRetry: false, last: 'nothing yet' };
   try {
     const stream = await options.engine.push(target.repository, tag, ctx.auth, abort.signal);
-    try {
-      for await (const message of stream) {
-        const outcome = handleMessage(ctx, tag, message, layerStatus);
-        if (outcome.digest) digest = outcome.digest;
-        if (outcome.error) failure = outcome.error;
-        if (outcome.daemonRetry) {
-          // The daemon retries failed uploads for ~75 s without saying why. Stop it and find out ourselves.
-          daemonRetry = true;
-          abort.abort();
-          break;
-        }
-      }
-    } catch (error) {
-      if (!daemonRetry) throw error;
-    }
+    await readPushStream(ctx, tag, stream, state, abort);
   } catch (error) {
-    if (error instanceof EngineRequestError || isTransient(error)) {
-      const text = ctx.secrets.redact(errorText(error));
-      throw classifyPushText(ctx, tag, text);
-    }
-    throw error;
+    throw pushStreamFailure(ctx, tag, error, state);
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
-  if (daemonRetry) {
+  if (state.daemonRetry) {
     // Credentials revoked or expired meanwhile → auth error (no retry); otherwise treat it as transient.
     await checkAuth(ctx);
     throw new TransientFailure(`the engine had to retry a layer upload to ${target.host}`);
   }
-  if (failure !== undefined) throw classifyPushText(ctx, tag, failure);
-  if (!digest) throw new PushError(target.repository, tag, 'the push stream ended without a digest');
-  const layers = countLayers(layerStatus);
-  emit({ type: 'tag-pushed', tag, digest, layers });
-  return { digest, layers };
+  if (state.failure !== undefined) throw classifyPushText(ctx, tag, state.failure);
+  if (!state.digest) throw new PushError(target.repository, tag, 'the push stream ended without a digest');
+  const layers = countLayers(state.layers);
+  emit({ type: 'tag-pushed', tag, digest: state.digest, layers });
+  return { digest: state.digest, layers };
+}
+
+/** Reads the engine's push stream; silence longer than `streamIdleMs` aborts it with a StallError. */
+async function readPushStream(
+  ctx: Ctx,
+  tag: string,
+  stream: AsyncIterable<EngineJsonMessage>,
+  state: PushStreamState,
+  abort: AbortController,
+): Promise<void> {
+  const what = `${ctx.target.repository}:${tag}`;
+  const messages = withIdleDeadline(stream, {
+    idleMs: ctx.options.timeouts?.streamIdleMs ?? DEFAULT_PUSH_TIMEOUTS.streamIdleMs,
+    waitingFor: () => `the engine's push of ${what} (last: ${state.last})`,
+    onWaiting: ({ waitingFor, silentMs }) => ctx.emit({ type: 'waiting', tag, waitingFor, silentMs }),
+    onStall: () => abort.abort(),
+  });
+  for await (const message of messages) {
+    const outcome = handleMessage(ctx, tag, message, state.layers);
+    if (message.id && message.status) state.last = `layer ${message.id}: ${message.status}`;
+    if (outcome.digest) state.digest = outcome.digest;
+    if (outcome.error) state.failure = outcome.error;
+    if (outcome.daemonRetry) {
+      // The daemon retries failed uploads for ~75 s without saying why. Stop it and find out ourselves.
+      state.daemonRetry = true;
+      abort.abort();
+      return;
+    }
+  }
+}
+
+/** An error while reading the push stream, as a retryable failure when it is one; an abort stays an abort. */
+function pushStreamFailure(ctx: Ctx, tag: string, error: unknown, state: PushStreamState): unknown {
+  if (ctx.options.signal?.aborted) return error;
+  if (error instanceof StallError) {
+    return new TransientFailure(ctx.secrets.redact(error.message), { kind: 'timeout', waitingFor: error.waitingFor });
+  }
+  if (state.daemonRetry) return new TransientFailure(`the engine had to retry a layer upload to ${ctx.target.host}`);
+  if (error instanceof EngineTimeoutError) return error;
+  if (error instanceof EngineRequestError || isTransient(error)) {
+    return classifyPushText(ctx, tag, ctx.secrets.redact(errorText(error)));
+  }
+  return error;
 }
 
 function classifyPushText(ctx: Ctx, tag: string, text: string): Error {

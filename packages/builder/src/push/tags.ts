@@ -16,8 +16,6 @@ export interface ResolveTagsOptions {
   allowDirty?: boolean;
   /** The tags are for a push: a dirty work tree is refused unless `allowDirty`. */
   forPush?: boolean;
-  /** Clock for `org.opencontainers.image.created` (default: `SOURCE_DATE_EPOCH` if set, else now). */
-  now?: () => Date;
 }
 
 /** Where the sha came from. */
@@ -31,11 +29,17 @@ export interface ResolvedTags {
   shaSource: ShaSource;
   /** `['sha-<7>', 'latest']`: the immutable tag first (pushed first), then `latest`. */
   tags: string[];
-  /** OCI labels to set at build time. */
+  /**
+   * The commit's time in seconds since the epoch, the `SOURCE_DATE_EPOCH` convention (reproducible-builds.org): the
+   * variable when set, else the commit time from git (or from the GitHub push event); `undefined` when unknown. Never
+   * the wall clock, so two builds of one commit carry the same time stamps and, fully cached, get the same image id.
+   */
+  sourceDateEpoch: number | undefined;
+  /** OCI labels to set at build time; `created` is the commit time, absent when it is unknown. */
   labels: {
     'org.opencontainers.image.revision': string;
     'org.opencontainers.image.source'?: string;
-    'org.opencontainers.image.created': string;
+    'org.opencontainers.image.created'?: string;
   };
   /** The work tree had uncommitted changes (false when it is not a git work tree). */
   dirty: boolean;
@@ -48,7 +52,9 @@ const HEX_SHA = /^[0-9a-f]{7,64}$/;
  * → the pull request's head commit (`GITHUB_EVENT_PATH`, when `GITHUB_EVENT_NAME` is `pull_request` /
  * `pull_request_target`; not GitHub's merge commit) → `GITHUB_SHA` → `git rev-parse HEAD`. The source URL comes from
  * `GITHUB_SERVER_URL/GITHUB_REPOSITORY` or `git remote get-url origin`, with any credentials stripped.
- * @throws {TagResolutionError} when no sha is found or it is not hex (≥ 7 digits).
+ * `org.opencontainers.image.created` is the commit time ({@link ResolvedTags.sourceDateEpoch}), never the wall clock.
+ * @throws {TagResolutionError} when no sha is found or it is not hex (≥ 7 digits), or SOURCE_DATE_EPOCH is not a
+ * whole number of seconds.
  * @throws {DirtyWorkTreeError} when `forPush` and the work tree is dirty, unless `allowDirty`.
  */
 export async function resolveTags(options: ResolveTagsOptions = {}): Promise<ResolvedTags> {
@@ -63,12 +69,12 @@ export async function resolveTags(options: ResolveTagsOptions = {}): Promise<Res
   if (dirty && options.forPush && !options.allowDirty) throw new DirtyWorkTreeError(cwd, sha, changes);
 
   const sourceUrl = await resolveSourceUrl(env, cwd);
-  const labels: ResolvedTags['labels'] = {
-    'org.opencontainers.image.revision': sha,
-    'org.opencontainers.image.created': createdAt(options.now, env),
-  };
+  const sourceDateEpoch = await resolveSourceDateEpoch(sha, env, cwd);
+  const labels: ResolvedTags['labels'] = { 'org.opencontainers.image.revision': sha };
   if (sourceUrl) labels['org.opencontainers.image.source'] = sourceUrl;
-  return { sha, shortSha, shaSource: source, tags: [`sha-${shortSha}`, 'latest'], labels, dirty };
+  if (sourceDateEpoch !== undefined)
+    labels['org.opencontainers.image.created'] = new Date(sourceDateEpoch * 1000).toISOString();
+  return { sha, shortSha, shaSource: source, tags: [`sha-${shortSha}`, 'latest'], labels, dirty, sourceDateEpoch };
 }
 
 async function resolveSha(
@@ -145,11 +151,33 @@ function stripCredentials(url: string): string | undefined {
   }
 }
 
-function createdAt(now: (() => Date) | undefined, env: NodeJS.ProcessEnv): string {
-  if (now) return now().toISOString();
-  const epoch = env.SOURCE_DATE_EPOCH;
-  if (epoch && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString();
-  return new Date().toISOString();
+/** `SOURCE_DATE_EPOCH`, else the commit time of `sha` from git, else from the GitHub push event; else undefined. */
+async function resolveSourceDateEpoch(sha: string, env: NodeJS.ProcessEnv, cwd: string): Promise<number | undefined> {
+  const fromEnv = env.SOURCE_DATE_EPOCH;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!/^\d+$/.test(fromEnv.trim()))
+      throw new TagResolutionError(`SOURCE_DATE_EPOCH must be whole seconds since 1970, not "${fromEnv}"`, 'env');
+    return Number(fromEnv.trim());
+  }
+  const fromGit = (await git(cwd, ['show', '-s', '--format=%ct', `${sha}^{commit}`]))?.trim();
+  if (fromGit && /^\d+$/.test(fromGit)) return Number(fromGit);
+  return pushEventCommitTime(sha, env);
+}
+
+/** A shallow CI checkout may lack the commit; a push event's payload names its time (`head_commit.timestamp`). */
+async function pushEventCommitTime(sha: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  try {
+    const payload = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as {
+      head_commit?: { id?: unknown; timestamp?: unknown };
+    };
+    const commit = payload.head_commit;
+    if (commit?.id !== sha || typeof commit.timestamp !== 'string') return undefined;
+    const ms = Date.parse(commit.timestamp);
+    return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs git; `undefined` when git fails (not a repository, no commits, git missing). Never throws. */

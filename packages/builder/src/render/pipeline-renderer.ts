@@ -29,6 +29,12 @@ export function createPipelineRenderer(stream: Stream, options: PipelineRenderer
     switch (event.type) {
       case 'tags':
         return log(`tags: ${event.tags.join(', ')}${event.warning ? ` (${event.warning})` : ''}`);
+      case 'secrets':
+        return log(secretsLine(event));
+      case 'leftovers-removed':
+        return log(
+          `removed ${event.containers.length} start-up container(s) left by an earlier run that was killed (${event.engine})`,
+        );
       case 'image-started':
         return log(color ? `\n\x1b[1m==> ${event.image}\x1b[22m` : `\n==> ${event.image}`);
       case 'stage-started':
@@ -50,6 +56,11 @@ export function createPipelineRenderer(stream: Stream, options: PipelineRenderer
         return;
     }
   };
+}
+
+function secretsLine(event: Extract<PipelineEvent, { type: 'secrets' }>): string {
+  const missing = event.missing.map((m) => `${m.id} (${m.source} not set)`);
+  return `build secrets: ${event.given.length ? event.given.join(', ') : 'none given'}${missing.length ? `; not given: ${missing.join(', ')}` : ''}`;
 }
 
 function done(event: { durationMs: number; detail?: string }): string {
@@ -75,5 +86,8 @@ function renderWorker(
 
 function renderPush(event: PushEvent, log: (line: string) => void): void {
   if (event.type === 'tag-pushed' || event.type === 'tag-pointed') log(`    pushed ${event.tag} → ${event.digest}`);
+  else if (event.type === 'tag-unchanged') log(`    ${event.tag} already → ${event.digest} (nothing pushed or moved)`);
   else if (event.type === 'retry') log(`    retrying ${event.operation} in ${event.delayMs} ms: ${event.reason}`);
+  else if (event.type === 'waiting')
+    log(`    still waiting for ${event.waitingFor} (${Math.round(event.silentMs / 1000)} s)`);
 }

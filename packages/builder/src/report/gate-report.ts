@@ -128,6 +128,21 @@ export interface ImageReport {
   durations?: Record<string, number>;
   /** The engine that built and measured the image: `name (address)` in a pool, else its address. */
   engine?: string;
+  /** What the push did for this image; absent when no push was asked for. */
+  push?: PushReport;
+}
+
+/** One image's push: the tags the registry holds for it afterwards (each with its digest), and the failure if any. */
+export interface PushReport {
+  /** `failed` also when the run was interrupted during the push (`interrupted: true`). */
+  status: 'pushed' | 'failed' | 'skipped';
+  /** `host[:port]/name`, when the push got that far. */
+  repository?: string;
+  /** Tags that point at this image in the registry, in push order; `via: unchanged` = already there, not moved. */
+  tags: { tag: string; digest: string; via: 'engine-push' | 'ecr-put-image' | 'registry-api' | 'unchanged' }[];
+  /** Why the push failed, or why nothing was pushed. */
+  message?: string;
+  interrupted?: boolean;
 }
 
 /** An image the gate could not measure (build or engine failure); it fails the gate. */
@@ -264,6 +279,21 @@ export const imageReportSchema: z.ZodType<ImageReport> = z.object({
   diff: imageDiffSchema.optional(),
   durations: z.record(z.string(), z.number()).optional(),
   engine: z.string().optional(),
+  push: z
+    .object({
+      status: z.enum(['pushed', 'failed', 'skipped']),
+      repository: z.string().optional(),
+      tags: z.array(
+        z.object({
+          tag: z.string(),
+          digest: z.string(),
+          via: z.enum(['engine-push', 'ecr-put-image', 'registry-api', 'unchanged']),
+        }),
+      ),
+      message: z.string().optional(),
+      interrupted: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** Validates a JSON report (e.g. `gateReportSchema.parse(JSON.parse(text))`). */

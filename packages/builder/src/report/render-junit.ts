@@ -1,4 +1,4 @@
-import type { GateReport } from './gate-report.js';
+import type { GateReport, ImageReport } from './gate-report.js';
 
 /** Escapes text for XML attributes and content; drops characters XML 1.0 cannot hold. */
 export function xmlEscape(s: string): string {
@@ -46,11 +46,18 @@ export function renderJUnitReport(report: GateReport): string {
       }
       cases.push([head, ...body, '    </testcase>'].join('\n'));
     }
-    tests += image.checks.length;
+    const push = pushCase(image);
+    if (push) {
+      cases.push(push.xml);
+      if (push.status === 'fail') f++;
+      if (push.status === 'skip') s++;
+    }
+    const count = image.checks.length + (push ? 1 : 0);
+    tests += count;
     failures += f;
     skipped += s;
     suites.push(
-      `  <testsuite name="${a(`image-budget: ${image.name}`)}" tests="${image.checks.length}" failures="${f}" errors="0" skipped="${s}" timestamp="${a(report.generatedAt)}">\n` +
+      `  <testsuite name="${a(`image-budget: ${image.name}`)}" tests="${count}" failures="${f}" errors="0" skipped="${s}" timestamp="${a(report.generatedAt)}">\n` +
         `    <properties>\n      <property name="imageId" value="${a(image.imageId)}"/>\n      <property name="ref" value="${a(image.ref)}"/>\n    </properties>\n` +
         cases.join('\n') +
         '\n  </testsuite>',
@@ -70,4 +77,22 @@ export function renderJUnitReport(report: GateReport): string {
     (suites.length ? '\n' : '') +
     '</testsuites>\n'
   );
+}
+
+/** The push as one more test case of the image: failed, skipped, or passed with the tags and digests. */
+function pushCase(image: ImageReport): { xml: string; status: 'pass' | 'fail' | 'skip' } | undefined {
+  const { push } = image;
+  if (!push) return undefined;
+  const a = (s: string) => xmlEscape(s);
+  const head = `    <testcase classname="${a(`image-budget.${image.name}`)}" name="push" time="0">`;
+  const tags = push.tags.map((t) => `${t.tag} -> ${t.digest} (${t.via})`).join('\n');
+  const message = push.message ?? '';
+  const body =
+    push.status === 'failed'
+      ? `      <failure message="${a(message)}" type="push">${a(`${message}${tags ? `\nin the registry:\n${tags}` : ''}`)}</failure>`
+      : push.status === 'skipped'
+        ? `      <skipped message="${a(message)}"/>`
+        : `      <system-out>${a(tags)}</system-out>`;
+  const status = push.status === 'failed' ? 'fail' : push.status === 'skipped' ? 'skip' : 'pass';
+  return { xml: [head, body, '    </testcase>'].join('\n'), status };
 }

@@ -2,7 +2,7 @@ import type { CheckStatus } from '../budgets/check.js';
 import { formatValue } from '../budgets/evaluate-budgets.js';
 import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
 import { importsMarkdown, packagesMarkdown } from './render-why.js';
-import type { GateReport, ImageDiff, ImageReport } from './gate-report.js';
+import type { GateReport, ImageDiff, ImageReport, PushReport } from './gate-report.js';
 import { plural, startupCell, truncate } from './render-text.js';
 
 /** Marker at the top of the Markdown, so a CI step can find and update its own PR comment. */
@@ -49,9 +49,26 @@ export function renderMarkdownReport(report: GateReport): string {
       ...importsMarkdown(i),
       ...layersSection(i),
       ...wasteSection(i),
+      ...(i.push ? pushSection(i.push) : []),
     );
   }
   return out.join('\n') + '\n';
+}
+
+/** Which tags the registry holds for the image after the push, or why the push failed or did not happen. */
+function pushSection(push: PushReport): string[] {
+  const head =
+    push.status === 'pushed'
+      ? `**Push** to \`${mdCell(push.repository ?? '')}\`:`
+      : push.status === 'skipped'
+        ? `**Push** skipped: ${mdCell(push.message ?? '')}`
+        : `**Push** ${push.interrupted ? 'interrupted' : 'failed'}: ${mdCell(push.message ?? '')}`;
+  const tags = push.tags.map((t) => `- \`${mdCell(t.tag)}\` → \`${mdCell(t.digest)}\` (${t.via})`);
+  return [
+    '',
+    head,
+    ...(tags.length ? ['', ...tags] : push.status === 'failed' ? ['', 'No tag reached the registry.'] : []),
+  ];
 }
 
 /** The headline and one row per image (and per image that could not be measured). */

@@ -5,10 +5,8 @@ import { secretEnvValues } from '../secrets/scan-secrets.js';
 import { FourpassError } from '../errors.js';
 import { parseImportTime, type ImportTimeRecord } from './import-profile.js';
 import { measureOnce } from './measure-once.js';
+import { STARTUP_LABEL, STARTUP_OWNER_LABEL, startupOwner } from './stale-containers.js';
 import type { StartupFailure, StartupResult, StartupRun, StartupSettings } from './startup-result.js';
-
-/** Label on every container a measurement creates (value: the measurement id), so leftovers can be found. */
-export const STARTUP_LABEL = 'org.4pass.startup';
 
 /** Progress of a startup measurement. */
 export type StartupEvent =
@@ -79,7 +77,8 @@ export class StartupSetupError extends FourpassError {
 /**
  * Starts the image `runs` times as production would run it — its own user, read-only root filesystem with a tmpfs
  * `/tmp`, no network unless asked — and measures container start → ready on the host clock. Every container is
- * labelled `org.4pass.startup=<id>` and removed in `finally`, also on failure or abort.
+ * labelled `org.4pass.startup=<id>` (and its owner process, see stale-containers.ts) and removed in `finally`, also on
+ * failure or abort; an abort ends the measurement with the signal's reason, never as a failed run.
  * @throws {StartupSetupError} when the image is missing or has no HEALTHCHECK while `ready` is `healthcheck`.
  * @throws {EngineRequestError} when the engine fails a request (create/start).
  */
@@ -109,7 +108,7 @@ export async function measureStartup(
     ...(options.cmd && { cmd: options.cmd }),
     ...(options.user && { user: options.user }),
     env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    labels: { ...options.labels, [STARTUP_LABEL]: measurementId },
+    labels: { ...options.labels, [STARTUP_LABEL]: measurementId, [STARTUP_OWNER_LABEL]: startupOwner() },
     readOnlyRootfs: settings.readOnly,
     tmpfs: options.tmpfs ?? { '/tmp': 'rw,nosuid,nodev,size=64m' },
     networkMode: settings.network ? 'bridge' : 'none',
@@ -194,7 +193,8 @@ async function runMeasurements(
   const processPattern = options.processTimePattern ? new RegExp(options.processTimePattern, 'm') : undefined;
   const measured: Measurements = { results: [], failures: [], runtimeUid: undefined };
   for (let run = 1; run <= runs; run++) {
-    if (options.signal?.aborted) break;
+    // An abort is no failed run: it ends the measurement (the container of the run is removed first).
+    options.signal?.throwIfAborted();
     options.onEvent?.({ type: 'startup-run-start', image, run, runs });
     const one = await measureOnce(engine, spec, {
       ready: options.ready,
@@ -205,6 +205,7 @@ async function runMeasurements(
       known,
       ...(options.signal && { signal: options.signal }),
     });
+    options.signal?.throwIfAborted();
     const result: StartupRun = {
       run,
       ok: one.ok,

@@ -118,7 +118,7 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const { engine, onEvent } = options;
   const profile: Profile = parseProfile(options.profile ?? {});
   const venvPath = options.venvPath ?? '/opt/venv';
-  const { stage, stages } = stageRunner(onEvent);
+  const { stage, stages } = stageRunner(onEvent, options.signal);
 
   const sourceDir = options.sourceDir;
   if (sourceDir)
@@ -139,7 +139,7 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const workDir = await mkdtemp(join(tmpdir(), '4pass-worker-'));
   try {
     const venvDir = join(workDir, 'venv');
-    await stage('export', () => exportPath(engine, builder.imageId, venvPath, venvDir));
+    await stage('export', () => exportPath(engine, builder.imageId, venvPath, venvDir, options.signal));
     const optimizer = await stage(
       'optimize',
       () => optimizeDirectory(venvDir, profile),
@@ -161,7 +161,8 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     );
     let smoke: WorkerBuildResult['smoke'];
     if (options.smoke !== false) {
-      smoke = await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, generateSmokeProgram(profile)));
+      const program = generateSmokeProgram(profile);
+      smoke = await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, program, options.signal));
     }
     const cut = minimal && { rootfs: minimal.rootfs, closure: minimal.closure };
     return { imageId: runtime.imageId, tags: runtime.tags, builder, ...cut, runtime, optimizer, stages, smoke };
@@ -243,13 +244,17 @@ async function exportClosure(
   }
 }
 
-/** Runs stages one by one, reporting each as started/done and recording its duration in `stages`. */
-function stageRunner(onEvent: WorkerBuildOptions['onEvent']): {
+/** Runs stages one by one (none after an abort), reporting each as started/done and recording its duration. */
+function stageRunner(
+  onEvent: WorkerBuildOptions['onEvent'],
+  signal: AbortSignal | undefined,
+): {
   stage: <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string) => Promise<T>;
   stages: WorkerBuildResult['stages'];
 } {
   const stages: WorkerBuildResult['stages'] = [];
   const stage = async <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
+    signal?.throwIfAborted();
     onEvent?.({ type: 'stage-started', stage: name });
     const started = performance.now();
     const value = await fn();
@@ -283,7 +288,13 @@ async function scanWorkerSource(sourceDir: string, profile: Profile): Promise<nu
 }
 
 /** Copies `path` out of an image through a created (never started) container, which is always removed. */
-async function exportPath(engine: Engine, image: string, path: string, into: string): Promise<void> {
+async function exportPath(
+  engine: Engine,
+  image: string,
+  path: string,
+  into: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const id = await engine.createContainer({
     image,
     cmd: ['true'],
@@ -304,6 +315,7 @@ async function exportPath(engine: Engine, image: string, path: string, into: str
         writable: true,
         validateSymlinks: false,
       } as tarFs.ExtractOptions),
+      ...(signal ? [{ signal }] : []),
     );
   } finally {
     await engine.removeContainer(id);
@@ -315,6 +327,7 @@ async function runSmoke(
   image: string,
   venvPath: string,
   program: string,
+  signal: AbortSignal | undefined,
 ): Promise<{ passed: true; output: string }> {
   const facts = await engine.inspectImage(image);
   const id = await engine.createContainer({
@@ -329,7 +342,7 @@ async function runSmoke(
   });
   try {
     await engine.startContainer(id);
-    const exitCode = await engine.waitContainer(id);
+    const exitCode = await engine.waitContainer(id, signal);
     const logs = await engine.containerLogs(id);
     const output = `${logs.stdout}${logs.stderr}`;
     if (exitCode !== 0) throw new SmokeTestError(image, exitCode, output);
