@@ -179,6 +179,21 @@ describe('renderers', () => {
     expect(outputs.color).toContain('\x1b[31mFAIL\x1b[39m');
   });
 
+  it('terminal: an interrupted run is INTERRUPTED, not failed; a real failure beside it still makes it FAIL', () => {
+    const worker = evaluateImage(factsFixture({ sizeBytes: 120_000_000 }), config.images[1]!);
+    const stopped = { name: 'api', stage: 'startup', message: 'interrupted during startup', interrupted: true };
+    const only = buildGateReport([], { errors: [stopped] });
+    expect(only.pass).toBe(false);
+    expect(renderTextReport(only).trimEnd().split('\n').at(-1)).toBe(
+      'Result: INTERRUPTED during startup — 1 of 1 image not finished',
+    );
+    expect(gateReportSchema.parse(JSON.parse(JSON.stringify(only))).errors[0]?.interrupted).toBe(true);
+    const both = buildGateReport([worker], {
+      errors: [stopped, { name: 'broken', stage: 'build', message: 'RUN exit code 3' }],
+    });
+    expect(renderTextReport(both).trimEnd().split('\n').at(-1)).toBe('Result: FAIL — 2 of 3 images failed');
+  });
+
   it('markdown: marker, summary table, per-image checks with escaped cells', () => {
     const m = outputs.markdown;
 

@@ -318,6 +318,7 @@ function recordInterrupted<T extends StageTypes>(s: Scheduler<T>): void {
         name: run.image.name,
         stage: run.stopped.stage,
         message: `interrupted during ${run.stopped.stage}`,
+        interrupted: true,
       });
   }
 }

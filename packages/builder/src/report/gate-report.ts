@@ -145,11 +145,13 @@ export interface PushReport {
   interrupted?: boolean;
 }
 
-/** An image the gate could not measure (build or engine failure); it fails the gate. */
+/** An image the gate could not measure (build or engine failure, or the run was interrupted); it fails the gate. */
 export interface ImageError {
   name: string;
   stage: string;
   message: string;
+  /** The run was interrupted (SIGINT, SIGTERM, an abort) during `stage`: nothing failed, it stopped. */
+  interrupted?: boolean;
 }
 
 export interface GateReport {
@@ -310,5 +312,7 @@ export const gateReportSchema: z.ZodType<GateReport> = z.object({
   }),
   baseline: z.object({ generatedAt: z.string(), source: z.string().optional() }).optional(),
   images: z.array(imageReportSchema),
-  errors: z.array(z.object({ name: z.string(), stage: z.string(), message: z.string() })),
+  errors: z.array(
+    z.object({ name: z.string(), stage: z.string(), message: z.string(), interrupted: z.boolean().optional() }),
+  ),
 });

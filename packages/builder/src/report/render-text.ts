@@ -161,7 +161,14 @@ function resultLine(report: GateReport, paint: Paint): string {
       `Result: PASS — ${images} image${s} within budget${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`,
     );
   }
-  return paint('fail', `Result: FAIL — ${report.summary.failed + report.summary.errors} of ${images} image${s} failed`);
+  const notPassed = report.summary.failed + report.summary.errors;
+  const interrupted = report.errors.filter((e) => e.interrupted);
+  // An interrupted image did not fail: it was stopped (the CLI says where and exits 130 / 143).
+  if (interrupted.length && interrupted.length === notPassed) {
+    const stages = [...new Set(interrupted.map((e) => e.stage))].join(', ');
+    return paint('fail', `Result: INTERRUPTED during ${stages} — ${notPassed} of ${images} image${s} not finished`);
+  }
+  return paint('fail', `Result: FAIL — ${notPassed} of ${images} image${s} failed`);
 }
 
 export function truncate(s: string, n: number): string {
