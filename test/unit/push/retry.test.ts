@@ -48,6 +48,19 @@ describe('withRetry', () => {
     );
   });
 
+  it('a stalled stream names what was awaited once, with how long it was silent', async () => {
+    const waitingFor = "the engine's push of 127.0.0.1:5000/app:sha-abc1234 (last: layer l1: Pushed)";
+    const error = await withRetry(context(1), async () => {
+      throw new TransientFailure(`no progress for 2 s while waiting for ${waitingFor}`, {
+        kind: 'timeout',
+        waitingFor,
+      });
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `push 127.0.0.1:5000/app:sha-abc1234 failed: timed out waiting for ${waitingFor} (2 attempts): no progress for 2 s`,
+    );
+  });
+
   it('refused connections are "unavailable"', async () => {
     const error = await withRetry(context(0), async () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5000'), { code: 'ECONNREFUSED' });

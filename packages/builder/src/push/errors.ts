@@ -73,10 +73,16 @@ export class RegistryTimeoutError extends FourpassError {
   ) {
     super(
       `${operation} failed: timed out waiting for ${waitingFor} ` +
-        `(${attempts} attempt${attempts === 1 ? '' : 's'})${reason && !waitingFor.includes(reason) ? `: ${reason}` : ''}`,
+        `(${attempts} attempt${attempts === 1 ? '' : 's'})${timeoutDetail(waitingFor, reason)}`,
       options,
     );
   }
+}
+
+/** The reason without the waited-for text it repeats: `no progress for 2 s while waiting for X` → `: no progress for 2 s`. */
+function timeoutDetail(waitingFor: string, reason: string): string {
+  const detail = reason.replace(` while waiting for ${waitingFor}`, '');
+  return detail && !detail.includes(waitingFor) && !waitingFor.includes(detail) ? `: ${detail}` : '';
 }
 
 /** The engine reported a push failure that is neither an auth problem nor transient (the daemon's own text). */
