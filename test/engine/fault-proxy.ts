@@ -27,8 +27,8 @@ export interface FaultProxy {
   host: string;
   /** Replaces the rules (requests no rule matches pass). */
   setRules(rules: FaultRule[]): void;
-  /** Every request seen, in order, with the mode it got. */
-  readonly requests: { method: string; path: string; mode: FaultMode }[];
+  /** Every request seen, in order, with the mode it got and when it arrived (`performance.now()`). */
+  readonly requests: { method: string; path: string; mode: FaultMode; at: number }[];
   /** Requests being held by `hang` / `hang-body` right now. */
   hanging(): number;
   close(): Promise<void>;
@@ -74,7 +74,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   const server = createServer((req, res) => {
     const mode = pick(req);
-    requests.push({ method: req.method ?? '', path: req.url ?? '', mode });
+    requests.push({ method: req.method ?? '', path: req.url ?? '', mode, at: performance.now() });
     if (mode === 'drop') return void req.socket.destroy();
     if (mode === 'hang') return void (held.add(req), req.pause());
     if (mode === '500') {
