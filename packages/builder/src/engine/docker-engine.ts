@@ -194,9 +194,25 @@ export class DockerEngine implements Engine {
     );
   }
 
-  async exportImage(ref: string): Promise<Readable> {
+  async exportImage(ref: string, signal?: AbortSignal): Promise<Readable> {
     const operation = `GET /images/${ref}/get`;
-    return this.idle(operation, await this.call(operation, () => this.docker.getImage(ref).get() as Promise<Readable>));
+    // The engine writes the whole image to a temporary directory before the first byte of the tar (measured on 20.10:
+    // 1.0–1.6 s of a 1.2–1.9 s export of 160 MB), so the answer starts as late as a silence of the stream may last.
+    const request = {
+      path: `/images/${ref}/get`,
+      method: 'GET',
+      isStream: true,
+      abortSignal: signal,
+      statusCodes: { 200: true, 500: 'server error' },
+    };
+    const stream = await this.call(
+      operation,
+      () => this.dial<Readable>(request),
+      this.requestTimeoutMs * STREAM_IDLE_FACTOR,
+    ).catch((error: unknown) => {
+      throw signal?.aborted ? signal.reason : error;
+    });
+    return this.idle(operation, stream);
   }
 
   async loadImage(tar: Readable, signal?: AbortSignal): Promise<string[]> {
@@ -443,11 +459,15 @@ export class DockerEngine implements Engine {
     });
   }
 
-  /** Runs one request with its deadline (unless `bounded` is false); daemon errors become our typed errors. */
-  private async call<T>(operation: string, fn: () => Promise<T>, bounded = true): Promise<T> {
-    const late = (): Error => new EngineTimeoutError(this.address, operation, this.requestTimeoutMs);
+  /** Runs one request with its deadline (none when `deadlineMs` is false); daemon errors become our typed errors. */
+  private async call<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    deadlineMs: number | false = this.requestTimeoutMs,
+  ): Promise<T> {
+    const late = (): Error => new EngineTimeoutError(this.address, operation, deadlineMs || 0);
     try {
-      return bounded ? await settleWithin(fn(), this.requestTimeoutMs, dispose, late) : await fn();
+      return deadlineMs === false ? await fn() : await settleWithin(fn(), deadlineMs, dispose, late);
     } catch (error) {
       throw error instanceof EngineTimeoutError ? error : this.mapError(operation, error);
     }

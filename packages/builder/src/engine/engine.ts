@@ -31,8 +31,11 @@ export interface Engine {
   /** `GET /images/{ref}/json`, or `undefined` when the image does not exist. */
   inspectImage(ref: string): Promise<ImageInspect | undefined>;
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
-  /** `GET /images/{ref}/get`: a docker-save tar stream. */
-  exportImage(ref: string): Promise<Readable>;
+  /**
+   * `GET /images/{ref}/get`: a docker-save tar stream. The engine writes the whole image before the first byte, so
+   * `signal` stops the wait for it too.
+   */
+  exportImage(ref: string, signal?: AbortSignal): Promise<Readable>;
   /** `POST /images/load`: loads a docker-save tar (e.g. another engine's `exportImage`); resolves with what it loaded. */
   loadImage(tar: Readable, signal?: AbortSignal): Promise<string[]>;
   /** Pull `ref`; resolves false (never throws) when it cannot be pulled. */

@@ -115,7 +115,7 @@ export async function inspectImage(
   if (!inspect) throw new ImageNotFoundError(ref);
   // Export by id, so a tag moved meanwhile cannot give us another image's layers.
   options.signal?.throwIfAborted();
-  const archive = await engine.exportImage(inspect.Id);
+  const archive = await engine.exportImage(inspect.Id, options.signal);
   const files = options.contents === false ? undefined : createFileCollector();
   const stop = (): void => void archive.destroy(options.signal?.reason as Error);
   options.signal?.addEventListener('abort', stop, { once: true });
