@@ -194,6 +194,16 @@ describe('renderers', () => {
     expect(renderTextReport(both).trimEnd().split('\n').at(-1)).toBe('Result: FAIL — 2 of 3 images failed');
   });
 
+  it('terminal: budgets held but a push failed ends in PUSH FAILED with the reason, not PASS', () => {
+    const worker = evaluateImage(factsFixture({ sizeBytes: 120_000_000 }), config.images[1]!);
+    const failed = { status: 'failed' as const, tags: [], message: 'registry 127.0.0.1:5000 did not answer' };
+    const report = buildGateReport([{ ...worker, push: failed }], {});
+    expect(report.pass).toBe(true);
+    expect(renderTextReport(report).trimEnd().split('\n').at(-1)).toBe(
+      'Result: PUSH FAILED — 1 image within budget; worker: registry 127.0.0.1:5000 did not answer',
+    );
+  });
+
   it('markdown: marker, summary table, per-image checks with escaped cells', () => {
     const m = outputs.markdown;
 

@@ -155,6 +155,12 @@ function diffLines(d: ImageDiff, paint: Paint): string[] {
 function resultLine(report: GateReport, paint: Paint): string {
   const { images, warnings } = report.summary;
   const s = images === 1 ? '' : 's';
+  const pushFailed = report.images.filter((i) => i.push?.status === 'failed');
+  // The budgets held but the images did not all reach the registry: that is no PASS for whoever reads the last line.
+  if (report.pass && pushFailed.length) {
+    const which = pushFailed.map((i) => `${i.name}: ${i.push?.message ?? 'failed'}`).join('; ');
+    return paint('fail', `Result: PUSH FAILED — ${images} image${s} within budget; ${which}`);
+  }
   if (report.pass) {
     return paint(
       'pass',
