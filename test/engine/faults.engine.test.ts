@@ -309,6 +309,7 @@ describe('the fault suite: signals, a failing registry and secret build args, th
       expect(run.exitCode, run.stderr.slice(-3000)).toBe(3);
       expect(run.stderr).toMatch(/server error \(HTTP 500\)/);
       expect(run.stderr).not.toMatch(/unavailable/);
+      expect(run.stdout).toMatch(/Result: PUSH FAILED — 1 image within budget; .*HTTP 500/);
       const report = await readReport(json);
       expect(report.images[0]?.push).toMatchObject({ status: 'failed', tags: [] });
       expect(report.images[0]?.push?.message).toMatch(/HTTP 500/);
