@@ -42,48 +42,29 @@ Options:
 
 Exit codes: 0 all budgets pass · 1 a budget failed · 2 bad usage or config · 3 a build, engine or registry error`;
 
-const known = new Set([
-  '_',
+// Flags that take a value (--only, --engine and --cache-from may be repeated: minimist gives an array); the rest are
+// switches.
+const VALUE_FLAGS = [
   'config',
   'only',
   'json',
   'markdown',
   'junit',
+  'html',
   'baseline',
   'baseline-image',
-  'html',
-  'budget',
-  'cache',
-  'push',
   'registry',
-  'password-stdin',
   'sha',
-  'allow-dirty',
   'progress',
   'engine',
   'cache-from',
   'cache-to',
-  'help',
-  'h',
-]);
+];
+const BOOLEAN_FLAGS = ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'];
+const known = new Set(['_', 'h', ...VALUE_FLAGS, ...BOOLEAN_FLAGS]);
 const args = minimist(process.argv.slice(3), {
-  string: [
-    'config',
-    'only',
-    'json',
-    'markdown',
-    'junit',
-    'html',
-    'baseline',
-    'baseline-image',
-    'registry',
-    'sha',
-    'progress',
-    'engine',
-    'cache-from',
-    'cache-to',
-  ],
-  boolean: ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'],
+  string: VALUE_FLAGS,
+  boolean: BOOLEAN_FLAGS,
   alias: { h: 'help' },
   default: { budget: true, cache: true },
 });
@@ -108,18 +89,7 @@ const engineFlags = [args.engine ?? []].flat().map((value) => {
   return { name: match[1], host: match[2], source: `--engine ${match[1]}` };
 });
 if (new Set(engineFlags.map((e) => e.name)).size !== engineFlags.length) fail(EXIT.usage, '--engine names must differ');
-for (const flag of [
-  'config',
-  'json',
-  'markdown',
-  'junit',
-  'html',
-  'baseline',
-  'baseline-image',
-  'registry',
-  'sha',
-  'only',
-])
+for (const flag of VALUE_FLAGS)
   if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
 
 const log = (s) => process.stderr.write(`${s}\n`);
