@@ -1,5 +1,6 @@
 export { buildImage } from './build-image.js';
 export type { BuildOptions, BuildResult } from './build-image.js';
+export { buildWithCache, FINAL_STAGE, type BuildCache } from './build-with-cache.js';
 export type { BuildEvent, BuildEventType, StepRef } from './build-events.js';
 export { BaseImageError, BuildCanceledError, BuildError } from './build-errors.js';
 export { findBaseImageArgs, localStandIn, resolveBaseImages } from './base-images.js';

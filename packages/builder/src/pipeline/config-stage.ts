@@ -10,6 +10,7 @@ import {
   type RegistrySettings,
 } from '../config/registry-settings.js';
 import { parseRegistryHost } from '../references/registry-host.js';
+import { registryCacheAccess, type RegistryCacheAccess } from '../push/registry-cache.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 
@@ -22,6 +23,8 @@ export interface RunPlan {
   tags?: ResolvedTags;
   push?: PushPlan;
   layerSizeCache: LayerSizeCache;
+  /** How the images' registry build caches are read (and, with `push`, written): `push.cacheAccess` when pushing. */
+  cacheAccess: RegistryCacheAccess;
 }
 
 export interface PushPlan {
@@ -34,6 +37,8 @@ export interface PushPlan {
   pushed: Map<string, PushedTag[]>;
   /** The gate report, set by the report stage: each pushed image's part is stored with it (`storeReport`). */
   report?: GateReport;
+  /** Credentials for the registry build caches (the push's own for its registry, ECR tokens, the environment's). */
+  cacheAccess: RegistryCacheAccess;
 }
 
 /**
@@ -57,6 +62,7 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(tags && { tags }),
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
+    cacheAccess: push?.cacheAccess ?? registryCacheAccess(),
   };
 }
 
@@ -84,6 +90,10 @@ function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushReq
     pushed: new Map(),
     ...(request.auth && { auth: request.auth }),
     ...(request.env && { env: request.env }),
+    cacheAccess: registryCacheAccess({
+      push: { host: destination.host, auth: request.auth },
+      ...(request.env && { env: request.env }),
+    }),
   };
 }
 

@@ -36,7 +36,15 @@ export {
   DirtyWorkTreeError,
   TagResolutionError,
   EcrError,
+  RegistryCacheError,
 } from './errors.js';
+export {
+  pushBuildCache,
+  registryCacheAccess,
+  type PushBuildCacheOptions,
+  type RegistryCacheAccess,
+  type RegistryCacheAccessOptions,
+} from './registry-cache.js';
 export {
   REPORT_ARTIFACT_TYPE,
   REPORT_CONFIG_TYPE,

@@ -14,7 +14,8 @@ import {
   type Profile,
 } from '@4pass/optimizer';
 import type { Engine } from '../engine/engine.js';
-import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from '../build/index.js';
+import type { BuildEvent, BuildOptions, BuildResult } from '../build/index.js';
+import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
 import { FourpassError } from '../errors.js';
 import { formatMegabytes } from '../units/format-units.js';
 
@@ -40,10 +41,10 @@ export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEve
   /** Path of the optimized environment inside the runtime build context; default `optimized-venv`. */
   contextPath?: string;
   /**
-   * A registry repository for BuildKit's inline cache: the builder and runtime images are also tagged
-   * `<cacheTo>:builder` / `<cacheTo>:runtime` (with `BUILDKIT_INLINE_CACHE=1`) to be pushed; read with `cacheFrom`.
+   * A registry build cache for both targets and every stage they copy from (`buildWithCache`): read from
+   * `<repository>:<stage>`; with `to`, each is also tagged `<to>:<stage>` with its inline cache, to be pushed.
    */
-  cacheTo?: string;
+  cache?: BuildCache;
   /** Run the optimizer's smoke program inside the final image (runtime user, read-only root); default true. */
   smoke?: boolean;
   onEvent?: (event: WorkerEvent) => void;
@@ -107,13 +108,11 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     );
   }
 
-  const common = { ...options, onEvent: undefined, tags: undefined, inlineCache: options.cacheTo !== undefined };
-  const cacheTag = (target: string) => (options.cacheTo ? [`${options.cacheTo}:${target}`] : []);
+  const common = { ...options, onEvent: undefined, tags: undefined };
   const builder = await stage('builder', () =>
-    buildImage({
+    buildWithCache({
       ...common,
       target: options.builderTarget ?? 'builder',
-      tags: cacheTag(options.builderTarget ?? 'builder'),
       onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }),
     }),
   );
@@ -128,9 +127,9 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
       (r) => summarize(r),
     );
     const runtime = await stage('runtime', () =>
-      buildImage({
+      buildWithCache({
         ...common,
-        tags: [...(options.tags ?? []), ...cacheTag(options.runtimeTarget ?? 'runtime')],
+        tags: options.tags ?? [],
         target: options.runtimeTarget ?? 'runtime',
         extraEntries: [{ path: options.contextPath ?? 'optimized-venv', sourceDir: venvDir }],
         onEvent: (event) => onEvent?.({ type: 'build', stage: 'runtime', event }),
@@ -143,8 +142,8 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
     return { imageId: runtime.imageId, tags: runtime.tags, builder, runtime, optimizer, stages, smoke };
   } finally {
     await rm(workDir, { recursive: true, force: true });
-    // The builder image is an untagged by-product; its layers stay in BuildKit's cache for the next build.
-    if (builder.imageId && !options.cacheTo) {
+    // The builder image is an untagged by-product (unless it is the cache's); its layers stay in BuildKit's cache.
+    if (builder.imageId && !options.cache?.to) {
       await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
     }
   }
