@@ -53,7 +53,7 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   const images = selectImages(options.config, options.only);
   const engines = options.engines ?? [options.engine];
   if (engines.length === 0) throw new RangeError('runImages needs an engine');
-  const push = options.push && checkPush(options.config, images, options.push);
+  const push = options.push && checkPush(options.config, images, options.push, options.cacheAccess);
   const tags = await resolveImageTags(options);
   return {
     options,
@@ -62,7 +62,7 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(tags && { tags }),
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
-    cacheAccess: push?.cacheAccess ?? registryCacheAccess(),
+    cacheAccess: push?.cacheAccess ?? options.cacheAccess ?? registryCacheAccess(),
   };
 }
 
@@ -79,7 +79,12 @@ function selectImages(config: ImagesConfig, only: string[] | undefined): ImageCo
 }
 
 /** No network call: the registry settings and every repository name are checked here. */
-function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushRequest): Omit<PushPlan, 'tags'> {
+function checkPush(
+  config: ImagesConfig,
+  images: ImageConfig[],
+  request: PushRequest,
+  cacheAccess: RegistryCacheAccess | undefined,
+): Omit<PushPlan, 'tags'> {
   const registry = request.registry ?? config.registry;
   const destination = resolveRegistryDestination(registry, request.env);
   const host = destination.host ?? 'registry.invalid';
@@ -90,10 +95,12 @@ function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushReq
     pushed: new Map(),
     ...(request.auth && { auth: request.auth }),
     ...(request.env && { env: request.env }),
-    cacheAccess: registryCacheAccess({
-      push: { host: destination.host, auth: request.auth },
-      ...(request.env && { env: request.env }),
-    }),
+    cacheAccess:
+      cacheAccess ??
+      registryCacheAccess({
+        push: { host: destination.host, auth: request.auth },
+        ...(request.env && { env: request.env }),
+      }),
   };
 }
 
