@@ -58,15 +58,26 @@ const loadNow = () =>
     .map((x) => x.toFixed(1))
     .join(' ');
 
-/** One gate run without budgets (build + inspect), timed; fails the bench on any image error. */
+/** CPU time of the whole machine so far (ms): busy (user, nice, sys, irq) and total, over every core. */
+function cpuTimes() {
+  const sum = (pick) => cpus().reduce((n, c) => n + pick(c.times), 0);
+  return {
+    busy: sum((t) => t.user + t.nice + t.sys + t.irq),
+    total: sum((t) => t.user + t.nice + t.sys + t.irq + t.idle),
+  };
+}
+
+/** One gate run without budgets (build + inspect), timed, with the machine's CPU use meanwhile; fails on errors. */
 async function gate(engines, options = {}) {
   const begin = performance.now();
+  const cpu = cpuTimes();
   const result = await runImages({ engines, config, budgets: false, sha: SHA, ...options });
   const wallMs = performance.now() - begin;
+  const after = cpuTimes();
   if (result.report.errors.length) {
     throw new Error(result.report.errors.map((e) => `${e.image ?? ''}: ${e.message}`).join('\n'));
   }
-  return { wallMs, result };
+  return { wallMs, result, cpuBusy: (after.busy - cpu.busy) / (after.total - cpu.total) };
 }
 
 const buildMs = (run, image) => run.result.images[image]?.durations.build ?? NaN;
@@ -109,6 +120,20 @@ function addRow(part, what, samples, baseline, target) {
   return value;
 }
 
+/** A line under the table: what the medians of a row are made of (per-image stage times, CPU use). */
+const notes = [];
+
+const percent = (x) => `${(x * 100).toFixed(0)}% busy`;
+
+/** Median build and inspect time per image over runs, and the machine's CPU use meanwhile. */
+function stageMedians(runs) {
+  const per = IMAGES.map((image) => {
+    const stage = (name) => seconds(median(runs.map((r) => r.result.images[image]?.durations[name] ?? NaN)));
+    return `${image} build ${stage('build')}, inspect ${stage('inspect')}`;
+  });
+  return `${per.join('; ')}; machine CPU ${percent(median(runs.map((r) => r.cpuBusy)))} (${cpus().length} cores)`;
+}
+
 /** Who built what in a pool run, for the log. */
 const placement = (run) =>
   Object.entries(run.result.images)
@@ -134,15 +159,18 @@ async function partC(localEngine, remote) {
 /** (a) Both images cold: one engine one after the other, vs two engines in parallel, alternating who goes first. */
 async function partA(localEngine, remote) {
   const times = { sequential: [], parallel: [] };
+  const detail = { sequential: [], parallel: [] };
   for (let round = 0; round < rounds; round++) {
     for (const how of round % 2 ? ['parallel', 'sequential'] : ['sequential', 'parallel']) {
       const run = await gate(how === 'parallel' ? [localEngine, remote] : [localEngine], { noCache: true });
       times[how].push(run.wallMs);
-      log(`(a) round ${round + 1}: ${how} ${seconds(run.wallMs)} (${placement(run)})`);
+      detail[how].push(run);
+      log(`(a) round ${round + 1}: ${how} ${seconds(run.wallMs)} (${placement(run)}, CPU ${percent(run.cpuBusy)})`);
     }
   }
   const base = addRow('a', 'api + worker cold, one engine, sequential', times.sequential);
   addRow('a', 'api + worker cold, two engines in parallel', times.parallel, base, 0.8);
+  for (const how of ['sequential', 'parallel']) notes.push(`(a) ${how}: ${stageMedians(detail[how])}`);
 }
 
 /** The bench's config with a registry build cache per image: read from `repository(image)`, and written there with `to`. */
@@ -212,6 +240,7 @@ function printTable() {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const line of lines) console.log(row(line));
   console.log('(a) gate wall time (build + inspect, --no-budget); (b), (c) the build stage; samples in seconds');
+  for (const note of notes) console.log(note);
 }
 
 /** Stops what is still running, removes this run's local tags and files; throws when something is left. */
