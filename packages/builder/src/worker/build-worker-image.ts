@@ -225,19 +225,28 @@ async function exportClosure(
   file: string,
   tmpDir: string,
 ): Promise<ClosureReport> {
+  return withExportContainer(engine, image, async (id) => {
+    const out = createWriteStream(file);
+    try {
+      const archive = await engine.exportContainer(id);
+      return await closureTar(archive, out, options, { tmpDir, directoryMtime: new Date(0) });
+    } catch (err) {
+      out.destroy();
+      throw err;
+    }
+  });
+}
+
+/** Runs `fn` with a created, never started container of `image` (no network), removed afterwards whatever happens. */
+async function withExportContainer<T>(engine: Engine, image: string, fn: (id: string) => Promise<T>): Promise<T> {
   const id = await engine.createContainer({
     image,
     cmd: ['true'],
     labels: { 'org.4pass.role': 'export' },
     networkMode: 'none',
   });
-  const out = createWriteStream(file);
   try {
-    const archive = await engine.exportContainer(id);
-    return await closureTar(archive, out, options, { tmpDir, directoryMtime: new Date(0) });
-  } catch (err) {
-    out.destroy();
-    throw err;
+    return await fn(id);
   } finally {
     await engine.removeContainer(id);
   }
@@ -294,13 +303,7 @@ async function exportPath(
   into: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const id = await engine.createContainer({
-    image,
-    cmd: ['true'],
-    labels: { 'org.4pass.role': 'export' },
-    networkMode: 'none',
-  });
-  try {
+  await withExportContainer(engine, image, async (id) => {
     const archive = await engine.getArchive(id, path);
     // The archive's top directory is the basename of `path`; strip it so `into` holds the tree itself.
     const strip = (header: { name: string }) => ({ ...header, name: header.name.split('/').slice(1).join('/') || '.' });
@@ -316,9 +319,7 @@ async function exportPath(
       } as tarFs.ExtractOptions),
       ...(signal ? [{ signal }] : []),
     );
-  } finally {
-    await engine.removeContainer(id);
-  }
+  });
 }
 
 async function runSmoke(
