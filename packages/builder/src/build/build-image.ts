@@ -240,8 +240,9 @@ function missingSecretError(
   options: BuildOptions,
 ): BuildSecretMissingError | undefined {
   if (!(error instanceof BuildError) || !session?.missingSecrets.length) return undefined;
-  // Only when the failed step mounts one of them: an optional secret left out is no reason for another failure.
-  if (!session.missingSecrets.some((id) => error.step?.includes(`id=${id}`))) return undefined;
+  // Only when BuildKit failed for want of one (`secret <id> not found`, a required mount): an optional secret left
+  // out says nothing about why a step failed, and its own error (with the log tail) does.
+  if (!session.missingSecrets.some((id) => error.daemonMessage.includes(`secret ${id}`))) return undefined;
   return new BuildSecretMissingError(
     session.missingSecrets,
     error.step,
