@@ -67,7 +67,8 @@ const withCache = (to: boolean): ImagesConfig => ({
 function buildsOf(result: RunImagesResult, image: string): BuildResult[] {
   const build = result.builds[image];
   if (!build) throw new Error(`${image} was not built: ${JSON.stringify(result.report.errors)}`);
-  return 'builder' in build ? [build.builder, build.runtime] : [build as BuildResult];
+  if (!('builder' in build)) return [build];
+  return [build.builder, ...(build.rootfs ? [build.rootfs] : []), build.runtime];
 }
 
 describe('a registry build cache (inline cache, every stage)', () => {
@@ -81,12 +82,22 @@ describe('a registry build cache (inline cache, every stage)', () => {
     });
     expect(result.report.errors).toEqual([]);
     expect(Object.values(result.pushes).map((p) => p.status)).toEqual(['pushed', 'pushed']);
-    expect((await registry.listTags(`4pass-test/${runId}/cache-api`))?.sort()).toEqual(['runtime', 'web']);
+    // Every target the worker pipeline builds, and every stage those copy from: the API's builder and runtime
+    // (runtime copies from web and compile-venv), the worker's builder, rootfs and minimal (FROM scratch, copying
+    // from compile-venv, compile-app and compile-minimal).
+    expect((await registry.listTags(`4pass-test/${runId}/cache-api`))?.sort()).toEqual([
+      'builder',
+      'compile-venv',
+      'runtime',
+      'web',
+    ]);
     expect((await registry.listTags(`4pass-test/${runId}/cache-worker`))?.sort()).toEqual([
       'builder',
       'compile-app',
+      'compile-minimal',
       'compile-venv',
-      'runtime',
+      'minimal',
+      'rootfs',
     ]);
   });
 

@@ -213,7 +213,8 @@ async function cutMinimalRootfs(
     );
     return { rootfs, closure, entry: { path: options.rootfsContextPath ?? 'minimal-rootfs', sourceDir: dir } };
   } finally {
-    await options.engine.removeImage(rootfs.imageId, { force: false }).catch(() => undefined);
+    // Like the builder: a by-product, unless it is the build cache's `<to>:rootfs` (removing it by id would untag it).
+    if (!options.cache?.to) await options.engine.removeImage(rootfs.imageId, { force: false }).catch(() => undefined);
   }
 }
 
