@@ -1,9 +1,10 @@
 #!/usr/bin/env zx
-// `pnpm bench [build|optimizer|worker|api]...`: runs the named benchmarks (all when none is named). Each prints a
-// table measured side by side against the baseline its issue names.
+// `pnpm bench [build|optimizer|worker|api|scale]...`: runs the named benchmarks (all when none is named). Each prints a
+// table measured side by side against the baseline its issue names. `scale` runs under tsx: it starts engines with
+// the engine tests' TypeScript harness.
 import { fileURLToPath } from 'node:url';
 
-const all = ['build', 'optimizer', 'worker', 'api'];
+const all = ['build', 'optimizer', 'worker', 'api', 'scale'];
 const names = argv._.length ? argv._.map(String) : all;
 const unknown = names.filter((n) => !all.includes(n));
 if (unknown.length) {
@@ -13,5 +14,7 @@ if (unknown.length) {
 for (const name of names) {
   const script = fileURLToPath(new URL(`./bench-${name}.mjs`, import.meta.url));
   echo(chalk.bold(`\n=== bench ${name} ===`));
-  await $({ stdio: 'inherit' })`zx ${script} ${process.argv.slice(3).filter((a) => a.startsWith('--'))}`;
+  const flags = process.argv.slice(3).filter((a) => a.startsWith('--'));
+  if (name === 'scale') await $({ stdio: 'inherit' })`node --import tsx ${script} ${flags}`;
+  else await $({ stdio: 'inherit' })`zx ${script} ${flags}`;
 }

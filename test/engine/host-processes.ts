@@ -10,6 +10,8 @@ export interface HostLeftovers {
   processes: { pid: number; command: string }[];
   mounts: string[];
   bridge: boolean;
+  /** iptables rules (`-A …` as `iptables -S` prints them) whose comment names the directory. */
+  rules: string[];
 }
 
 function readProc(pid: string, file: string): string {
@@ -45,11 +47,34 @@ export function bridgeExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
-export function leftovers(dir: string, bridge: string, also: number[] = []): HostLeftovers {
-  return { processes: processesUnder(dir, also), mounts: mountsUnder(dir), bridge: bridgeExists(bridge) };
+/** The comment that marks the iptables rules a harness added for `dir` (no spaces: `iptables -S` prints it bare). */
+export const ruleComment = (dir: string): string => `4pass:${dir}`;
+
+/** iptables rules (nat and filter tables) whose comment names `dir`. */
+export function rulesUnder(dir: string): { table: string; rule: string }[] {
+  return ['nat', 'filter'].flatMap((table) => {
+    const listed = spawnSync('iptables', ['-w', '-t', table, '-S'], { encoding: 'utf8' });
+    const lines = listed.status === 0 ? listed.stdout.split('\n') : [];
+    return lines.filter((l) => l.startsWith('-A ') && l.includes(ruleComment(dir))).map((rule) => ({ table, rule }));
+  });
 }
 
-/** Kills what is left (SIGKILL), unmounts below `dir` (deepest first), deletes the bridge and the directory. */
+/** Adds an iptables rule (`-I CHAIN …`) marked with `dir`'s comment; throws with iptables' own message. */
+export function addRule(dir: string, table: string, spec: string[]): void {
+  const args = ['-w', '-t', table, ...spec, '-m', 'comment', '--comment', ruleComment(dir)];
+  const result = spawnSync('iptables', args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`iptables ${args.join(' ')} failed: ${result.stderr.trim()}`);
+}
+
+export function leftovers(dir: string, bridge: string, also: number[] = []): HostLeftovers {
+  const rules = rulesUnder(dir).map((r) => r.rule);
+  return { processes: processesUnder(dir, also), mounts: mountsUnder(dir), bridge: bridgeExists(bridge), rules };
+}
+
+/**
+ * Kills what is left (SIGKILL), unmounts below `dir` (deepest first), deletes its iptables rules, the bridge and the
+ * directory.
+ */
 export function removeLeftovers(dir: string, bridge: string, also: number[] = []): void {
   for (const { pid } of processesUnder(dir, also)) {
     try {
@@ -59,6 +84,8 @@ export function removeLeftovers(dir: string, bridge: string, also: number[] = []
     }
   }
   for (const point of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', point]);
+  for (const { table, rule } of rulesUnder(dir))
+    spawnSync('iptables', ['-w', '-t', table, '-D', ...rule.split(/\s+/).slice(1)]);
   if (bridge && bridgeExists(bridge)) spawnSync('ip', ['link', 'del', bridge]);
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -72,7 +72,7 @@ afterAll(async () => {
   await sshd?.stop();
   if (remote) {
     await remote.stop();
-    expect(remote.leftovers()).toEqual({ processes: [], mounts: [], bridge: false });
+    expect(remote.leftovers()).toEqual({ processes: [], mounts: [], bridge: false, rules: [] });
   }
 });
 

@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { isAlive, leftovers, removeLeftovers, stopProcess, type HostLeftovers } from './host-processes.js';
+import { addRule, isAlive, leftovers, removeLeftovers, stopProcess, type HostLeftovers } from './host-processes.js';
 import { freePort } from './registry.js';
 import { makeCertificates, type TestCertificates } from './test-certificates.js';
 
@@ -36,8 +36,16 @@ export interface SecondEngine {
 const PREFIX = '4pass-engine-';
 const OWNER = 'owner.pid';
 
+export interface SecondEngineOptions {
+  /**
+   * Outbound network for its containers (builds that reach npm or Debian): a MASQUERADE rule for its bridge's subnet
+   * and FORWARD rules for the bridge, marked with the engine's directory and removed with it. Default false.
+   */
+  outbound?: boolean;
+}
+
 /** Starts the engine and waits until it answers; on failure removes everything and throws with its log. */
-export async function startSecondEngine(): Promise<SecondEngine> {
+export async function startSecondEngine(options: SecondEngineOptions = {}): Promise<SecondEngine> {
   const dir = await mkdtemp(join('/tmp', PREFIX));
   const bridge = `4p${randomBytes(3).toString('hex')}`;
   await writeFile(join(dir, OWNER), String(process.pid));
@@ -46,7 +54,8 @@ export async function startSecondEngine(): Promise<SecondEngine> {
   process.once('exit', cleanup);
   try {
     const certificates = await makeCertificates(join(dir, 'certs'));
-    createBridge(bridge);
+    const subnet = createBridge(bridge);
+    if (options.outbound) allowOutbound(dir, bridge, subnet);
     const port = await freePort();
     const child = await spawnDockerd(dir, bridge, port, certificates);
     await waitForPing(join(dir, 'docker.sock'), child, dir);
@@ -101,7 +110,8 @@ function freeSubnet(): string {
   throw new Error('no free 172.30.x.0/24 subnet for the second engine’s bridge');
 }
 
-function createBridge(name: string): void {
+/** Creates the bridge; returns its address (`172.30.x.1/24`). */
+function createBridge(name: string): string {
   const subnet = freeSubnet();
   for (const args of [
     ['link', 'add', name, 'type', 'bridge'],
@@ -111,6 +121,26 @@ function createBridge(name: string): void {
     const result = spawnSync('ip', args, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${result.stderr.trim()}`);
   }
+  return subnet;
+}
+
+/** NAT for the bridge's subnet, as the first engine's own iptables rules do for docker0 (`--iptables=false` here). */
+function allowOutbound(dir: string, bridge: string, subnet: string): void {
+  const network = subnet.replace(/\.1\/24$/, '.0/24');
+  addRule(dir, 'nat', ['-I', 'POSTROUTING', '-s', network, '!', '-o', bridge, '-j', 'MASQUERADE']);
+  addRule(dir, 'filter', ['-I', 'FORWARD', '-i', bridge, '-j', 'ACCEPT']);
+  addRule(dir, 'filter', [
+    '-I',
+    'FORWARD',
+    '-o',
+    bridge,
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'RELATED,ESTABLISHED',
+    '-j',
+    'ACCEPT',
+  ]);
 }
 
 async function spawnDockerd(dir: string, bridge: string, port: number, certs: TestCertificates): Promise<ChildProcess> {

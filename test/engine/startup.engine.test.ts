@@ -104,15 +104,16 @@ describe('measureStartup', () => {
     const r = await measureStartup(await engine(), tag, {
       ready: { kind: 'logPattern', pattern: 'this line never comes' },
       runs: 3,
-      timeoutMs: 1_500,
+      // Long enough for the container to print its line on a busy machine; the point is what the failure carries.
+      timeoutMs: 5_000,
       labels: testLabel,
     });
     expect(r.ok).toBe(false);
-    expect(r.runs).toEqual([{ run: 1, ok: false, error: 'not ready within 1.5 s' }]);
-    expect(r.failures[0]?.reason).toBe('not ready within 1.5 s');
+    expect(r.runs).toEqual([{ run: 1, ok: false, error: 'not ready within 5 s' }]);
+    expect(r.failures[0]?.reason).toBe('not ready within 5 s');
     expect(r.failures[0]?.logTail.some((l) => /^ready in \d+ ms$/.test(l))).toBe(true);
     expect(r.medianMs).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
     expect(await ourContainers()).toBe(0);
   });
 

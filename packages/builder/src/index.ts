@@ -34,6 +34,7 @@ export {
   EcrError,
   PushError,
   RegistryAuthError,
+  RegistryCacheError,
   RegistryServerError,
   RegistryTimeoutError,
   RegistryUnavailableError,
@@ -190,6 +191,12 @@ export type {
   RetagOptions,
 } from './push/registry-api.js';
 export { DEFAULT_RETRIES, type RetryOptions } from './push/retry.js';
+export {
+  registryCacheAccess,
+  type RegistryCacheAccess,
+  type RegistryCacheAccessOptions,
+} from './push/registry-cache.js';
+export type { BuildCache } from './build/build-with-cache.js';
 export type { RegistryTimeouts } from './push/registry-http-client.js';
 
 // The whole job: config → context → build → inspect → budgets → tag/push → report.

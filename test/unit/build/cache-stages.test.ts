@@ -19,6 +19,7 @@ describe('dependencyStages', () => {
     expect(dependencyStages(API, 'debug')).toEqual(['web', 'deps', 'runtime']);
     expect(dependencyStages(API, 'web')).toEqual([]);
     expect(dependencyStages(API, 'nope')).toEqual([]);
+    expect(dependencyStages(API)).toEqual(['web', 'deps', 'runtime']); // no target: the last stage
   });
 
   it('follows a bind mount from another stage and a multi-line COPY', () => {

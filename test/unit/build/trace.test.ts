@@ -113,6 +113,32 @@ describe('TraceTracker (progressui rules)', () => {
     ]);
   });
 
+  it('names the step whose error failed the build, not a cache import that failed first without harm', () => {
+    const t = new TraceTracker();
+    t.apply(
+      status({
+        vertexes: [
+          vertex('c', {
+            name: 'importing cache manifest from 127.0.0.1:5000/app-cache:builder',
+            started: ts(0),
+            completed: ts(50),
+            error: '127.0.0.1:5000/app-cache:builder: not found',
+          }),
+          vertex('r', {
+            name: '[builder 3/4] RUN pip install',
+            started: ts(60),
+            completed: ts(900),
+            error: 'exit code: 1',
+          }),
+        ],
+      }),
+    );
+    const message = 'executor failed running [/bin/sh -c pip install]: exit code: 1';
+    expect(t.failedStep(message)?.step.name).toBe('[builder 3/4] RUN pip install');
+    // Without the build's message, the first failure.
+    expect(t.failedStep()?.step.name).toBe('importing cache manifest from 127.0.0.1:5000/app-cache:builder');
+  });
+
   it('merges run intervals of a restarted vertex and announces it again', () => {
     const t = new TraceTracker();
     t.apply(status({ vertexes: [vertex('r', { started: ts(0), completed: ts(100) })] }));

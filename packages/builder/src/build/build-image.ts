@@ -240,6 +240,9 @@ function missingSecretError(
   options: BuildOptions,
 ): BuildSecretMissingError | undefined {
   if (!(error instanceof BuildError) || !session?.missingSecrets.length) return undefined;
+  // Only when BuildKit failed for want of one (`secret <id> not found`, a required mount): an optional secret left
+  // out says nothing about why a step failed, and its own error (with the log tail) does.
+  if (!session.missingSecrets.some((id) => error.daemonMessage.includes(`secret ${id}`))) return undefined;
   return new BuildSecretMissingError(
     session.missingSecrets,
     error.step,
@@ -344,8 +347,8 @@ function imageIdOf(
   const stopped = watchdog.stopError();
   if (stopped) throw stopped;
   if (outcome.daemonError) {
-    const failed = tracker.failedStep();
     const { message } = outcome.daemonError;
+    const failed = tracker.failedStep(message);
     const exit = /exit code: (\d+)/.exec(message);
     emit({ type: 'build-failed', message, step: failed?.step, logTail: failed?.logTail ?? [], canceled: false });
     throw new BuildError({
@@ -362,7 +365,7 @@ function imageIdOf(
 }
 
 function failedEvent(error: BuildCanceledError | BuildError, tracker: TraceTracker): BuildEvent {
-  const failed = tracker.failedStep();
+  const failed = tracker.failedStep(error instanceof BuildError ? error.daemonMessage : '');
   return {
     type: 'build-failed',
     message: error instanceof BuildError ? error.daemonMessage : error.message,

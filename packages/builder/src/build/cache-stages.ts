@@ -6,9 +6,10 @@
  */
 
 /** The named stages `target` depends on (through `FROM <stage>`, `COPY --from=<stage>`, `--mount=from=<stage>`), in
- * Dockerfile order, without `target` itself. Unknown or unnamed targets give no stages. */
-export function dependencyStages(dockerfile: string, target: string): string[] {
+ * Dockerfile order, without `target` itself; no target: the last stage's. Unknown targets give no stages. */
+export function dependencyStages(dockerfile: string, target?: string): string[] {
   const stages = parseStages(dockerfile);
+  target ??= [...stages.keys()].at(-1) ?? '';
   const needed = new Set<string>();
   const visit = (name: string): void => {
     for (const dep of stages.get(name) ?? []) {
@@ -17,7 +18,7 @@ export function dependencyStages(dockerfile: string, target: string): string[] {
       visit(dep);
     }
   };
-  visit(target);
+  visit(target.toLowerCase());
   return [...stages.keys()].filter((name) => needed.has(name) && name !== target);
 }
 

@@ -92,12 +92,16 @@ export class TraceTracker {
       });
   }
 
-  /** The step that failed (not merely canceled), with its last log lines; undefined for frontend errors. */
-  failedStep(): { step: StepRef; logTail: string[]; message: string } | undefined {
+  /**
+   * The step that failed (not merely canceled), with its last log lines; undefined for frontend errors. A vertex can
+   * fail without failing the build (importing a registry cache that is not there yet), so the one whose error the
+   * build's own message (`daemonMessage`) carries comes first, then the first to fail.
+   */
+  failedStep(daemonMessage = ''): { step: StepRef; logTail: string[]; message: string } | undefined {
     const failed = [...this.vertexes.values()]
       .filter((v) => v.error !== '' && !isCanceled(v.error))
       .sort((a, b) => (a.completed ?? 0) - (b.completed ?? 0));
-    const v = failed[0];
+    const v = failed.find((f) => daemonMessage.includes(f.error)) ?? failed[0];
     if (!v) return undefined;
     const tail = [...v.logTail];
     if (v.partial) tail.push(v.partial.text);

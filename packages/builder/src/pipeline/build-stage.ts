@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { buildImage, type BuildOptions, type BuildResult } from '../build/build-image.js';
-import { cacheRefs, dependencyStages } from '../build/cache-stages.js';
-import type { ImageConfig } from '../config/config-schema.js';
+import type { BuildResult } from '../build/build-image.js';
+import { buildWithCache } from '../build/build-with-cache.js';
 import { buildWorkerImage, type WorkerBuildResult } from '../worker/build-worker-image.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, RegistryAuth } from '../engine/engine.js';
 import type { BuildRequest } from './context-stage.js';
 import type { StageContext } from './schedule-images.js';
 
@@ -29,48 +27,50 @@ export async function buildStage(request: BuildRequest, at: StageContext, home?:
     secretSources: request.secretSources,
     labels: request.labels,
     ...(request.noCache && { noCache: true }),
+    registryAuth: await cacheCredentials(request, at),
     signal: at.signal,
   };
   const result =
     image.pipeline === 'worker'
       ? await buildWorkerImage({
           ...common,
-          ...workerCache(image.cache),
+          ...(image.cache && { cache: image.cache }),
           profile: image.optimizer ?? {},
           ...(image.target && { runtimeTarget: image.target }),
           ...(image.sourceDir && { sourceDir: image.sourceDir }),
           onEvent: (event) => at.emit({ type: 'worker', image: image.name, event }),
         })
-      : await buildWithCache(image, common, (event) => at.emit({ type: 'build', image: image.name, event }));
+      : await buildWithCache({
+          ...common,
+          ...(image.target && { target: image.target }),
+          ...(image.cache && { cache: image.cache }),
+          onEvent: (event) => at.emit({ type: 'build', image: image.name, event }),
+        });
   const cached = 'cachedSteps' in result ? ` (${result.cachedSteps}/${result.totalSteps} steps cached)` : '';
   at.describe(`${result.imageId.slice(7, 19)}${cached}`);
   return { result, localTags: request.localTags };
 }
 
-type Cache = ImageConfig['cache'];
-
-function workerCache(cache: Cache): { cacheFrom?: string[]; cacheTo?: string } {
-  if (!cache) return {};
-  const repositories = [...cache.from, ...(cache.to ? [cache.to] : [])];
-  return { cacheFrom: cacheRefs(repositories, ['builder', 'runtime']), ...(cache.to && { cacheTo: cache.to }) };
-}
-
 /**
- * A plain build; with a registry cache, first every stage the target copies from as its own target (each with its
- * inline cache, tagged `<cache.to>:<stage>`), then the target (`<cache.to>:<target>`), all reading every stage's cache.
+ * Credentials of the registries holding the image's build cache, handed to BuildKit over the build's session (each
+ * only for its own host). A registry whose credentials cannot be had is read without: a warning, and at worst a cold
+ * build — the cache only ever saves time. (Writing the cache fails the push instead: see the push stage.)
  */
-async function buildWithCache(
-  image: ImageConfig,
-  common: Omit<BuildOptions, 'onEvent'>,
-  onEvent: BuildOptions['onEvent'],
-): Promise<BuildResult> {
-  const target = image.target;
-  if (!image.cache) return buildImage({ ...common, ...(target && { target }), onEvent });
-  const { from, to } = image.cache;
-  const stages = target ? dependencyStages(await readFile(image.dockerfile, 'utf8'), target) : [];
-  const cacheFrom = cacheRefs([...from, ...(to ? [to] : [])], [...stages, target ?? 'final']);
-  const cached = { ...common, cacheFrom, inlineCache: to !== undefined, onEvent };
-  for (const stage of stages) await buildImage({ ...cached, target: stage, tags: to ? [`${to}:${stage}`] : [] });
-  const tags = [...(common.tags ?? []), ...(to ? [`${to}:${target ?? 'final'}`] : [])];
-  return buildImage({ ...cached, ...(target && { target }), tags });
+async function cacheCredentials(request: BuildRequest, at: StageContext): Promise<RegistryAuth[]> {
+  const { cache, name } = request.image;
+  const repositories = cache ? [...cache.from, ...(cache.to ? [cache.to] : [])] : [];
+  const found = await Promise.all(
+    repositories.map((repository) =>
+      request.cacheAccess.credentials(repository).catch((error: unknown) => {
+        at.emit({
+          type: 'warning',
+          image: name,
+          message: `build cache read without credentials: ${(error as Error).message}`,
+        });
+        return undefined;
+      }),
+    ),
+  );
+  const byHost = new Map(found.flatMap((auth) => (auth ? [[auth.serveraddress, auth] as const] : [])));
+  return [...byHost.values()];
 }

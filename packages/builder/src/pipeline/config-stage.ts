@@ -14,6 +14,7 @@ import { describeSecretSource, loadBuildSecrets } from '../secrets/load-build-se
 import { findSecretBuildArgs } from '../secrets/secret-build-args.js';
 import { SecretSet } from '../secrets/secret-set.js';
 import { removeStaleStartupContainers } from '../startup/stale-containers.js';
+import { registryCacheAccess, type RegistryCacheAccess } from '../push/registry-cache.js';
 import { resolveTags, type ResolvedTags } from '../push/tags.js';
 import type { PushRequest, RunImagesOptions } from './run-options.js';
 
@@ -26,6 +27,8 @@ export interface RunPlan {
   tags?: ResolvedTags;
   push?: PushPlan;
   layerSizeCache: LayerSizeCache;
+  /** How the images' registry build caches are read (and, with `push`, written): `push.cacheAccess` when pushing. */
+  cacheAccess: RegistryCacheAccess;
   secrets: SecretsPlan;
 }
 
@@ -49,6 +52,8 @@ export interface PushPlan {
   pushed: Map<string, PushedTag[]>;
   /** The gate report, set by the report stage: each pushed image's part is stored with it (`storeReport`). */
   report?: GateReport;
+  /** Credentials for the registry build caches (the push's own for its registry, ECR tokens, the environment's). */
+  cacheAccess: RegistryCacheAccess;
 }
 
 /**
@@ -64,7 +69,7 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   const images = selectImages(options.config, options.only);
   const engines = options.engines ?? [options.engine];
   if (engines.length === 0) throw new RangeError('runImages needs an engine');
-  const push = options.push && checkPush(options.config, images, options.push);
+  const push = options.push && checkPush(options.config, images, options.push, options.cacheAccess);
   const tags = await resolveImageTags(options);
   const secrets = await secretsPlan(options);
   await removeLeftovers(engines, options);
@@ -76,6 +81,7 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
     secrets,
+    cacheAccess: push?.cacheAccess ?? options.cacheAccess ?? registryCacheAccess(),
   };
 }
 
@@ -119,7 +125,12 @@ function selectImages(config: ImagesConfig, only: string[] | undefined): ImageCo
 }
 
 /** No network call: the registry settings and every repository name are checked here. */
-function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushRequest): Omit<PushPlan, 'tags'> {
+function checkPush(
+  config: ImagesConfig,
+  images: ImageConfig[],
+  request: PushRequest,
+  cacheAccess: RegistryCacheAccess | undefined,
+): Omit<PushPlan, 'tags'> {
   const registry = request.registry ?? config.registry;
   const destination = resolveRegistryDestination(registry, request.env);
   const host = destination.host ?? 'registry.invalid';
@@ -131,6 +142,12 @@ function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushReq
     pushed: new Map(),
     ...(request.auth && { auth: request.auth }),
     ...(request.env && { env: request.env }),
+    cacheAccess:
+      cacheAccess ??
+      registryCacheAccess({
+        push: { host: destination.host, auth: request.auth },
+        ...(request.env && { env: request.env }),
+      }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ImageConfig } from '../config/config-schema.js';
+import type { RegistryCacheAccess } from '../push/registry-cache.js';
 import type { ResolvedTags } from '../push/tags.js';
 import type { RunPlan } from './config-stage.js';
 
@@ -22,6 +23,8 @@ export interface BuildRequest {
    */
   localTags: string[];
   noCache: boolean;
+  /** Credentials of the registries that hold the image's build cache (`image.cache`). */
+  cacheAccess: RegistryCacheAccess;
 }
 
 function commitTags(tags: ResolvedTags | undefined): string[] {
@@ -44,5 +47,6 @@ export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
     labels: { ...image.labels, ...plan.tags?.labels },
     localTags: (image.tags ?? commitTags(plan.tags)).map((t) => `${repository}:${t}`),
     noCache: plan.options.noCache === true,
+    cacheAccess: plan.cacheAccess,
   };
 }

@@ -24,4 +24,6 @@ export type PipelineEvent =
   | { type: 'push'; image: string; event: PushEvent }
   | { type: 'image-done'; image: string; report: ImageReport }
   | { type: 'image-failed'; image: string; stage: PipelineStage; error: Error }
-  | { type: 'push-skipped'; reason: string };
+  | { type: 'push-skipped'; reason: string }
+  /** Something the run went on without, e.g. credentials for a registry build cache (read anonymously instead). */
+  | { type: 'warning'; image: string; message: string };

@@ -1,5 +1,4 @@
 import type { ImageConfig } from '../config/config-schema.js';
-import { pushImage } from '../push/push-image.js';
 import { pushToRegistry } from '../push/push-to-registry.js';
 import type { PushEvent, PushResult } from '../push/push-image.js';
 import type { BuiltImage } from './build-stage.js';
@@ -7,6 +6,7 @@ import { repositoryName, type PushPlan } from './config-stage.js';
 import type { StageContext } from './schedule-images.js';
 import { openRegistry } from '../push/open-registry.js';
 import { storeReport } from '../push/report-artifact.js';
+import { pushBuildCache } from '../push/registry-cache.js';
 
 /** The tag/push stage: `sha-<7>` pushed and verified, then `latest`, from the engine that built the image. */
 export async function pushStage(
@@ -40,7 +40,16 @@ export async function pushStage(
     onEvent,
   });
   const stored = await storeImageReport(image, result.digest, push);
-  const cacheTags = await pushCache(image, push, at);
+  const to = image.cache?.to;
+  const cacheTags = to
+    ? await pushBuildCache({
+        engine: at.engine,
+        repository: to,
+        access: push.cacheAccess,
+        signal: at.signal,
+        onEvent: (event) => at.emit({ type: 'push', image: image.name, event }),
+      })
+    : [];
   const cache = cacheTags.length ? `; cache ${cacheTags.join(', ')}` : '';
   at.describe(
     `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}${cache}`,
@@ -80,28 +89,4 @@ function record(
   const via = event.type === 'tag-pointed' ? event.via : event.type === 'tag-unchanged' ? 'unchanged' : 'engine-push';
   tags.push({ tag: event.tag, digest: event.digest, via });
   push.pushed.set(image, tags);
-}
-
-/**
- * The image's registry build cache (`cache.to`): each stage image the build tagged `<to>:<stage>`, pushed with the
- * image's credentials when it goes to the same registry, else `REGISTRY_USERNAME` / `REGISTRY_PASSWORD`.
- */
-async function pushCache(image: ImageConfig, push: PushPlan, at: StageContext): Promise<string[]> {
-  const to = image.cache?.to;
-  if (!to) return [];
-  const sameRegistry = push.destination.host !== undefined && to.startsWith(`${push.destination.host}/`);
-  const refs = (await at.engine.listImages({ reference: [`${to}:*`] })).flatMap((i) => i.repoTags);
-  const tags = refs.filter((ref) => ref.startsWith(`${to}:`)).map((ref) => ref.slice(to.length + 1));
-  for (const tag of tags) {
-    await pushImage({
-      engine: at.engine,
-      image: `${to}:${tag}`,
-      repository: to,
-      tags: [tag],
-      ...(sameRegistry && push.auth && { auth: push.auth }),
-      ...(push.env && { env: push.env }),
-      signal: at.signal,
-    });
-  }
-  return tags;
 }

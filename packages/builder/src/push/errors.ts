@@ -174,3 +174,23 @@ export class EcrError extends FourpassError {
     super(`ECR ${operation} failed (${code}): ${reason}`, options);
   }
 }
+
+/** A registry build cache could not be reached: names the cache ref and its registry. */
+export class RegistryCacheError extends FourpassError {
+  override readonly name = 'RegistryCacheError' as const;
+  constructor(
+    /** `host[:port]/path:tag` (or the repository, for credentials). */
+    readonly ref: string,
+    readonly registry: string,
+    readonly operation: 'credentials' | 'push',
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      operation === 'push'
+        ? `pushing the build cache ${ref} to registry ${registry} failed: ${reason}`
+        : `no credentials for the build cache ${ref} on registry ${registry}: ${reason}`,
+      options,
+    );
+  }
+}

@@ -1,7 +1,6 @@
-import { resolveRegistryDestination, type RegistrySettings } from '../config/registry-settings.js';
-import { RegistrySettingsError } from '../errors.js';
-import { defaultRegistryScheme, parseRegistryHost } from '../references/registry-host.js';
-import { createEcrRegistry } from './ecr-client.js';
+import type { RegistrySettings } from '../config/registry-settings.js';
+import { defaultRegistryScheme } from '../references/registry-host.js';
+import { resolveRegistryTarget } from './push-to-registry.js';
 import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv, resolveRegistryAuth, type RegistryAuthSource } from './registry-auth.js';
 import { RegistryHttpClient } from './registry-http-client.js';
@@ -28,14 +27,7 @@ export async function openRegistry(
   options: OpenRegistryOptions,
 ): Promise<{ client: RegistryHttpClient; host: string; name: string }> {
   const env = options.env ?? process.env;
-  const destination = resolveRegistryDestination(options.registry, env);
-  const ecr =
-    options.ecr ??
-    (destination.ecr &&
-      createEcrRegistry({ ...destination.ecr, ...(destination.host && { registryHost: destination.host }), env }));
-  const host = destination.host ?? (await ecr?.getRegistryAuth())?.serveraddress.replace(/^https?:\/\//, '');
-  if (!host) throw new RegistrySettingsError('no registry host: pass --registry HOST or set registry.accountId');
-  const target = parseRegistryHost(`${host.replace(/\/+$/, '')}/${options.name}`);
+  const { target, ecr } = await resolveRegistryTarget({ ...options, env });
   const source = options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host, env));
   const auth = source ? await resolveRegistryAuth(source) : undefined;
   const client = new RegistryHttpClient({

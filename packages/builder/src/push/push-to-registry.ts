@@ -4,7 +4,7 @@ import { pushImage, type PushImageOptions, type PushResult } from './push-image.
 import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv } from './registry-auth.js';
 import { resolveRegistryDestination, type RegistrySettings } from '../config/registry-settings.js';
-import { parseRegistryHost } from '../references/registry-host.js';
+import { parseRegistryHost, type RegistryTarget } from '../references/registry-host.js';
 
 /**
  * The registry host for `settings` when it is known without any call: `host`, else the ECR host from `accountId` +
@@ -50,19 +50,34 @@ export interface PushToRegistryOptions extends Omit<
  */
 export async function pushToRegistry(options: PushToRegistryOptions): Promise<PushResult> {
   const env = options.env ?? process.env;
-  const destination = resolveRegistryDestination(options.registry, env);
-  const ecr =
-    options.ecr ??
-    (destination.ecr &&
-      createEcrRegistry({ ...destination.ecr, ...(destination.host && { registryHost: destination.host }), env }));
-  const host = destination.host ?? (await ecrEndpoint(ecr));
-  const target = parseRegistryHost(`${host}/${options.name}`);
+  const { target, ecr } = await resolveRegistryTarget({ ...options, env });
   const auth = options.auth ?? (target.isEcr ? undefined : registryAuthFromEnv(target.host, env));
   const { name: _name, registry: _registry, ...passThrough } = options;
   const pushOptions: PushImageOptions = { ...passThrough, repository: target.repository, env };
   if (auth) pushOptions.auth = auth;
   if (ecr) pushOptions.ecr = ecr;
   return pushImage(pushOptions);
+}
+
+/**
+ * Where repository `name` lives: the configured host (or `--registry`), else the ECR endpoint of the authorization
+ * token; with, for ECR, its control plane (`options.ecr` or the AWS SDK's default chain).
+ * @throws {RegistrySettingsError} no registry configured, ECR without a region, or ECR naming no endpoint.
+ */
+export async function resolveRegistryTarget(options: {
+  registry?: RegistrySettings | undefined;
+  name: string;
+  env: NodeJS.ProcessEnv;
+  ecr?: RegistryApi | undefined;
+}): Promise<{ target: RegistryTarget; ecr: RegistryApi | undefined }> {
+  const { env } = options;
+  const destination = resolveRegistryDestination(options.registry, env);
+  const ecr =
+    options.ecr ??
+    (destination.ecr &&
+      createEcrRegistry({ ...destination.ecr, ...(destination.host && { registryHost: destination.host }), env }));
+  const host = destination.host ?? (await ecrEndpoint(ecr));
+  return { target: parseRegistryHost(`${host.replace(/\/+$/, '')}/${options.name}`), ecr };
 }
 
 /** The registry endpoint ECR names in its authorization token (`proxyEndpoint`): no account id needed. */

@@ -52,6 +52,8 @@ export function createPipelineRenderer(stream: Stream, options: PipelineRenderer
         return log(`--> ${event.image}: ${event.stage} FAILED\n${event.error.message}`);
       case 'push-skipped':
         return log(`push skipped: ${event.reason}`);
+      case 'warning':
+        return log(`--> ${event.image}: warning: ${event.message}`);
       case 'image-done':
         return;
     }

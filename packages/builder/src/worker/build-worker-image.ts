@@ -17,8 +17,9 @@ import {
   type Profile,
 } from '@4pass/optimizer';
 import type { Engine } from '../engine/engine.js';
-import { buildImage, type BuildOptions, type BuildResult } from '../build/build-image.js';
+import type { BuildOptions, BuildResult } from '../build/build-image.js';
 import type { BuildEvent } from '../build/build-events.js';
+import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
 import type { ExtraEntry } from '../context/create-build-context.js';
 import { FourpassError } from '../errors.js';
 import { formatMegabytes } from '../units/format-units.js';
@@ -52,10 +53,10 @@ export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEve
   /** Path of the optimized environment inside the runtime build context; default `optimized-venv`. */
   contextPath?: string;
   /**
-   * A registry repository for BuildKit's inline cache: the builder and runtime images are also tagged
-   * `<cacheTo>:builder` / `<cacheTo>:runtime` (with `BUILDKIT_INLINE_CACHE=1`) to be pushed; read with `cacheFrom`.
+   * A registry build cache for both targets and every stage they copy from (`buildWithCache`): read from
+   * `<repository>:<stage>`; with `to`, each is also tagged `<to>:<stage>` with its inline cache, to be pushed.
    */
-  cacheTo?: string;
+  cache?: BuildCache;
   /** Directory of the closure's tree (`rootfs.tar`) inside the runtime build context; default `minimal-rootfs`. */
   rootfsContextPath?: string;
   /** Run the optimizer's smoke program inside the final image (runtime user, read-only root); default true. */
@@ -121,19 +122,15 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const { stage, stages } = stageRunner(onEvent, options.signal);
 
   const sourceDir = options.sourceDir;
-  if (sourceDir)
-    await stage(
-      'scan',
-      () => scanWorkerSource(sourceDir, profile),
-      (n) => `${n} Python files scanned`,
-    );
+  if (sourceDir) await stage('scan', () => scanWorkerSource(sourceDir, profile), scanned);
 
-  const common = { ...options, onEvent: undefined, tags: undefined, inlineCache: options.cacheTo !== undefined };
-  const cacheTag = (target: string) => (options.cacheTo ? [`${options.cacheTo}:${target}`] : []);
-  const builderTarget = options.builderTarget ?? 'builder';
-  const onBuilderEvent = (event: BuildEvent) => onEvent?.({ type: 'build', stage: 'builder', event });
+  const common = { ...options, onEvent: undefined, tags: undefined };
   const builder = await stage('builder', () =>
-    buildImage({ ...common, target: builderTarget, tags: cacheTag(builderTarget), onEvent: onBuilderEvent }),
+    buildWithCache({
+      ...common,
+      target: options.builderTarget ?? 'builder',
+      onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }),
+    }),
   );
 
   const workDir = await mkdtemp(join(tmpdir(), '4pass-worker-'));
@@ -151,29 +148,31 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
       : undefined;
     const runtimeTarget = options.runtimeTarget ?? (profile.closure ? 'minimal' : 'runtime');
     const runtime = await stage('runtime', () =>
-      buildImage({
+      buildWithCache({
         ...common,
-        tags: [...(options.tags ?? []), ...cacheTag(runtimeTarget)],
+        tags: options.tags ?? [],
         target: runtimeTarget,
         extraEntries: minimal ? [...extraEntries, minimal.entry] : extraEntries,
         onEvent: (event) => onEvent?.({ type: 'build', stage: 'runtime', event }),
       }),
     );
-    let smoke: WorkerBuildResult['smoke'];
-    if (options.smoke !== false) {
-      const program = generateSmokeProgram(profile);
-      smoke = await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, program, options.signal));
-    }
+    const program = generateSmokeProgram(profile);
+    const smoke =
+      options.smoke === false
+        ? undefined
+        : await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, program, options.signal));
     const cut = minimal && { rootfs: minimal.rootfs, closure: minimal.closure };
     return { imageId: runtime.imageId, tags: runtime.tags, builder, ...cut, runtime, optimizer, stages, smoke };
   } finally {
     await rm(workDir, { recursive: true, force: true });
-    // The builder image is an untagged by-product; its layers stay in BuildKit's cache for the next build.
-    if (builder.imageId && !options.cacheTo) {
+    // The builder image is an untagged by-product (unless it is the cache's); its layers stay in BuildKit's cache.
+    if (builder.imageId && !options.cache?.to) {
       await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
     }
   }
 }
+
+const scanned = (files: number): string => `${files} Python files scanned`;
 
 /** What {@link cutMinimalRootfs} needs from the pipeline around it. */
 interface CutContext {
@@ -196,7 +195,7 @@ async function cutMinimalRootfs(
 ): Promise<{ rootfs: BuildResult; closure: ClosureReport; entry: ExtraEntry }> {
   const { options, stage } = at;
   const rootfs = await stage('rootfs', () =>
-    buildImage({
+    buildWithCache({
       ...at.common,
       target: options.rootfsTarget ?? 'rootfs',
       extraEntries: at.extraEntries,
@@ -214,7 +213,8 @@ async function cutMinimalRootfs(
     );
     return { rootfs, closure, entry: { path: options.rootfsContextPath ?? 'minimal-rootfs', sourceDir: dir } };
   } finally {
-    await options.engine.removeImage(rootfs.imageId, { force: false }).catch(() => undefined);
+    // Like the builder: a by-product, unless it is the build cache's `<to>:rootfs` (removing it by id would untag it).
+    if (!options.cache?.to) await options.engine.removeImage(rootfs.imageId, { force: false }).catch(() => undefined);
   }
 }
 
@@ -226,19 +226,28 @@ async function exportClosure(
   file: string,
   tmpDir: string,
 ): Promise<ClosureReport> {
+  return withExportContainer(engine, image, async (id) => {
+    const out = createWriteStream(file);
+    try {
+      const archive = await engine.exportContainer(id);
+      return await closureTar(archive, out, options, { tmpDir, directoryMtime: new Date(0) });
+    } catch (err) {
+      out.destroy();
+      throw err;
+    }
+  });
+}
+
+/** Runs `fn` with a created, never started container of `image` (no network), removed afterwards whatever happens. */
+async function withExportContainer<T>(engine: Engine, image: string, fn: (id: string) => Promise<T>): Promise<T> {
   const id = await engine.createContainer({
     image,
     cmd: ['true'],
     labels: { 'org.4pass.role': 'export' },
     networkMode: 'none',
   });
-  const out = createWriteStream(file);
   try {
-    const archive = await engine.exportContainer(id);
-    return await closureTar(archive, out, options, { tmpDir, directoryMtime: new Date(0) });
-  } catch (err) {
-    out.destroy();
-    throw err;
+    return await fn(id);
   } finally {
     await engine.removeContainer(id);
   }
@@ -295,13 +304,7 @@ async function exportPath(
   into: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const id = await engine.createContainer({
-    image,
-    cmd: ['true'],
-    labels: { 'org.4pass.role': 'export' },
-    networkMode: 'none',
-  });
-  try {
+  await withExportContainer(engine, image, async (id) => {
     const archive = await engine.getArchive(id, path);
     // The archive's top directory is the basename of `path`; strip it so `into` holds the tree itself.
     const strip = (header: { name: string }) => ({ ...header, name: header.name.split('/').slice(1).join('/') || '.' });
@@ -317,9 +320,7 @@ async function exportPath(
       } as tarFs.ExtractOptions),
       ...(signal ? [{ signal }] : []),
     );
-  } finally {
-    await engine.removeContainer(id);
-  }
+  });
 }
 
 async function runSmoke(
