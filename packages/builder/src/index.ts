@@ -192,11 +192,13 @@ export type {
 } from './push/registry-api.js';
 export { DEFAULT_RETRIES, type RetryOptions } from './push/retry.js';
 export {
+  pushBuildCache,
   registryCacheAccess,
+  type PushBuildCacheOptions,
   type RegistryCacheAccess,
   type RegistryCacheAccessOptions,
 } from './push/registry-cache.js';
-export type { BuildCache } from './build/build-with-cache.js';
+export { buildWithCache, type BuildCache } from './build/build-with-cache.js';
 export type { RegistryTimeouts } from './push/registry-http-client.js';
 
 // The whole job: config → context → build → inspect → budgets → tag/push → report.
