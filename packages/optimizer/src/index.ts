@@ -52,4 +52,5 @@ export type { ClosurePart } from './closure/claims.js';
 export type { ClosureLibrary, LibraryVia } from './closure/elf-closure.js';
 export type { DroppedImport, DroppedModule } from './closure/stdlib.js';
 export { ClosureError } from './closure/closure-error.js';
+export { MAX_SYMLINKS, walkPath, type PathNode } from './closure/walk-path.js';
 export { formatClosureReport } from './closure/format-closure-report.js';

@@ -1,6 +1,5 @@
+import { walkPath, type PathNode } from '@4pass/optimizer';
 import type { TreeEntry } from './analyze-layers.js';
-
-const MAX_SYMLINKS = 40;
 
 /**
  * Where an absolute path leads in an image's final file tree, following symlinks in every component the way the
@@ -9,25 +8,12 @@ const MAX_SYMLINKS = 40;
  * the `/bin` → `usr/bin` link.
  */
 export function resolveTreePath(tree: ReadonlyMap<string, TreeEntry>, path: string): TreeEntry | undefined {
-  const real: string[] = [];
-  let rest = path.split('/').filter((s) => s !== '' && s !== '.');
-  let links = 0;
-  while (rest.length > 0) {
-    const [seg, ...tail] = rest as [string, ...string[]];
-    rest = tail;
-    if (seg === '..') {
-      real.pop();
-      continue;
-    }
-    const entry = tree.get(`/${[...real, seg].join('/')}`);
-    if (!entry) return undefined;
-    if (entry.type === 'symlink' && entry.linkname !== undefined) {
-      if (++links > MAX_SYMLINKS) return undefined;
-      if (entry.linkname.startsWith('/')) real.length = 0;
-      rest = [...entry.linkname.split('/').filter((s) => s !== '' && s !== '.'), ...rest];
-      continue;
-    }
-    real.push(seg);
-  }
-  return tree.get(`/${real.join('/')}`);
+  const walked = walkPath(path, (candidate): PathNode => {
+    const entry = tree.get(`/${candidate}`);
+    if (!entry) return { kind: 'missing' };
+    return entry.type === 'symlink' && entry.linkname !== undefined
+      ? { kind: 'link', target: entry.linkname }
+      : { kind: 'present' };
+  });
+  return typeof walked === 'string' ? undefined : tree.get(`/${walked.path}`);
 }

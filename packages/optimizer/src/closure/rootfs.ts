@@ -8,6 +8,7 @@ import { readAt, spoolTar } from '../tar-spool.js';
 import { indexTree, type TreeIndex } from '../tree-index.js';
 import { normalizeMemberName, type TreeEntry } from '../tree.js';
 import { ClosureError } from './closure-error.js';
+import { walkPath, type PathNode } from './walk-path.js';
 
 /** An entry of a root filesystem. Hard links are `other` with `hardlinkTo`. */
 export interface RootfsEntry extends TreeEntry {
@@ -89,9 +90,6 @@ export async function rootfsFromDirectory(dir: string): Promise<Rootfs> {
   return { name: dir, index, read };
 }
 
-const MAX_SYMLINKS = 40;
-
-/** Where a path leads inside a root filesystem. */
 export interface Resolved {
   /** The path with every symlink resolved (relative to the root, '' for the root). */
   path: string;
@@ -99,8 +97,6 @@ export interface Resolved {
   links: string[];
   entry?: RootfsEntry;
 }
-
-const split = (p: string): string[] => p.split('/').filter((s) => s !== '' && s !== '.');
 
 /**
  * Resolve a path the way the kernel does, inside the root filesystem: every component may be a symlink (absolute
@@ -110,29 +106,13 @@ const split = (p: string): string[] => p.split('/').filter((s) => s !== '' && s 
  */
 export function resolvePath(rootfs: Rootfs, p: string): Resolved | undefined {
   const { entries, dirs } = rootfs.index;
-  const real: string[] = [];
-  const links: string[] = [];
-  let rest = split(p);
-  while (rest.length > 0) {
-    const [seg, ...tail] = rest as [string, ...string[]];
-    rest = tail;
-    if (seg === '..') {
-      real.pop();
-      continue;
-    }
-    const candidate = [...real, seg].join('/');
+  const walked = walkPath(p, (candidate): PathNode => {
     const entry = entries.get(candidate);
-    if (entry?.type === 'symlink' && entry.linkname !== undefined) {
-      links.push(candidate);
-      if (links.length > MAX_SYMLINKS) throw new ClosureError(`too many levels of symbolic links resolving /${p}`);
-      if (entry.linkname.startsWith('/')) real.length = 0;
-      rest = [...split(entry.linkname), ...rest];
-      continue;
-    }
-    if (!entry && !dirs.has(candidate)) return undefined;
-    real.push(seg);
-  }
-  const resolved = real.join('/');
-  const entry = rootfs.index.entries.get(resolved);
-  return { path: resolved, links, ...(entry ? { entry } : {}) };
+    if (entry?.type === 'symlink' && entry.linkname !== undefined) return { kind: 'link', target: entry.linkname };
+    return entry || dirs.has(candidate) ? { kind: 'present' } : { kind: 'missing' };
+  });
+  if (walked === 'loop') throw new ClosureError(`too many levels of symbolic links resolving /${p}`);
+  if (walked === 'missing') return undefined;
+  const entry = entries.get(walked.path);
+  return { ...walked, ...(entry ? { entry } : {}) };
 }
