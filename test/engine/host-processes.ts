@@ -47,7 +47,7 @@ export function bridgeExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
-/** The comment that marks the iptables rules a harness added for `dir` (no spaces: `iptables -S` prints it bare). */
+/** The comment that marks the iptables rules a harness added for `dir` (no spaces, so a rule splits on blanks). */
 export const ruleComment = (dir: string): string => `4pass:${dir}`;
 
 /** iptables rules (nat and filter tables) whose comment names `dir`. */
@@ -84,8 +84,11 @@ export function removeLeftovers(dir: string, bridge: string, also: number[] = []
     }
   }
   for (const point of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', point]);
-  for (const { table, rule } of rulesUnder(dir))
-    spawnSync('iptables', ['-w', '-t', table, '-D', ...rule.split(/\s+/).slice(1)]);
+  // `iptables -S` quotes the comment (`--comment "4pass:/tmp/…"`): the quotes are not part of the rule.
+  for (const { table, rule } of rulesUnder(dir)) {
+    const args = rule.split(/\s+/).slice(1).map((word) => word.replace(/^"(.*)"$/, '$1'));
+    spawnSync('iptables', ['-w', '-t', table, '-D', ...args]);
+  }
   if (bridge && bridgeExists(bridge)) spawnSync('ip', ['link', 'del', bridge]);
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
