@@ -86,7 +86,10 @@ export function removeLeftovers(dir: string, bridge: string, also: number[] = []
   for (const point of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', point]);
   // `iptables -S` quotes the comment (`--comment "4pass:/tmp/…"`): the quotes are not part of the rule.
   for (const { table, rule } of rulesUnder(dir)) {
-    const args = rule.split(/\s+/).slice(1).map((word) => word.replace(/^"(.*)"$/, '$1'));
+    const args = rule
+      .split(/\s+/)
+      .slice(1)
+      .map((word) => word.replace(/^"(.*)"$/, '$1'));
     spawnSync('iptables', ['-w', '-t', table, '-D', ...args]);
   }
   if (bridge && bridgeExists(bridge)) spawnSync('ip', ['link', 'del', bridge]);
