@@ -18,10 +18,12 @@ export {
   type ImageConfig,
   type ImagesConfig,
   type ImagesConfigInput,
+  type NetworkConfig,
   type ReadyProbe,
   type RegistryConfig,
   type Rule,
   type RuleLevel,
+  type SecretsConfig,
   type StartupConfig,
   type StructureConfig,
 } from './config-schema.js';
