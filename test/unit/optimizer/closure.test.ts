@@ -2,7 +2,6 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClosureError,
@@ -15,37 +14,21 @@ import {
   type ClosureReport,
 } from '@4pass/optimizer';
 import { ELF_DIR, rootfsNodes, writeRootfs, type Layout } from '../../fixtures/optimizer/rootfs.js';
+import { sink, tarfileMembers, type TarfileMember } from './tar-view.js';
 import { PYTHON, run } from './wheels.js';
 
-interface Member {
-  name: string;
-  type: string;
-  mode: number;
-  linkname: string;
-  content: string;
-}
+type Member = Pick<TarfileMember, 'name' | 'type' | 'mode' | 'linkname' | 'content'>;
 
 /** Members of a tar as Python's tarfile reads them (independent of the code under test). */
 async function readTar(file: string): Promise<Member[]> {
-  const program = `
-import json, sys, tarfile
-with tarfile.open(sys.argv[1]) as t:
-    print(json.dumps([dict(name=m.name.rstrip('/'), type=m.type.decode(), mode=m.mode, linkname=m.linkname,
-        content=t.extractfile(m).read().decode('latin1') if m.isfile() else '') for m in t.getmembers()]))
-`;
-  const { stdout } = await run(PYTHON, ['-c', program, file], { maxBuffer: 1 << 26 });
-  return JSON.parse(stdout) as Member[];
-}
-
-function sink(): { stream: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-  });
-  return { stream, bytes: () => Buffer.concat(chunks) };
+  const members = await tarfileMembers(file, { content: true });
+  return members.map(({ name, type, mode, linkname, content }) => ({
+    name: name.replace(/\/+$/, ''),
+    type,
+    mode,
+    linkname,
+    content,
+  }));
 }
 
 const OPTIONS: ClosureOptionsInput = { user: 10001, keep: ['/app'] };

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EmptyTarError,
@@ -17,46 +17,20 @@ import {
   type OptimizeReport,
   type Profile,
 } from '@4pass/optimizer';
-import { PYTHON, freshCopy, measure, run, runSmoke, targetInstall, venvInstall } from './wheels.js';
+import { sink, tarfileMembers, type TarfileMember } from './tar-view.js';
+import { freshCopy, measure, run, runSmoke, targetInstall, venvInstall } from './wheels.js';
 
-interface Member {
-  name: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  mtime: number;
-  linkname: string;
-  sha256: string;
-}
+type Member = Pick<
+  TarfileMember,
+  'name' | 'type' | 'mode' | 'uid' | 'gid' | 'uname' | 'gname' | 'mtime' | 'linkname' | 'sha256'
+>;
 
 /** Headers and content digests of a tar, read by Python's tarfile (independent of the code under test). */
 async function readTar(file: string): Promise<Member[]> {
-  const program = `
-import hashlib, json, sys, tarfile
-out = []
-with tarfile.open(sys.argv[1]) as t:
-    for m in t.getmembers():
-        data = t.extractfile(m).read() if m.isfile() else b""
-        out.append(dict(name=m.name, type=m.type.decode(), mode=m.mode, uid=m.uid, gid=m.gid, uname=m.uname,
-                        gname=m.gname, mtime=m.mtime, linkname=m.linkname, sha256=hashlib.sha256(data).hexdigest()))
-print(json.dumps(out))
-`;
-  const { stdout } = await run(PYTHON, ['-c', program, file], { maxBuffer: 1 << 28 });
-  return (JSON.parse(stdout) as Member[]).map((m) => ({ ...m, name: m.name.replace(/^\.\//, '') }));
-}
-
-function sink(): { stream: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-  });
-  return { stream, bytes: () => Buffer.concat(chunks) };
+  return (await tarfileMembers(file)).map(({ name, type, mode, uid, gid, uname, gname, mtime, linkname, sha256 }) => ({
+    name: name.replace(/^\.\//, ''),
+    ...{ type, mode, uid, gid, uname, gname, mtime, linkname, sha256 },
+  }));
 }
 
 async function transform(

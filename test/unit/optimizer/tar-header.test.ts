@@ -9,34 +9,18 @@ import {
   decodeTarHeader,
 } from '../../../packages/optimizer/src/tar-header.js';
 import { TarScanner, type ScannedMember } from '../../../packages/optimizer/src/tar-scanner.js';
+import { tarfileMembers, type TarfileMember } from './tar-view.js';
 import { PYTHON, run } from './wheels.js';
 
 /** What Python's tarfile (an encoder/decoder independent of ours) sees in an archive. */
-interface PyMember {
-  name: string;
-  type: string;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  mtime: number;
-  linkname: string;
-  offset: number;
-  offset_data: number;
-}
+type PyMember = Omit<TarfileMember, 'sha256' | 'content'>;
 
+/** Python's tarfile view of the tar (mtime as a whole number of seconds, as the header field holds it). */
 async function pythonView(file: string): Promise<PyMember[]> {
-  const program = `
-import json, sys, tarfile
-with tarfile.open(sys.argv[1]) as t:
-    print(json.dumps([dict(name=m.name, type=m.type.decode(), size=m.size, mode=m.mode, uid=m.uid, gid=m.gid,
-        uname=m.uname, gname=m.gname, mtime=int(m.mtime), linkname=m.linkname, offset=m.offset,
-        offset_data=m.offset_data) for m in t.getmembers()]))
-`;
-  const { stdout } = await run(PYTHON, ['-c', program, file], { maxBuffer: 1 << 26 });
-  return JSON.parse(stdout) as PyMember[];
+  return (await tarfileMembers(file)).map(({ sha256: _sha, content: _content, mtime, ...m }) => ({
+    ...m,
+    mtime: Math.trunc(mtime),
+  }));
 }
 
 function scan(bytes: Buffer, chunk: number): ScannedMember[] {
