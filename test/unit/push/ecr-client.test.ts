@@ -22,6 +22,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EcrError, TagImmutableError, TagResolutionError } from '@4pass/builder';
 import { createEcrRegistry, ecrAuthProvider } from '../../../packages/builder/src/push/ecr-client.js';
 import { keepLastImagesPolicy } from '../../../packages/builder/src/push/registry-api.js';
+import { ecrTokenResponse } from './fakes.js';
 
 const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const TOKEN_PASSWORD = 'eyJwYXlsb2FkIjoic2VjcmV0LWVjci10b2tlbi12YWx1ZSJ9';
@@ -38,17 +39,7 @@ const meta = { $metadata: {} };
 beforeEach(() => ecr.reset());
 afterEach(() => ecr.reset());
 
-function tokenResponse(expiresAt: Date) {
-  return {
-    authorizationData: [
-      {
-        authorizationToken: Buffer.from(`AWS:${TOKEN_PASSWORD}`).toString('base64'),
-        expiresAt,
-        proxyEndpoint: `https://${HOST}`,
-      },
-    ],
-  };
-}
+const tokenResponse = (expiresAt: Date) => ecrTokenResponse(HOST, TOKEN_PASSWORD, expiresAt);
 
 describe('EcrRegistry: region and account', () => {
   it('takes region and account from the registry host', () => {

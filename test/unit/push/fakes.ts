@@ -136,3 +136,16 @@ export function fakeRegistryFetch(digests: Map<string, string>, requests: string
     return new Response(method === 'HEAD' ? null : JSON.stringify({ digest }), { status: 200, headers });
   }) as typeof fetch;
 }
+
+/** What ECR's GetAuthorizationToken answers: user AWS with `password`, for `host`, valid 12 hours unless `expiresAt`. */
+export function ecrTokenResponse(host: string, password: string, expiresAt = new Date(Date.now() + 12 * 3600_000)) {
+  return {
+    authorizationData: [
+      {
+        authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
+        expiresAt,
+        proxyEndpoint: `https://${host}`,
+      },
+    ],
+  };
+}

@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pushToRegistry, RegistrySettingsError, resolveRegistryHost, type PushEvent } from '@4pass/builder';
-import { DIGEST_A, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';
+import { DIGEST_A, ecrTokenResponse, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';
 
 const ECR_HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const TOKEN = 'ecr-token-value-never-printed';
@@ -63,15 +63,7 @@ describe('pushToRegistry', () => {
   });
 
   it('for an ECR registry: ensures the repository, pushes with the ECR token, points latest via PutImage', async () => {
-    ecr.on(GetAuthorizationTokenCommand).resolves({
-      authorizationData: [
-        {
-          authorizationToken: Buffer.from(`AWS:${TOKEN}`).toString('base64'),
-          expiresAt: new Date(Date.now() + 12 * 3600_000),
-          proxyEndpoint: `https://${ECR_HOST}`,
-        },
-      ],
-    });
+    ecr.on(GetAuthorizationTokenCommand).resolves(ecrTokenResponse(ECR_HOST, TOKEN));
     ecr.on(DescribeRepositoriesCommand).rejects(new RepositoryNotFoundException({ message: 'nope', ...meta }));
     ecr
       .on(CreateRepositoryCommand)
@@ -127,15 +119,7 @@ describe('pushToRegistry', () => {
   });
 
   it('for ECR by region alone: the registry host comes from the authorization token, no account id needed', async () => {
-    ecr.on(GetAuthorizationTokenCommand).resolves({
-      authorizationData: [
-        {
-          authorizationToken: Buffer.from(`AWS:${TOKEN}`).toString('base64'),
-          expiresAt: new Date(Date.now() + 12 * 3600_000),
-          proxyEndpoint: `https://${ECR_HOST}`,
-        },
-      ],
-    });
+    ecr.on(GetAuthorizationTokenCommand).resolves(ecrTokenResponse(ECR_HOST, TOKEN));
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: '4pass/api' }] });
     ecr.on(GetLifecyclePolicyCommand).rejects(new LifecyclePolicyNotFoundException({ message: 'none', ...meta }));
     ecr.on(PutLifecyclePolicyCommand).resolves({});

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryCacheError, registryCacheAccess } from '@4pass/builder';
 import { pushBuildCache } from '../../../packages/builder/src/push/registry-cache.js';
 import { createRegistryAuth } from '../../../packages/builder/src/push/registry-auth.js';
-import { DIGEST_A, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';
+import { DIGEST_A, ecrTokenResponse, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';
 
 const ECR_HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const CACHE = `${ECR_HOST}/4pass/cache/worker`;
@@ -24,15 +24,7 @@ const ecr = mockClient(ECRClient);
 afterEach(() => ecr.reset());
 
 function ecrToken() {
-  ecr.on(GetAuthorizationTokenCommand).resolves({
-    authorizationData: [
-      {
-        authorizationToken: Buffer.from(`AWS:${TOKEN}`).toString('base64'),
-        expiresAt: new Date(Date.now() + 12 * 3600_000),
-        proxyEndpoint: `https://${ECR_HOST}`,
-      },
-    ],
-  });
+  ecr.on(GetAuthorizationTokenCommand).resolves(ecrTokenResponse(ECR_HOST, TOKEN));
 }
 
 describe('registryCacheAccess: credentials per cache registry', () => {
