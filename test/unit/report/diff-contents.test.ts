@@ -8,6 +8,13 @@ import {
 import { diffContents, type ContentsSide } from '../../../packages/builder/src/report/diff-contents.js';
 
 const SITE = '/opt/venv/lib/python3.11/site-packages';
+/** The venv's directories down to site-packages, each holding `sizeBytes` (all in layer 2). */
+const venvDirs = (sizeBytes: number) =>
+  ['/opt', '/opt/venv', '/opt/venv/lib', '/opt/venv/lib/python3.11', SITE].map((path) => ({
+    layer: 2,
+    path,
+    sizeBytes,
+  }));
 
 function dist(
   name: string,
@@ -43,14 +50,7 @@ const before: ContentsSide = {
       dist('Typing_Extensions', '4.16.0', 170_000, 2),
     ],
     debian: [{ name: 'zlib1g', version: '1:1.2.13', sizeBytes: 122_280, sizeFrom: 'files', fileCount: 2, layer: 0 }],
-    paths: [
-      { layer: 2, path: '/opt', sizeBytes: 2_702_000 },
-      { layer: 2, path: '/opt/venv', sizeBytes: 2_702_000 },
-      { layer: 2, path: '/opt/venv/lib', sizeBytes: 2_702_000 },
-      { layer: 2, path: '/opt/venv/lib/python3.11', sizeBytes: 2_702_000 },
-      { layer: 2, path: SITE, sizeBytes: 2_702_000 },
-      { layer: 0, path: '/usr', sizeBytes: 9_000_000 },
-    ],
+    paths: [...venvDirs(2_702_000), { layer: 0, path: '/usr', sizeBytes: 9_000_000 }],
     sourcesWithoutBytecode: 0,
   },
   importProfile: {
@@ -81,11 +81,7 @@ const now: ContentsSide = {
       { name: 'curl', version: '7.88', sizeBytes: 500_000, sizeFrom: 'files', fileCount: 5, layer: 1 },
     ],
     paths: [
-      { layer: 2, path: '/opt', sizeBytes: 16_970_000 },
-      { layer: 2, path: '/opt/venv', sizeBytes: 16_970_000 },
-      { layer: 2, path: '/opt/venv/lib', sizeBytes: 16_970_000 },
-      { layer: 2, path: '/opt/venv/lib/python3.11', sizeBytes: 16_970_000 },
-      { layer: 2, path: SITE, sizeBytes: 16_970_000 },
+      ...venvDirs(16_970_000),
       { layer: 2, path: `${SITE}/tabulate`, sizeBytes: 14_100_000 },
       { layer: 2, path: `${SITE}/tabulate/tests`, sizeBytes: 9_000_000 },
       { layer: 0, path: '/usr', sizeBytes: 9_000_000 },
