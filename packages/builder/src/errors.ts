@@ -9,6 +9,25 @@ export class FourpassError extends Error {
   }
 }
 
+/**
+ * The engine's Engine API range and ours do not meet, or a feature needs a version the engine does not speak:
+ * names the engine, the feature and both versions (instead of a 404 from an endpoint the engine dropped).
+ */
+export class EngineApiVersionError extends FourpassError {
+  override readonly name = 'EngineApiVersionError' as const;
+  constructor(
+    readonly address: string,
+    readonly feature: string,
+    /** What the engine speaks (`1.24–1.45`), with its Docker version. */
+    readonly engineApi: string,
+    /** What the feature or 4pass needs (`1.41–1.45`, `≥ 1.39`). */
+    readonly required: string,
+    hint: string,
+  ) {
+    super(`${feature} needs Engine API ${required}; the engine at ${address} speaks ${engineApi}. ${hint}`);
+  }
+}
+
 /** No Docker engine answered at the resolved address. */
 export class EngineUnavailableError extends FourpassError {
   override readonly name = 'EngineUnavailableError' as const;

@@ -68,7 +68,7 @@ export { buildImage, type BuildOptions, type BuildResult } from './build/build-i
 export type { BuildEvent, BuildEventType, StepRef } from './build/build-events.js';
 export type { StepSummary } from './build/trace-tracker.js';
 export type { BaseImageResolution } from './build/base-images.js';
-export type { ExtraDirEntry, ExtraEntry, ExtraFileEntry } from './context/create-build-context.js';
+export type { ExtraDirEntry, ExtraEntry, ExtraFileEntry } from './context/context-tree.js';
 export { createRenderer, type RendererOptions, type RenderStream } from './render/create-renderer.js';
 export type { PlainRendererOptions } from './render/plain-renderer.js';
 export type { TtyRendererOptions } from './render/tty-renderer.js';

@@ -39,6 +39,8 @@ export function replayEngine(
     canceled,
     pulls,
     ping: async () => undefined,
+    // An engine without sessions: the context travels as a tar body, which `build` drains.
+    api: async () => ({ version: '1.41', supports: () => false, require: unsupported }),
     async build(request: EngineBuildRequest) {
       requests.push(request);
       if (options.buildError) throw options.buildError;
@@ -65,6 +67,6 @@ export function replayEngine(
   }) as unknown as ReplayEngine;
 }
 
-async function drain(stream: Readable): Promise<void> {
-  for await (const chunk of stream) void chunk;
+async function drain(stream: Readable | undefined): Promise<void> {
+  for await (const chunk of stream ?? []) void chunk;
 }

@@ -101,10 +101,11 @@ describe('createBuildContext', () => {
     expect(again.sha256).toBe(first.sha256);
     expect(other.sha256).toBe(first.sha256);
     expect(first.entries.map((e) => e.name)).toEqual([
+      // fsutil's walk order: depth first, so `a/1.txt` comes before `a-b.txt` ('/' sorts before every other byte).
       'Dockerfile',
       'a',
-      'a-b.txt',
       'a/1.txt',
+      'a-b.txt',
       'b',
       'b/2.txt',
       'z.txt',

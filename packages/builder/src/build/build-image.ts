@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { createBuildContext } from '../context/create-build-context.js';
-import type { BuildContext, ExtraEntry } from '../context/create-build-context.js';
+import { checkContextPaths } from '../context/create-build-context.js';
+import type { ExtraEntry } from '../context/context-tree.js';
 import type { Engine, EngineBuildRequest, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
 import { EngineRequestError } from '../errors.js';
 import { checkSecretBuildArgs } from '../secrets/secret-build-args.js';
@@ -10,7 +9,13 @@ import { SecretSet } from '../secrets/secret-set.js';
 import { resolveBaseImages } from './base-images.js';
 import type { BaseImageResolution } from './base-images.js';
 import { BuildCanceledError, BuildError, BuildSecretMissingError } from './build-errors.js';
-import { openBuildSession, type BuildSession } from './build-session.js';
+import type { BuildSession } from './build-session.js';
+import {
+  openContextTransport,
+  type ContextTransfer,
+  type ContextTransport,
+  type ContextTransportKind,
+} from './context-transport.js';
 import type { BuildEvent } from './build-events.js';
 import { createBuildWatchdog } from './build-watchdog.js';
 import type { BuildWatchdog } from './build-watchdog.js';
@@ -52,6 +57,11 @@ export interface BuildOptions {
   platform?: string;
   /** Generated files / directories added to the context without touching the source tree. */
   extraEntries?: readonly ExtraEntry[];
+  /**
+   * How the context reaches the engine: through the build's session (default where the engine takes sessions; a
+   * rebuild sends only what changed) or as a tar body (see {@link ContextTransportKind}).
+   */
+  contextTransport?: ContextTransportKind;
   /** Receives typed progress events; see {@link BuildEvent}. Never called after the promise settles. */
   onEvent?: (event: BuildEvent) => void;
   /** Aborting cancels the build on the engine and rejects with {@link BuildCanceledError}. */
@@ -79,6 +89,8 @@ export interface BuildResult {
   totalSteps: number;
   durationMs: number;
   baseImages: BaseImageResolution[];
+  /** How the context was sent and what it cost. */
+  context: ContextTransfer;
 }
 
 const DEFAULT_STALL_TIMEOUT_MS = 10 * 60 * 1000;
@@ -150,20 +162,21 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
   const tags = options.tags ?? [];
   const buildId = randomUUID();
   if (options.signal?.aborted) throw new BuildCanceledError(buildId, { cause: options.signal.reason });
-  const { context, buildArgs, baseImages, session } = await prepareBuild(options, buildId, emit);
+  const { transport, buildArgs, baseImages } = await prepareBuild(options, buildId, emit);
+  const { session } = transport;
   const watchdog = createBuildWatchdog({
     engine: options.engine,
     buildId,
     signal: options.signal,
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-    onStop: () => context.stream.destroy(),
+    onStop: () => transport.close(),
   });
   const tracker = new TraceTracker();
   let daemonError: DaemonError | undefined;
   try {
     emit({ type: 'build-started', buildId, tags });
     watchdog.arm();
-    const fixed = { context, tags, buildId, buildArgs, signal: watchdog.signal, sessionId: session?.id };
+    const fixed = { transport, tags, buildId, buildArgs, signal: watchdog.signal };
     const messages = await startEngineBuild(options.engine, engineRequest(options, fixed), watchdog);
     const outcome = await readBuildStream(messages, {
       tracker,
@@ -175,7 +188,8 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
     const imageId = imageIdOf(outcome, watchdog, tracker, emit);
     const durationMs = Date.now() - started;
     emit({ type: 'build-finished', imageId, durationMs });
-    return buildResult({ imageId, tags, steps: tracker.steps(), durationMs, baseImages });
+    const context = transport.transfer();
+    return buildResult({ imageId, tags, steps: tracker.steps(), durationMs, baseImages, context });
   } catch (error) {
     if (watchdog.stopReason()) await watchdog.canceled();
     // A daemon error was reported with its step before throwing; every other build failure is reported here.
@@ -185,52 +199,45 @@ async function runBuild(options: BuildOptions, emit: (event: BuildEvent) => void
     throw missingSecretError(error, session, options) ?? error;
   } finally {
     watchdog.dispose();
-    context.stream.destroy();
-    session?.close();
+    transport.close();
   }
 }
 
 interface PreparedBuild {
-  context: BuildContext;
+  /** The context's way to the engine, with the session when there is one (closed when the build ends). */
+  transport: ContextTransport;
   buildArgs: Record<string, string>;
   baseImages: BaseImageResolution[];
-  /** Open when the Dockerfile mounts secrets or registry credentials were given; closed when the build ends. */
-  session: BuildSession | undefined;
 }
 
-/** The context stream, the build args (base images resolved) and the session; nothing left open if one fails. */
+/** The build args (base images resolved), then the context's transport; nothing left open if one fails. */
 async function prepareBuild(
   options: BuildOptions,
   buildId: string,
   emit: (event: BuildEvent) => void,
 ): Promise<PreparedBuild> {
-  const context = await createBuildContext({
-    contextDir: options.contextDir,
-    ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
-    ...(options.extraEntries ? { extraEntries: options.extraEntries } : {}),
-  });
   try {
-    const dockerfile = await readFile(resolve(options.dockerfile ?? join(options.contextDir, 'Dockerfile')), 'utf8');
+    const paths = await checkContextPaths(options);
+    const dockerfile = await readFile(paths.dockerfilePath, 'utf8');
     const { buildArgs, baseImages } = await resolveBuildArgs(options, dockerfile, buildId, emit);
-    return { context, buildArgs, baseImages, session: await openSessionFor(options, dockerfile) };
+    const registryAuth = options.registryAuth ?? [];
+    const transport = await openContextTransport({
+      engine: options.engine,
+      kind: options.contextTransport ?? ((await options.engine.api()).supports('session') ? 'session' : 'tar'),
+      paths,
+      target: options.target,
+      extraEntries: options.extraEntries,
+      secrets: options.secrets,
+      needsSession: findSecretMounts(dockerfile).length > 0 || registryAuth.length > 0,
+      registryAuth,
+      signal: options.signal,
+    });
+    return { transport, buildArgs, baseImages };
   } catch (error) {
-    context.stream.destroy();
     throw options.signal?.aborted && !(error instanceof BuildCanceledError)
       ? new BuildCanceledError(buildId, { cause: error })
       : error;
   }
-}
-
-/** A session only when the build can use one: secret mounts in the Dockerfile, or registry credentials. */
-async function openSessionFor(options: BuildOptions, dockerfile: string): Promise<BuildSession | undefined> {
-  const registryAuth = options.registryAuth ?? [];
-  if (findSecretMounts(dockerfile).length === 0 && registryAuth.length === 0) return undefined;
-  return openBuildSession({
-    engine: options.engine,
-    ...(options.secrets && { secrets: options.secrets }),
-    registryAuth,
-    ...(options.signal && { signal: options.signal }),
-  });
 }
 
 /** A build that failed because BuildKit asked for secrets we did not have: say which, and where they come from. */
@@ -286,18 +293,15 @@ async function resolveBuildArgs(
 function engineRequest(
   options: BuildOptions,
   fixed: {
-    context: BuildContext;
+    transport: ContextTransport;
     tags: string[];
     buildId: string;
     buildArgs: Record<string, string>;
     signal: AbortSignal;
-    sessionId: string | undefined;
   },
 ): EngineBuildRequest {
   return {
-    ...(fixed.sessionId && { sessionId: fixed.sessionId }),
-    context: fixed.context.stream,
-    dockerfile: fixed.context.dockerfileInContext,
+    ...fixed.transport.request,
     tags: fixed.tags,
     buildId: fixed.buildId,
     buildArgs: fixed.buildArgs,
@@ -385,5 +389,6 @@ function buildResult(fields: Omit<BuildResult, 'cachedSteps' | 'totalSteps'>): B
     totalSteps: steps.length,
     durationMs: fields.durationMs,
     baseImages: fields.baseImages,
+    context: fields.context,
   };
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Engine, RegistryAuth } from '../engine/engine.js';
-import { GrpcCode, GrpcStatusError, serveGrpc, type GrpcUnaryHandler } from './serve-grpc.js';
+import type { ContextRoot } from '../context/context-tree.js';
+import { fileSyncHandler, type FileSyncTransfer } from './file-sync.js';
+import { GrpcCode, GrpcStatusError, serveGrpc, type GrpcHandler, type GrpcUnaryHandler } from './serve-grpc.js';
 import {
   decodeCredentialsRequest,
   decodeGetSecretRequest,
@@ -19,7 +21,9 @@ import {
  * - `moby.filesync.v1.Auth/Credentials`: registry credentials PER HOST (unlike dockerode's automatic session, which
  *   hands the same credentials to every registry); `FetchToken`/`GetTokenAuthority`/`VerifyTokenAuthority` answer
  *   Unimplemented, so BuildKit fetches registry tokens itself with those credentials;
- * - `grpc.health.v1.Health/Check`, which BuildKit polls every 5 s (two misses end the session).
+ * - `grpc.health.v1.Health/Check`, which BuildKit polls every 5 s (two misses end the session);
+ * - `moby.filesync.v1.FileSync/DiffCopy` when `dirs` are given: the build context and the Dockerfile's directory
+ *   (build/file-sync.ts).
  */
 
 /** What BuildKit asked for (ids and hosts only, never values). */
@@ -36,6 +40,10 @@ export interface BuildSessionOptions {
    * no credentials (anonymous).
    */
   registryAuth?: readonly RegistryAuth[];
+  /** Local directories BuildKit may read by name (`context`, `dockerfile`), with FileSync. */
+  dirs?: ReadonlyMap<string, ContextRoot>;
+  /** Keeps BuildKit's copy of `dirs` across builds (see `EngineSessionRequest.sharedKey`). */
+  sharedKey?: string;
   onRequest?: (request: SessionRequest) => void;
   signal?: AbortSignal;
 }
@@ -45,6 +53,8 @@ export interface BuildSession {
   readonly id: string;
   /** Secret ids BuildKit asked for and we did not have, in order of first request. */
   readonly missingSecrets: readonly string[];
+  /** What each FileSync call sent, in the order they ended. */
+  readonly transfers: readonly FileSyncTransfer[];
   readonly closed: Promise<void>;
   readonly isClosed: boolean;
   /** Ends the session (idempotent). Call it when the build ends, whatever the outcome. */
@@ -58,11 +68,19 @@ export interface BuildSession {
 export async function openBuildSession(options: BuildSessionOptions): Promise<BuildSession> {
   const id = randomUUID();
   const missing: string[] = [];
-  const handlers = sessionHandlers(options, missing);
+  const transfers: FileSyncTransfer[] = [];
+  const handlers: Map<string, GrpcHandler> = sessionHandlers(options, missing);
+  if (options.dirs) {
+    handlers.set(
+      SESSION_METHODS.diffCopy,
+      fileSyncHandler({ dirs: options.dirs, onTransfer: (t) => transfers.push(t) }),
+    );
+  }
   const socket = await options.engine.openSession({
     sessionId: id,
     name: '4pass-builder',
     methods: [...handlers.keys()],
+    ...(options.sharedKey && { sharedKey: options.sharedKey }),
     ...(options.signal && { signal: options.signal }),
   });
   const connection = serveGrpc(socket, handlers);
@@ -73,6 +91,7 @@ export async function openBuildSession(options: BuildSessionOptions): Promise<Bu
   return {
     id,
     missingSecrets: missing,
+    transfers,
     closed: connection.closed,
     get isClosed() {
       return connection.isClosed;

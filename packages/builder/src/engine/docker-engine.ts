@@ -15,9 +15,11 @@ import type {
   ImageInspect,
   RegistryAuth,
 } from './engine.js';
+import { negotiateApiVersion, type EngineApi } from './api-version.js';
 import { createSshAgent } from './create-ssh-agent.js';
 import type { EngineTls } from './read-tls-files.js';
 import {
+  FourpassError,
   EngineRequestError,
   EngineSshError,
   EngineTimeoutError,
@@ -60,6 +62,7 @@ export class DockerEngine implements Engine {
   private readonly timeoutMs: number;
   private readonly tls: EngineTls | undefined;
   private readonly requestTimeoutMs: number;
+  private negotiated: Promise<EngineApi> | undefined;
 
   /** @throws {EngineTlsError} when the Engine API client cannot read the environment's DOCKER_CERT_PATH. */
   constructor(
@@ -107,6 +110,35 @@ export class DockerEngine implements Engine {
     return { apiVersion: v.ApiVersion, minApiVersion: v.MinAPIVersion, version: v.Version, os: v.Os, arch: v.Arch };
   }
 
+  /**
+   * Negotiated once (`GET /version`, unversioned), then every request goes to `/v<version>/…`.
+   * @throws {EngineApiVersionError} when the engine's API range and ours do not meet.
+   */
+  api(): Promise<EngineApi> {
+    this.negotiated ??= this.negotiate();
+    return this.negotiated;
+  }
+
+  private async negotiate(): Promise<EngineApi> {
+    try {
+      const late = (): Error => new EngineTimeoutError(this.address, 'GET /version', this.requestTimeoutMs);
+      const v = await settleWithin(this.docker.version(), this.requestTimeoutMs, dispose, late);
+      const version = {
+        apiVersion: v.ApiVersion,
+        minApiVersion: v.MinAPIVersion,
+        version: v.Version,
+        os: v.Os,
+        arch: v.Arch,
+      };
+      const api = negotiateApiVersion(version, this.address);
+      (this.docker.modem as { version?: string }).version = `v${api.version}`;
+      return api;
+    } catch (error) {
+      this.negotiated = undefined; // an engine that was down may answer later
+      throw error instanceof FourpassError ? error : this.mapError('GET /version', error);
+    }
+  }
+
   // --- builds -------------------------------------------------------------------------------------------------
 
   async build(request: EngineBuildRequest): Promise<AsyncIterable<EngineJsonMessage>> {
@@ -135,9 +167,10 @@ export class DockerEngine implements Engine {
         this.dial<Readable>({
           path: '/build?',
           method: 'POST',
-          file: request.context,
-          options,
-          headers: { 'Content-Type': 'application/x-tar' },
+          // Through the session there is no body at all: a body would hold the engine's answer back until it is read.
+          ...(request.context
+            ? { file: request.context, options, headers: { 'Content-Type': 'application/x-tar' } }
+            : { options: { _query: { ...options, remote: 'client-session' }, _body: {} } }),
           isStream: true,
           abortSignal: request.signal,
           statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
@@ -169,6 +202,8 @@ export class DockerEngine implements Engine {
         Upgrade: 'h2c',
         'X-Docker-Expose-Session-Uuid': request.sessionId,
         'X-Docker-Expose-Session-Name': request.name,
+        // BuildKit keeps the last context it received per shared key and asks only for what changed since.
+        ...(request.sharedKey && { 'X-Docker-Expose-Session-Sharedkey': request.sharedKey }),
         'X-Docker-Expose-Session-Grpc-Method': [...request.methods],
       },
       abortSignal: request.signal,
@@ -451,7 +486,8 @@ export class DockerEngine implements Engine {
 
   // --- plumbing -------------------------------------------------------------------------------------------------
 
-  private dial<T>(options: Record<string, unknown>): Promise<T> {
+  private async dial<T>(options: Record<string, unknown>): Promise<T> {
+    await this.api();
     return new Promise<T>((resolve, reject) => {
       this.docker.modem.dial(options as never, (error: unknown, result: unknown) =>
         error ? reject(error) : resolve(result as T),
@@ -467,6 +503,7 @@ export class DockerEngine implements Engine {
   ): Promise<T> {
     const late = (): Error => new EngineTimeoutError(this.address, operation, deadlineMs || 0);
     try {
+      if (operation !== 'GET /version') await this.api();
       return deadlineMs === false ? await fn() : await settleWithin(fn(), deadlineMs, dispose, late);
     } catch (error) {
       throw error instanceof EngineTimeoutError ? error : this.mapError(operation, error);
@@ -483,6 +520,7 @@ export class DockerEngine implements Engine {
 
   private async orUndefined<T>(operation: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
+      await this.api();
       return await fn();
     } catch (error) {
       if ((error as ModemError).statusCode === 404) return undefined;

@@ -1,4 +1,5 @@
 import type { Duplex, Readable } from 'node:stream';
+import type { EngineApi } from './api-version.js';
 import type { EngineTls } from './read-tls-files.js';
 import type { SshSettings } from './resolve-ssh-settings.js';
 
@@ -15,6 +16,11 @@ export interface Engine {
   /** Resolves when the engine answers `/_ping`; rejects with EngineUnavailableError otherwise. */
   ping(): Promise<void>;
   version(): Promise<EngineVersion>;
+  /**
+   * The Engine API version agreed with the engine (negotiated on first use; every request speaks it) and the features
+   * it offers. @throws {EngineApiVersionError} when the engine is too old or too new for us.
+   */
+  api(): Promise<EngineApi>;
 
   // --- builds -------------------------------------------------------------------------------------------------
   /** `POST /build?version=2`: resolves with the JSON-lines stream once the engine accepted the request. */
@@ -98,9 +104,12 @@ export interface EngineVersion {
 }
 
 export interface EngineBuildRequest {
-  /** A tar stream of the build context. */
-  context: Readable;
-  /** Path of the Dockerfile inside the context tar. */
+  /**
+   * A tar stream of the build context, sent as the request body. Absent: the context and the Dockerfile come through
+   * the session's FileSync (`remote=client-session`, as the Docker CLI sends them; needs `sessionId`).
+   */
+  context?: Readable;
+  /** Path of the Dockerfile inside the context tar, or its name in the session's `dockerfile` directory. */
   dockerfile: string;
   tags?: string[];
   target?: string;
@@ -124,6 +133,11 @@ export interface EngineSessionRequest {
   sessionId: string;
   /** Shown in the daemon's debug log. */
   name: string;
+  /**
+   * Names the client-side directories across sessions (the Docker CLI: a hash of the context's path): BuildKit keeps
+   * what it last received under this key, so the next build's FileSync sends only what changed.
+   */
+  sharedKey?: string;
   /** Full gRPC method paths served, e.g. `/moby.buildkit.secrets.v1.Secrets/GetSecret`. */
   methods: readonly string[];
   signal?: AbortSignal;

@@ -20,7 +20,7 @@ import type { Engine } from '../engine/engine.js';
 import type { BuildOptions, BuildResult } from '../build/build-image.js';
 import type { BuildEvent } from '../build/build-events.js';
 import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
-import type { ExtraEntry } from '../context/create-build-context.js';
+import type { ExtraEntry } from '../context/context-tree.js';
 import { FourpassError } from '../errors.js';
 import { formatMegabytes } from '../units/format-units.js';
 
