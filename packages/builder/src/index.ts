@@ -11,6 +11,7 @@
 export {
   ConfigError,
   ContextError,
+  EngineApiVersionError,
   EngineRequestError,
   EngineSshError,
   EngineTimeoutError,
@@ -65,6 +66,8 @@ export * from './config/index.js';
 
 // Build: one image through BuildKit, its progress as typed events, and the renderers for them.
 export { buildImage, type BuildOptions, type BuildResult } from './build/build-image.js';
+export type { ContextTransfer, ContextTransportKind } from './build/context-transport.js';
+export type { EngineApi, EngineFeature } from './engine/api-version.js';
 export type { BuildEvent, BuildEventType, StepRef } from './build/build-events.js';
 export type { StepSummary } from './build/trace-tracker.js';
 export type { BaseImageResolution } from './build/base-images.js';

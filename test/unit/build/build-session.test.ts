@@ -1,5 +1,4 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
-import { createConnection, createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine, EngineSessionRequest } from '../../../packages/builder/src/engine/engine.js';
@@ -10,20 +9,7 @@ import {
   type BuildSessionOptions,
   type SessionRequest,
 } from '../../../packages/builder/src/build/build-session.js';
-
-/** Two ends of a loopback TCP connection: ours (served by the session) and BuildKit's (the gRPC client). */
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const client = await new Promise<Socket>((resolve) => {
-    const socket: Socket = createConnection(port, '127.0.0.1', () => resolve(socket));
-  });
-  const ours = await accepted;
-  server.close();
-  return [ours, client];
-}
+import { socketPair } from './socket-pair.js';
 
 /** Hand-encoded protobuf: field 1 (and 2) as length-delimited strings, so the test does not share the code's codec. */
 const pb = (...fields: string[]) =>
