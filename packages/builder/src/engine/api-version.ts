@@ -9,15 +9,22 @@ import type { EngineVersion } from './engine.js';
  */
 export const SUPPORTED_API = { min: '1.41', max: '1.45' } as const;
 
-/** What we ask of an engine beyond the basic calls, with the API versions it exists in. */
-export const ENGINE_FEATURES = {
+/** What we ask of an engine beyond the basic calls. */
+export type EngineFeature = 'session';
+
+interface FeatureSpec {
+  description: string;
+  /** The first API version that has it, and the first that no longer does. */
+  min: string;
+  removedIn?: string;
+}
+
+const ENGINE_FEATURES: Record<EngineFeature, FeatureSpec> = {
   session: {
     description: 'BuildKit sessions (POST /session: the build context, build secrets, registry credentials)',
     min: '1.39',
   },
-} as const satisfies Record<string, { description: string; min: string; removedIn?: string }>;
-
-export type EngineFeature = keyof typeof ENGINE_FEATURES;
+};
 
 /** The version negotiated with one engine. */
 export interface EngineApi {
@@ -57,7 +64,7 @@ export function negotiateApiVersion(engine: EngineVersion, address: string): Eng
   }
   const version = compareApiVersions(engine.apiVersion, SUPPORTED_API.max) < 0 ? engine.apiVersion : SUPPORTED_API.max;
   const supports = (feature: EngineFeature): boolean => {
-    const spec: { min: string; removedIn?: string } = ENGINE_FEATURES[feature];
+    const spec = ENGINE_FEATURES[feature];
     return (
       compareApiVersions(version, spec.min) >= 0 && (!spec.removedIn || compareApiVersions(version, spec.removedIn) < 0)
     );
@@ -68,7 +75,7 @@ export function negotiateApiVersion(engine: EngineVersion, address: string): Eng
     supports,
     require(feature) {
       if (supports(feature)) return;
-      const spec: { description: string; min: string; removedIn?: string } = ENGINE_FEATURES[feature];
+      const spec = ENGINE_FEATURES[feature];
       const range = spec.removedIn ? `${spec.min}–${spec.removedIn} (removed in ${spec.removedIn})` : `≥ ${spec.min}`;
       throw new EngineApiVersionError(address, spec.description, `${version} (Docker ${engine.version})`, range, '');
     },
