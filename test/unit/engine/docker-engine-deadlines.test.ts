@@ -20,6 +20,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), '4pass-fake-engine-'));
   const socketPath = join(dir, 'docker.sock');
   server = createServer((req, res) => {
+    if (req.url === '/version') {
+      // The API version is negotiated at once; every other answer starts late.
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({ ApiVersion: '1.45', MinAPIVersion: '1.24', Version: '26.1.5', Os: 'linux', Arch: 'amd64' }),
+      );
+      return;
+    }
     setTimeout(() => {
       const json = req.url?.includes('/history');
       res.writeHead(200, { 'Content-Type': json ? 'application/json' : 'application/x-tar' });
@@ -28,6 +36,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   engine = new DockerEngine({ address: `unix://${socketPath}`, source: 'test', socketPath }, { requestTimeoutMs: 100 });
+  // Negotiated once, before the deadlines are measured (a cold first connection can take longer than 100 ms).
+  await engine.api().catch(() => engine.api());
 });
 
 afterAll(async () => {
@@ -42,6 +52,13 @@ describe('DockerEngine deadlines', () => {
       name: 'EngineTimeoutError',
       message: expect.stringContaining('GET /images/app/history') as unknown,
     });
+  });
+
+  it('speaks the negotiated API version on every path', async () => {
+    const paths: string[] = [];
+    server.on('request', (req: { url?: string }) => paths.push(req.url ?? ''));
+    await engine.exportImage('app');
+    expect(paths).toEqual(['/v1.45/images/app/get']);
   });
 
   it('an image export may start answering up to 5× requestTimeoutMs late', async () => {

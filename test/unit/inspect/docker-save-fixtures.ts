@@ -58,6 +58,11 @@ export interface FixtureImage {
   /** `docker20` (default): `<v1id>/layer.tar`; `oci`: `blobs/sha256/<hex>` like Docker ≥ 25. */
   layout?: 'docker20' | 'oci';
   gzip?: boolean;
+  /**
+   * OCI only: no manifest.json, only `index.json` → a nested image index → the amd64 manifest beside an attestation
+   * manifest (what containerd's own export of a BuildKit image holds).
+   */
+  indexOnly?: boolean;
 }
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -97,6 +102,10 @@ export async function dockerSaveOf(
   });
   files.push({ name: configName, body: Buffer.from(configText) });
   if (image.layout === 'oci') files.push({ name: 'oci-layout', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') });
+  if (image.indexOnly) {
+    files.push(...ociIndexFiles(configText, layerTars, image.gzip === true));
+    return { archive: await tarOf(files.map((f) => ({ name: f.name, content: f.body }))), diffIds, layerTars };
+  }
   files.push({
     name: 'manifest.json',
     body: Buffer.from(
@@ -105,6 +114,38 @@ export async function dockerSaveOf(
   });
   const archive = await tarOf(files.map((f) => ({ name: f.name, content: f.body })));
   return { archive, diffIds, layerTars };
+}
+
+/** index.json → image index → { amd64 manifest, attestation manifest }, each blob under blobs/sha256. */
+function ociIndexFiles(configText: string, layerTars: Buffer[], gzip: boolean): { name: string; body: Buffer }[] {
+  const blob = (value: unknown) => {
+    const body = Buffer.from(JSON.stringify(value));
+    return { name: `blobs/sha256/${sha(body)}`, body, digest: `sha256:${sha(body)}` };
+  };
+  const manifest = blob({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(configText)}` },
+    layers: layerTars.map((t) => ({ digest: `sha256:${sha(gzip ? gzipSync(t) : t)}` })),
+  });
+  const attestation = blob({ schemaVersion: 2, config: { digest: `sha256:${sha('{}')}` }, layers: [] });
+  const imageIndex = blob({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      {
+        digest: attestation.digest,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+      },
+      { digest: manifest.digest, platform: { os: 'linux', architecture: 'amd64' } },
+    ],
+  });
+  const index = {
+    schemaVersion: 2,
+    manifests: [{ digest: imageIndex.digest, mediaType: 'application/vnd.oci.image.index.v1+json' }],
+  };
+  return [manifest, attestation, imageIndex, { name: 'index.json', body: Buffer.from(JSON.stringify(index)) }];
 }
 
 /** Splits a buffer into small chunks, as a network stream would deliver it. */

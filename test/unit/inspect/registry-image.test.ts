@@ -61,6 +61,7 @@ async function fakeRegistry() {
     source,
     opened,
     manifestDigest: sha(manifest),
+    configDigest: sha(config),
     diffIds: layers.map((l) => sha(l.tar)),
     gz: layers.map((l) => l.gz),
   };
@@ -115,7 +116,8 @@ describe('registryImageFacts', () => {
       reference: 'latest',
       paths: ['/opt/venv'],
     });
-    expect(facts?.imageId).toBe(r.manifestDigest);
+    expect(facts?.imageId).toBe(r.configDigest); // the image's identity, as for a local image
+    expect(facts?.digest).toBe(r.manifestDigest);
     expect(facts?.compressedSizeBytes).toBe((r.gz[0]?.length ?? 0) + (r.gz[1]?.length ?? 0));
     expect(facts?.sizeBytes).toBe(5_000 + 34_000 + 26 + 41);
     expect(facts?.paths).toEqual({ '/opt/venv': 34_000 + 26 + 41 });

@@ -55,14 +55,21 @@ export interface ImageRuntimeConfig {
 /** Everything measured about one image (in memory; the report holds a serialisable subset). */
 export interface ImageFacts {
   ref: string;
+  /**
+   * The image's identity: the digest of its config (what `docker images` shows as the id on the classic store). The
+   * same on every engine and image store; the containerd store's own id is the manifest's or index's digest.
+   */
   imageId: string;
   tags: string[];
   created?: string;
   architecture?: string;
   os?: string;
-  /** The engine's `Size`: uncompressed size (what `docker images` shows). */
+  /**
+   * The layers' content: each layer's file bytes and symlink target lengths, summed (what `docker images` shows on
+   * the classic store, counted from the layers we read, so the same on every engine and store).
+   */
   sizeBytes: number;
-  /** Sum of the layers' gzip sizes: what a registry stores. */
+  /** Sum of the layers' gzip sizes (level 6 over each uncompressed tar): what a registry stores. */
   compressedSizeBytes: number;
   layers: LayerFacts[];
   history: HistoryFacts[];
@@ -125,7 +132,7 @@ export async function inspectImage(
     ...(files && { files }),
   }).finally(() => options.signal?.removeEventListener('abort', stop));
   options.signal?.throwIfAborted();
-  const facts = imageFactsFrom(ref, inspect, contents.config, contents.layers, options.paths ?? []);
+  const facts = imageFactsFrom(ref, inspect, contents, contents.layers, options.paths ?? []);
   if (files) Object.assign(facts, withContents(facts, contents.layers, files));
   facts.inspectMs = performance.now() - started;
   return facts;
@@ -159,23 +166,24 @@ export function withContents(
 export function imageFactsFrom(
   ref: string,
   inspect: ImageInspect | undefined,
-  configFile: ImageConfigFile,
+  image: { config: ImageConfigFile; configDigest: string },
   archiveLayers: readonly ArchiveLayer[],
   paths: readonly string[],
 ): ImageFacts {
+  const configFile = image.config;
   const analysis = analyzeLayers(archiveLayers);
   const history = mapHistory(configFile.history ?? [], archiveLayers.length);
   const layers = layerFacts(archiveLayers, analysis, history);
   return {
     ref,
-    imageId: inspect?.Id ?? '',
+    imageId: image.configDigest,
     tags: inspect?.RepoTags ?? [],
     ...((inspect?.Created ?? configFile.created) && { created: inspect?.Created ?? configFile.created }),
     ...((inspect?.Architecture ?? configFile.architecture) && {
       architecture: inspect?.Architecture ?? configFile.architecture,
     }),
     ...((inspect?.Os ?? configFile.os) && { os: inspect?.Os ?? configFile.os }),
-    sizeBytes: inspect?.Size ?? analysis.finalBytes,
+    sizeBytes: contentBytes(archiveLayers),
     compressedSizeBytes: layers.reduce((a, l) => a + l.compressedBytes, 0),
     layers,
     history,
@@ -191,6 +199,18 @@ export function imageFactsFrom(
     },
     inspectMs: 0,
   };
+}
+
+/** Each layer's file bytes and symlink target lengths (hard links once), summed: Docker's image size, from content. */
+export function contentBytes(layers: readonly Pick<ArchiveLayer, 'entries'>[]): number {
+  let bytes = 0;
+  for (const layer of layers) {
+    for (const e of layer.entries) {
+      if (e.type === 'file') bytes += e.size;
+      else if (e.type === 'symlink') bytes += Buffer.byteLength(e.linkname ?? '');
+    }
+  }
+  return bytes;
 }
 
 function layerFacts(

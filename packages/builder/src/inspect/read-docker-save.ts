@@ -51,7 +51,7 @@ export interface ArchiveLayer {
   diffId: string;
   /** Bytes of the uncompressed layer tar. */
   tarBytes: number;
-  /** Gzip-compressed size: the blob's own size when it is compressed already, else measured (see `estimateGzipSize`). */
+  /** Gzip size of the uncompressed tar (level 6, as the engine pushes), measured here whatever the blob's compression. */
   compressedBytes: number;
   /** True when `compressedBytes` came from the cache. */
   compressedFromCache: boolean;
@@ -61,6 +61,8 @@ export interface ArchiveLayer {
 export interface DockerSaveContents {
   manifest: DockerSaveManifestEntry;
   config: ImageConfigFile;
+  /** `sha256:` of the image config's bytes: the image's identity on every engine and store. */
+  configDigest: string;
   /** Layers in manifest order (bottom first). */
   layers: ArchiveLayer[];
 }
@@ -92,13 +94,7 @@ export async function readDockerSave(
   options: ReadDockerSaveOptions = {},
 ): Promise<DockerSaveContents> {
   const { files, layers } = await readArchiveFiles(archive, options);
-  const manifestText = files.get('manifest.json');
-  if (!manifestText) throw new ImageArchiveError('the image archive has no manifest.json (is it a docker-save tar?)');
-  const manifests = parseJson<DockerSaveManifestEntry[]>(manifestText, 'manifest.json');
-  const manifest =
-    (options.ref ? manifests.find((m) => m.RepoTags?.some((t) => matchesRef(t, options.ref as string))) : undefined) ??
-    manifests[0];
-  if (!manifest) throw new ImageArchiveError('manifest.json lists no image');
+  const manifest = pickImage(files, options.ref);
   const configText = files.get(manifest.Config);
   if (!configText) throw new ImageArchiveError(`the image config ${manifest.Config} named by manifest.json is missing`);
   const config = parseJson<ImageConfigFile>(configText, manifest.Config);
@@ -114,8 +110,71 @@ export async function readDockerSave(
     if (out.diffId && !out.compressedFromCache) options.cache?.set(out.diffId, out.compressedBytes);
     return out;
   });
-  return { manifest, config, layers: ordered };
+  const configDigest = `sha256:${createHash('sha256').update(configText).digest('hex')}`;
+  return { manifest, config, configDigest, layers: ordered };
 }
+
+/**
+ * The image's entry: from `manifest.json` (every `docker save`), or else from the OCI layout's `index.json` through
+ * nested indexes to the platform manifest (an archive of the containerd store written by other tools).
+ */
+function pickImage(files: ReadonlyMap<string, Buffer>, ref: string | undefined): DockerSaveManifestEntry {
+  const manifestText = files.get('manifest.json');
+  if (!manifestText) {
+    const index = files.get('index.json');
+    if (index) return ociImage(files, parseJson<OciIndex>(index, 'index.json'));
+    throw new ImageArchiveError('the image archive has no manifest.json or index.json (is it a docker-save tar?)');
+  }
+  const manifests = parseJson<DockerSaveManifestEntry[]>(manifestText, 'manifest.json');
+  const manifest =
+    (ref ? manifests.find((m) => m.RepoTags?.some((t) => matchesRef(t, ref))) : undefined) ?? manifests[0];
+  if (!manifest) throw new ImageArchiveError('manifest.json lists no image');
+  return manifest;
+}
+
+/** An OCI descriptor (image-spec descriptor.md): what index.json and manifests point at. */
+interface OciDescriptor {
+  mediaType?: string;
+  digest: string;
+  platform?: { os?: string; architecture?: string };
+  annotations?: Record<string, string>;
+}
+interface OciIndex {
+  manifests?: OciDescriptor[];
+}
+interface OciManifest {
+  mediaType?: string;
+  config?: OciDescriptor;
+  layers?: OciDescriptor[];
+  manifests?: OciDescriptor[];
+}
+
+const blobPath = (digest: string): string => `blobs/${digest.replace(':', '/')}`;
+
+/** Follows indexes (at most 4 deep) to the first image manifest that is not an attestation, amd64 first. */
+function ociImage(files: ReadonlyMap<string, Buffer>, index: OciIndex, depth = 0): DockerSaveManifestEntry {
+  if (depth > 4) throw new ImageArchiveError('index.json nests indexes more than 4 deep');
+  const images = (index.manifests ?? []).filter(
+    (d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown',
+  );
+  const preferred = [...images].sort((a, b) => amd64First(a) - amd64First(b));
+  for (const descriptor of preferred) {
+    const text = files.get(blobPath(descriptor.digest));
+    if (!text) continue;
+    const manifest = parseJson<OciManifest>(text, blobPath(descriptor.digest));
+    if (manifest.manifests) return ociImage(files, manifest, depth + 1);
+    if (!manifest.config) continue;
+    const name = descriptor.annotations?.['io.containerd.image.name'];
+    return {
+      Config: blobPath(manifest.config.digest),
+      RepoTags: name ? [name] : null,
+      Layers: (manifest.layers ?? []).map((l) => blobPath(l.digest)),
+    };
+  }
+  throw new ImageArchiveError('index.json names no image manifest that the archive holds');
+}
+
+const amd64First = (d: OciDescriptor): number => (d.platform?.architecture === 'amd64' ? 0 : 1);
 
 /** One pass over the archive: metadata files kept whole, layers listed and measured, everything else skipped. */
 async function readArchiveFiles(
@@ -272,8 +331,8 @@ async function readLayer(
   const hash = options.verifyDiffIds ? createHash('sha256') : undefined;
   let tarBytes = 0;
   const cached = options.cache?.get(archivePath);
-  const gzip =
-    compression === 'none' && cached === undefined ? new GzipSizeEstimator(options.gzipLevel ?? 6) : undefined;
+  // Measured on the uncompressed tar whatever the blob's own compression, so one image has one figure on every store.
+  const gzip = cached === undefined ? new GzipSizeEstimator(options.gzipLevel ?? 6) : undefined;
 
   const onTar = async (chunk: Buffer): Promise<void> => {
     tarBytes += chunk.length;
@@ -283,9 +342,8 @@ async function readLayer(
     await gzip?.backpressure();
   };
 
-  let rawBytes: number;
   try {
-    rawBytes = await decompress(compression, archivePath, chunksOf(head, rest), onTar);
+    await decompress(compression, archivePath, chunksOf(head, rest), onTar);
     await listing.end();
   } catch (e) {
     listing.destroy();
@@ -293,13 +351,8 @@ async function readLayer(
     throw new ImageArchiveError(`layer ${archivePath} could not be read`, { cause: e });
   }
   const diffId = hash ? `sha256:${hash.digest('hex')}` : '';
-  let compressedBytes: number;
-  let compressedFromCache = false;
-  if (compression !== 'none') compressedBytes = rawBytes;
-  else if (cached !== undefined) {
-    compressedBytes = cached;
-    compressedFromCache = true;
-  } else compressedBytes = await (gzip as GzipSizeEstimator).finish();
+  const compressedFromCache = cached !== undefined;
+  const compressedBytes = cached ?? (await (gzip as GzipSizeEstimator).finish());
   if (!compressedFromCache) options.cache?.set(archivePath, compressedBytes);
   return { archivePath, compression, diffId, tarBytes, compressedBytes, compressedFromCache, entries: listing.entries };
 }

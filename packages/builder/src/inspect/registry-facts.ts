@@ -3,8 +3,8 @@ import { readRegistryImage, type ReadRegistryImageOptions, type RegistryImageSou
 
 /**
  * `ImageFacts` of an image in a registry, read without pulling it (see `readRegistryImage`): layers, history, the
- * final tree, configured path sizes, waste and contents. `sizeBytes` is the sum of the layers' file bytes (the
- * engine's `Size` counts the same, within ~0.02%); `compressedSizeBytes` the registry's own blob sizes.
+ * final tree, configured path sizes, waste and contents; `sizeBytes` and `imageId` as for a local image (content bytes,
+ * config digest); `compressedSizeBytes` the registry's own blob sizes.
  * Undefined when the registry has no such image.
  * @throws {ImageArchiveError} when the manifest or a layer cannot be read.
  */
@@ -25,12 +25,10 @@ export async function registryImageFacts(
     entries: l.entries,
   }));
   const ref = `${options.name}@${image.digest}`;
-  const facts = imageFactsFrom(ref, undefined, image.config, layers, options.paths ?? []);
+  const facts = imageFactsFrom(ref, undefined, image, layers, options.paths ?? []);
   return {
     ...facts,
     ...withContents(facts, layers, image.files),
-    imageId: image.digest,
-    sizeBytes: facts.waste.totalBytes,
     inspectMs: performance.now() - started,
     digest: image.digest,
   };

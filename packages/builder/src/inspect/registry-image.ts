@@ -41,6 +41,8 @@ export interface RegistryImage {
   /** The manifest digest of the image (the platform's, when the reference named an index). */
   digest: string;
   config: ImageConfigFile;
+  /** The config's digest: the image's identity (see `ImageFacts.imageId`). */
+  configDigest: string;
   layers: RegistryImageLayer[];
   /** Metadata files kept per layer, keyed by diffID. */
   files: FileCollector;
@@ -93,7 +95,7 @@ export async function readRegistryImage(
       : await listLayer(await source.openBlob(options.name, blob.digest), { key: diffId, files });
     layers.push({ diffId, compressedBytes: blob.size, entries, fetched: !known });
   }
-  return { digest, config, layers, files };
+  return { digest, config, configDigest: manifest.config.digest, layers, files };
 }
 
 async function resolveManifest(
