@@ -5,7 +5,8 @@
 #   - a Docker engine (started only when none answers);
 #   - local base images, only when the official ones cannot be pulled;
 #   - an offline wheelhouse for the example images, only when PyPI is unreachable;
-#   - with --test: the tools the test suite uses (a registry, htpasswd, hyperfine, a headless browser, sshd, openssl).
+#   - with --test: the tools the test suite uses (a registry, htpasswd, hyperfine, a headless browser, sshd, openssl),
+#     and Debian 13's Docker Engine 26 for the engine matrix (fetched and unpacked into .cache/engines/, not installed).
 # Not root: whatever needs root goes through `sudo -n`; when that is not allowed it stops and names what to install.
 # Idempotent: a second run with everything present changes nothing and finishes in seconds.
 set -euo pipefail
@@ -14,7 +15,8 @@ usage() {
   cat <<'USAGE'
 Usage: bash scripts/bootstrap.sh [--test]
   (none)   what `pnpm build:images` needs: workspace packages, a Docker engine, base images, wheels
-  --test   also the tools `pnpm test` needs: docker-registry, htpasswd, hyperfine, chromium, sshd, openssl
+  --test   also the tools `pnpm test` needs: docker-registry, htpasswd, hyperfine, chromium, sshd, openssl, and
+           Debian 13's Docker Engine 26 (docker.io, containerd) unpacked into .cache/engines/ for the engine matrix
 USAGE
 }
 WITH_TEST_TOOLS=0
@@ -202,5 +204,62 @@ if [ "$WITH_TEST_TOOLS" = 1 ]; then
     wanted+=(chromium)
   fi
   [ ${#wanted[@]} -eq 0 ] || apt_install "${wanted[@]}"
+fi
+
+# --- 7. the engine matrix (only with --test): Debian 13's Docker Engine 26, fetched and unpacked, never installed -----
+# The engine tests start it beside the host's engine (test/engine/second-engine.ts), once with the classic image store
+# and once with the containerd image store. It is unpacked into the checkout (.cache/engines/, gitignored), not into
+# $CACHE: root's $CACHE and a CI user's differ, while the tests find it by a path in the repository whoever runs them,
+# anyone who can write the checkout can write it, and a CI cache can save and restore it by that path.
+# Debian 13's runc needs glibc 2.38: it is not fetched, the engine runs the host's runc (first on PATH after its own).
+ENGINE_DIR="$ROOT/.cache/engines/debian-13"
+ENGINE_PACKAGES=(docker.io containerd)
+
+# debian_mirror: $DEBIAN_MIRROR, else the Debian archive apt already uses (its own sources), else deb.debian.org (a
+# host whose apt knows no Debian archive, e.g. Ubuntu).
+debian_mirror() {
+  local uri
+  uri="${DEBIAN_MIRROR:-$(apt-get indextargets --format '$(ORIGIN)|$(LABEL)|$(TARGET_OF)|$(REPO_URI)' 2>/dev/null |
+    awk -F'|' '$1 == "Debian" && $2 == "Debian" && $3 == "deb" { print $4; exit }')}"
+  [ -n "$uri" ] || { uri="http://deb.debian.org/debian"; warn "apt knows no Debian archive here: using $uri (set DEBIAN_MIRROR to choose one)"; }
+  printf '%s\n' "${uri%/}"
+}
+
+# fetch_engine: downloads Debian 13's docker.io and containerd with a private apt configuration (its own sources list,
+# lists and cache: the host's apt state is not touched) and unpacks them with dpkg-deb into $ENGINE_DIR. The folder
+# appears only once complete (unpacked beside it, then renamed).
+fetch_engine() {
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
+    die "the engine tests need Debian 13's ${ENGINE_PACKAGES[*]}, fetched with apt-get and dpkg-deb (Debian, Ubuntu)"
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg mirror work deb
+  [ -r "$keyring" ] || apt_install debian-archive-keyring
+  mirror="$(debian_mirror)"
+  mkdir -p "$(dirname "$ENGINE_DIR")"
+  work="$(mktemp -d "$ENGINE_DIR.fetch.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$work/root"
+  printf 'deb [signed-by=%s] %s trixie main\n' "$keyring" "$mirror" >"$work/sources.list"
+  local apt=(apt-get -q -o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=/dev/null
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Acquire::Languages=none)
+  # root: apt would drop to _apt for the downloads, which may not write this user's folders.
+  [ "$(id -u)" != 0 ] || apt+=(-o APT::Sandbox::User=root)
+  log "fetching Debian 13's ${ENGINE_PACKAGES[*]} from $mirror (unpacked into .cache/engines/, not installed)"
+  { "${apt[@]}" update && (cd "$work/debs" && "${apt[@]}" download "${ENGINE_PACKAGES[@]/%//trixie}"); } \
+    >"$CACHE/engine-fetch.log" 2>&1 || { tail -20 "$CACHE/engine-fetch.log" >&2; die "fetching ${ENGINE_PACKAGES[*]} from trixie failed; log: $CACHE/engine-fetch.log"; }
+  for deb in "$work"/debs/*.deb; do
+    dpkg-deb -x "$deb" "$work/root"
+    dpkg-deb --showformat='${Package} ${Version}\n' -W "$deb" >>"$work/root/packages.txt"
+  done
+  "$work/root/usr/sbin/dockerd" --version >/dev/null || die "Debian 13's dockerd does not run on this machine"
+  rm -rf "$ENGINE_DIR" && mv "$work/root" "$ENGINE_DIR"
+  rm -rf "$work"
+  trap - EXIT
+  log "Engine 26 ready: $(paste -sd ',' "$ENGINE_DIR/packages.txt" | sed 's/,/, /g')"
+}
+
+if [ "$WITH_TEST_TOOLS" = 1 ]; then
+  if [ -x "$ENGINE_DIR/usr/sbin/dockerd" ] && [ -s "$ENGINE_DIR/packages.txt" ]; then
+    log "Engine 26 present ($(paste -sd ',' "$ENGINE_DIR/packages.txt" | sed 's/,/, /g'))"
+  else fetch_engine; fi
 fi
 log "ready"

@@ -139,7 +139,13 @@ export async function startRegistry(options: { username?: string; password: stri
         method: 'HEAD',
         headers: {
           Authorization: basic,
-          Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+          // An index too: an engine with the containerd image store pushes one (a manifest per platform).
+          Accept: [
+            'application/vnd.docker.distribution.manifest.v2+json',
+            'application/vnd.oci.image.manifest.v1+json',
+            'application/vnd.docker.distribution.manifest.list.v2+json',
+            'application/vnd.oci.image.index.v1+json',
+          ].join(', '),
         },
       });
       if (response.status === 404) return undefined;
