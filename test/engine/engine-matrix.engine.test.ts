@@ -3,7 +3,17 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gateReportSchema, inspectImage, type Engine, type GateReport, type ImageFacts } from '@4pass/builder';
+import { Readable } from 'node:stream';
+import {
+  gateReportSchema,
+  inspectImage,
+  pushToRegistry,
+  type Engine,
+  type GateReport,
+  type ImageFacts,
+} from '@4pass/builder';
+import { readDockerSave } from '../../packages/builder/src/inspect/read-docker-save.js';
+import { dockerSaveOf } from '../unit/inspect/docker-save-fixtures.js';
 import { copyImage, MATRIX_ENGINES, startMatrixEngine, stopMatrixEngine, type MatrixEngine } from './engine-matrix.js';
 import { execa } from './exec.js';
 import { engine as hostEngine, runId, testLabel } from './helpers.js';
@@ -195,4 +205,35 @@ describe.each(MATRIX_ENGINES)('Docker Engine 26 with the $store image store', ({
     const facts = await inspectImage(started().engine, reference.tag, { paths: WORKER_PATHS, contents: false });
     expect(sameImageFigures(facts)).toEqual(sameImageFigures(reference.facts));
   });
+
+  it.runIf(store === 'containerd')(
+    'an image whose target is an index (attestation beside it) is pushed and verified by the index digest',
+    async () => {
+      const { archive } = await dockerSaveOf({
+        layers: [[{ name: 'app/hello.txt', content: 'hello\n'.repeat(500) }]],
+        layout: 'oci',
+        gzip: true,
+        indexOnly: true,
+      });
+      const { engine } = started();
+      await engine.loadImage(Readable.from([archive]));
+      const ref = '4pass-fixture/indexed:1';
+      const local = await engine.inspectImage(ref);
+      const expected = await readDockerSave(Readable.from([archive]));
+      const facts = await inspectImage(engine, ref, { contents: false });
+      expect(facts.imageId).toBe(expected.configDigest); // not the engine's id, which is the index's digest
+      expect(local?.Id).not.toBe(expected.configDigest);
+      const pushed = await pushToRegistry({
+        engine,
+        image: ref,
+        name: repository(name, 'indexed'),
+        registry: { host: registry.host },
+        tags: [`sha-${sha.slice(0, 7)}`, 'latest'],
+        env: { REGISTRY_USERNAME: 'AWS', REGISTRY_PASSWORD: password },
+      });
+      expect(pushed.digest).toBe(local?.Id);
+      for (const tag of [`sha-${sha.slice(0, 7)}`, 'latest'])
+        expect(await registry.manifestDigest(repository(name, 'indexed'), tag)).toBe(local?.Id);
+    },
+  );
 });

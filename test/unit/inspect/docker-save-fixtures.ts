@@ -116,36 +116,66 @@ export async function dockerSaveOf(
   return { archive, diffIds, layerTars };
 }
 
-/** index.json → image index → { amd64 manifest, attestation manifest }, each blob under blobs/sha256. */
+/**
+ * index.json → image index → { amd64 manifest, attestation manifest }, each blob under blobs/sha256, with the media
+ * types an engine needs to load it (the containerd image store imports it as an image whose target is the index).
+ */
 function ociIndexFiles(configText: string, layerTars: Buffer[], gzip: boolean): { name: string; body: Buffer }[] {
   const blob = (value: unknown) => {
-    const body = Buffer.from(JSON.stringify(value));
-    return { name: `blobs/sha256/${sha(body)}`, body, digest: `sha256:${sha(body)}` };
+    const body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+    return { name: `blobs/sha256/${sha(body)}`, body, digest: `sha256:${sha(body)}`, size: body.length };
   };
+  const layerType = `application/vnd.oci.image.layer.v1.tar${gzip ? '+gzip' : ''}`;
+  const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(configText)}` };
   const manifest = blob({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(configText)}` },
-    layers: layerTars.map((t) => ({ digest: `sha256:${sha(gzip ? gzipSync(t) : t)}` })),
+    config: { ...config, size: Buffer.byteLength(configText) },
+    layers: layerTars.map((t) => {
+      const body = gzip ? gzipSync(t) : t;
+      return { mediaType: layerType, digest: `sha256:${sha(body)}`, size: body.length };
+    }),
   });
-  const attestation = blob({ schemaVersion: 2, config: { digest: `sha256:${sha('{}')}` }, layers: [] });
+  const empty = blob('{}');
+  const attestation = blob({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: empty.digest, size: empty.size },
+    layers: [],
+  });
+  const descriptor = (b: ReturnType<typeof blob>, mediaType: string) => ({ mediaType, digest: b.digest, size: b.size });
   const imageIndex = blob({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [
       {
-        digest: attestation.digest,
+        ...descriptor(attestation, 'application/vnd.oci.image.manifest.v1+json'),
         platform: { os: 'unknown', architecture: 'unknown' },
-        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+        annotations: {
+          'vnd.docker.reference.type': 'attestation-manifest',
+          'vnd.docker.reference.digest': manifest.digest,
+        },
       },
-      { digest: manifest.digest, platform: { os: 'linux', architecture: 'amd64' } },
+      {
+        ...descriptor(manifest, 'application/vnd.oci.image.manifest.v1+json'),
+        platform: { os: 'linux', architecture: 'amd64' },
+      },
     ],
   });
   const index = {
     schemaVersion: 2,
-    manifests: [{ digest: imageIndex.digest, mediaType: 'application/vnd.oci.image.index.v1+json' }],
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      {
+        ...descriptor(imageIndex, 'application/vnd.oci.image.index.v1+json'),
+        annotations: {
+          'io.containerd.image.name': 'docker.io/4pass-fixture/indexed:1',
+          'org.opencontainers.image.ref.name': '1',
+        },
+      },
+    ],
   };
-  return [manifest, attestation, imageIndex, { name: 'index.json', body: Buffer.from(JSON.stringify(index)) }];
+  return [manifest, empty, attestation, imageIndex, { name: 'index.json', body: Buffer.from(JSON.stringify(index)) }];
 }
 
 /** Splits a buffer into small chunks, as a network stream would deliver it. */
