@@ -1,18 +1,19 @@
 # API image: a Vue 3 SPA built with Node 20, served by a FastAPI app under Gunicorn + Uvicorn workers.
-# Its Python environment goes builder → @4pass/optimizer → runtime, like the worker's (images.config.json: the
-# `worker` pipeline with the API's optimizer profile): boto3/botocore trimmed to Secrets Manager, STS and the
-# credential-chain services, pip/setuptools/wheel gone, hash-based bytecode.
+# Its Python environment goes builder → optimizer → runtime, like the worker's, every stage a BuildKit step
+# (images.config.json: the `worker` pipeline with the API's optimizer profile): boto3/botocore trimmed to Secrets
+# Manager, STS and the credential-chain services, pip/setuptools/wheel gone, hash-based bytecode.
 #
 # Build context: examples/   (this file lives outside it)
 #   target `builder`  a venv at /opt/venv with the API's dependencies, installed WITHOUT bytecode.
-#   target `runtime`  needs `optimized-venv/` in the build context: /opt/venv exported from the builder image and
-#                     transformed by @4pass/optimizer (`pnpm build:images` adds it; by hand: docker create + docker cp
-#                     into examples/optimized-venv/, then `pnpm optimize examples/optimized-venv --services
+#   stage `optimizer` @4pass/optimizer run on that venv in the Node image. It reads `.4pass/optimizer.cjs` (the
+#                     optimizer bundled into one file) and `.4pass/profile.json` from the build context, which
+#                     @4pass/builder adds (by hand: `pnpm optimize --stage-files examples/.4pass --services
 #                     secretsmanager,sts`).
+#   target `runtime`  the API.
 #
 # Build args
 #   PYTHON_IMAGE, NODE_IMAGE  base images (official names by default; @4pass/builder maps them to local stand-ins
-#                             when the official ones cannot be pulled)
+#                             when the official ones cannot be pulled); the SPA and the optimizer run on NODE_IMAGE
 #   PIP_INDEX_URL             Python package index, default https://pypi.org/simple
 #   PY_SOURCES                drop (default): third-party packages as hash-based bytecode only; keep: with sources
 #   Python dependencies: if the context holds wheels in wheelhouse/*.whl (scripts/bootstrap.sh vendors them when
@@ -91,13 +92,19 @@ RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
  && test -z "$(find /opt/venv -name '*.pyc' -print -quit)" \
  && rm /tmp/requirements.txt
 
+# --- optimizer: @4pass/optimizer on the builder's venv -----------------------------------------------------------
+FROM ${NODE_IMAGE} AS optimizer
+COPY --from=builder /opt/venv /opt/venv
+RUN --mount=type=bind,source=.4pass,target=/opt/4pass \
+    node /opt/4pass/optimizer.cjs optimize /opt/venv /opt/4pass/profile.json
+
 # --- compile-venv: hash-based bytecode for the optimized environment ----------------------------------------------
 # The same rule as the worker's (dockerfiles/worker.Dockerfile): PY_SOURCES=drop ships third-party packages as
 # bytecode only; the app below keeps its sources. `unchecked-hash`: valid whatever the mtimes, never recompiled, so
 # a read-only root filesystem costs nothing at start.
 FROM ${PYTHON_IMAGE} AS compile-venv
 ARG PY_SOURCES=drop
-COPY optimized-venv/ /opt/venv/
+COPY --from=optimizer /opt/venv /opt/venv
 RUN /opt/venv/bin/python -c "import sys; assert sys.prefix == '/opt/venv', sys.prefix" \
  && site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
  && case "${PY_SOURCES}" in \

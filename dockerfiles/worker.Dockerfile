@@ -1,25 +1,30 @@
-# Worker image: builder → (optimizer, outside Docker) → minimal runtime (default) or slim runtime.
+# Worker image: builder → optimizer → runtime, every stage a BuildKit step (cached like any other, carried to a fresh
+# engine by the registry cache, run by a remote engine where the data is).
 #
 # Build context: examples/   (this file lives outside it)
 #
-#   target `builder`  a venv at /opt/venv with the worker's dependencies, installed WITHOUT bytecode.
-#   target `runtime`  the slim runtime: the whole base image plus the optimized venv and the worker. Needs
-#                     `optimized-venv/` in the build context: /opt/venv exported from the builder image and
-#                     transformed by @4pass/optimizer (botocore trimmed to the kept services, pip/setuptools/wheel/
-#                     pygments removed, tests/docs stripped). @4pass/builder adds it to the context as a virtual
-#                     directory; by hand, export it yourself (docker create + docker cp) into examples/optimized-venv/.
-#   target `rootfs`   the tree the minimal runtime is cut from: base image, runtime user, optimized venv (sources),
-#                     worker. Never run: @4pass/builder exports it from a created container and cuts it down with
-#                     the optimizer's closure (the interpreter, the shared libraries it and every extension module
-#                     load, the standard library minus what a service never imports, CA bundle, the user's lines of
-#                     /etc/passwd and /etc/group, an empty /tmp) into `minimal-rootfs/rootfs.tar`.
-#   target `minimal`  the minimal runtime, FROM scratch: that tree with bytecode, the compiled venv and worker. No
-#                     shell, no package manager, no pip. Needs `optimized-venv/` and `minimal-rootfs/`.
+#   builder          a venv at /opt/venv with the worker's dependencies, installed WITHOUT bytecode.
+#   optimizer        @4pass/optimizer run on that venv in a Node image: pip/setuptools/wheel/pygments removed, botocore
+#                    trimmed to the kept services, tests/docs stripped, RECORD rewritten.
+#   compile-venv     the optimized venv byte-compiled (hash-based .pyc).
+#   compile-app      the worker code, byte-compiled.
+#   runtime          the slim runtime: the whole base image, the compiled venv and the worker.
+#   rootfs           the tree the minimal runtime is cut from (base image, runtime user, optimized venv, worker).
+#   closure          @4pass/optimizer's closure of rootfs: the interpreter, the shared libraries it and every extension
+#                    module load, the standard library minus what a service never imports, CA bundle, the user's lines
+#                    of /etc/passwd and /etc/group, an empty /tmp.
+#   compile-minimal  that tree with its standard library byte-compiled.
+#   minimal          the minimal runtime, FROM scratch. No shell, no package manager, no pip.
+#
+# The optimizer steps read `.4pass/` in the build context: `optimizer.cjs` (@4pass/optimizer bundled into one file:
+# its bytes are its cache key) and `profile.json` (the image's optimizer profile). @4pass/builder adds both to the
+# context without touching the source tree; by hand, put them there yourself (`pnpm optimize --stage-files DIR`).
 #
 # Build args
 #   PYTHON_IMAGE   base image (official name by default; @4pass/builder maps it to a local stand-in if needed).
 #                  builder and runtime MUST use the same base: the venv's bin/python is a symlink to the base's
 #                  python3 (/usr/local/bin on the official image, /usr/bin on Debian's).
+#   NODE_IMAGE     the image the optimizer runs in (Node 20 or later).
 #   PIP_INDEX_URL  Python package index, default https://pypi.org/simple. If the context holds wheels in
 #                  wheelhouse/*.whl (scripts/bootstrap.sh vendors them when PyPI is unreachable), they are used
 #                  instead (--no-index).
@@ -40,6 +45,7 @@
 # is compiled in its own stage, so a code change rebuilds only that small layer.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
 
 # --- builder: dependencies into /opt/venv, no bytecode --------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -68,6 +74,12 @@ RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
  && test -z "$(find /opt/venv -name '*.pyc' -print -quit)" \
  && rm /tmp/requirements.txt
 
+# --- optimizer: @4pass/optimizer on the builder's venv -----------------------------------------------------------
+FROM ${NODE_IMAGE} AS optimizer
+COPY --from=builder /opt/venv /opt/venv
+RUN --mount=type=bind,source=.4pass,target=/opt/4pass \
+    node /opt/4pass/optimizer.cjs optimize /opt/venv /opt/4pass/profile.json
+
 # --- compile-venv: hash-based bytecode for the optimized environment ----------------------------------------------
 # PY_SOURCES=drop (default): third-party packages ship as bytecode only ("sourceless": `compileall -b` writes each
 # .pyc beside its .py, then the .py goes; -X no_debug_ranges leaves out the column tables that only serve source
@@ -75,7 +87,7 @@ RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
 # source text. The worker's own code (compile-app) always keeps its sources. PY_SOURCES=keep keeps them everywhere.
 FROM ${PYTHON_IMAGE} AS compile-venv
 ARG PY_SOURCES=drop
-COPY optimized-venv/ /opt/venv/
+COPY --from=optimizer /opt/venv /opt/venv
 RUN /opt/venv/bin/python -c "import sys; assert sys.prefix == '/opt/venv', sys.prefix" \
  && site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
  && case "${PY_SOURCES}" in \
@@ -106,22 +118,31 @@ WORKDIR /app
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "worker"]
 
-# --- rootfs: what the minimal runtime is cut from (exported by @4pass/builder, never run) ----------------------------
+# --- rootfs: what the minimal runtime is cut from (read by the closure stage, never run) ---------------------------
 # The venv goes in with its sources: the closure checks its imports against the standard library it keeps.
 FROM ${PYTHON_IMAGE} AS rootfs
 RUN groupadd --system --gid 10001 worker \
  && useradd --system --uid 10001 --gid worker --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin worker
-COPY optimized-venv/ /opt/venv/
+COPY --from=optimizer /opt/venv /opt/venv
 COPY worker/worker /app/worker
+
+# --- closure: the profile's closure of rootfs, unpacked under /closure --------------------------------------------
+FROM ${NODE_IMAGE} AS closure
+RUN --mount=type=bind,from=rootfs,target=/rootfs \
+    --mount=type=bind,source=.4pass,target=/opt/4pass \
+    mkdir /closure \
+ && node /opt/4pass/optimizer.cjs closure /rootfs /opt/4pass/profile.json > /tmp/closure.tar \
+ && tar -x -p --numeric-owner -f /tmp/closure.tar -C /closure \
+ && rm /tmp/closure.tar
 
 # --- compile-minimal: bytecode for the closure's standard library ------------------------------------------------------
 # The closure's tree holds the interpreter, its libraries, the standard library (sources, no bytecode) and system files;
 # the venv and the worker come from their own cached stages. The base image's own interpreter (the same binary)
-# compiles the kept standard library by the venv's rule: PY_SOURCES=drop ships it sourceless. ADD extracts the tar
-# with its modes and owners; /tmp is made 1777 here because there is no shell in the final stage.
+# compiles the kept standard library by the venv's rule: PY_SOURCES=drop ships it sourceless. /tmp is made 1777 here
+# because there is no shell in the final stage.
 FROM ${PYTHON_IMAGE} AS compile-minimal
 ARG PY_SOURCES=drop
-ADD minimal-rootfs/rootfs.tar /rootfs/
+COPY --from=closure /closure/ /rootfs/
 RUN stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')" \
  && test -f "/rootfs${stdlib}/os.py" \
  && case "${PY_SOURCES}" in \

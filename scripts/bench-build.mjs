@@ -1,10 +1,15 @@
 #!/usr/bin/env zx
-// pnpm bench build: the same Dockerfile built by @4pass/builder and by the Debian Docker CLI
-// (DOCKER_BUILDKIT=1 /usr/bin/docker build), cold (no cache) and warm (no change), alternating who goes first,
-// printing medians and the library/CLI ratio. Options: --runs N (default 5), --context DIR, --dockerfile FILE.
+// pnpm bench build, two parts (--parts fixture,pipeline; default both):
+//   fixture   the same Dockerfile built by @4pass/builder and by the Debian Docker CLI (DOCKER_BUILDKIT=1
+//             /usr/bin/docker build), cold (no cache) and warm (no change), alternating who goes first, printing medians
+//             and the library/CLI ratio. Options: --runs N (default 5), --context DIR, --dockerfile FILE.
+//   pipeline  both example images through the gate: the no-change rebuild, a one-line change to the image's code and
+//             the whole warm `pnpm build:images` (scripts/bench-build-pipeline.mjs); --baseline-ref REV measures that
+//             revision's `pnpm build:images` beside ours.
 import { $, argv, fs, path } from 'zx';
 import { performance } from 'node:perf_hooks';
 import { buildImage, connectEngine } from '@4pass/builder';
+import { benchPipeline } from './bench-build-pipeline.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const runs = Number(argv.runs ?? 5);
@@ -14,6 +19,7 @@ const cli = argv.cli ?? '/usr/bin/docker';
 const base = argv.base ?? '4pass-local/python:3.11-slim';
 const buildArgs = { PYTHON_IMAGE: base }; // same inputs for both builders
 const repo = `4pass-bench/build-${Date.now().toString(36)}`;
+const parts = String(argv.parts ?? 'fixture,pipeline').split(',');
 
 if (!(await fs.pathExists(cli))) {
   console.error(`bench build: the Docker CLI ${cli} is missing (Debian: apt-get install docker.io)`);
@@ -43,6 +49,31 @@ const median = (xs) => {
 const times = { cold: { lib: [], cli: [] }, warm: { lib: [], cli: [] } };
 let exitCode = 0;
 try {
+  if (parts.includes('fixture')) await benchFixture();
+  if (parts.includes('pipeline')) {
+    const rows = await benchPipeline({ root, runs: Number(argv.runs ?? 3), cli, baselineRef: argv['baseline-ref'] });
+    printPipeline(rows);
+  }
+} catch (error) {
+  console.error(`bench build failed: ${error instanceof Error ? error.message : String(error)}`);
+  exitCode = 1;
+} finally {
+  for (const tag of ['lib', 'cli']) await engine.removeImage(`${repo}:${tag}`, { force: true }).catch(() => undefined);
+}
+process.exitCode = exitCode;
+
+function printPipeline(rows) {
+  const header = ['what', 'ours', 'compared with', 'ratio', 'target', 'met', 'samples (s)'];
+  const cells = rows.map((r) => [r.what, r.ours, r.other, r.ratio, r.target, r.met, r.samples]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
+  console.log('\nbench build (pipeline): medians over alternating rounds');
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const c of cells) console.log(line(c));
+}
+
+async function benchFixture() {
   // Warm-up: one build each so the base image and the daemon's caches are hot for both.
   await library('warm');
   await dockerCli('warm');
@@ -80,10 +111,4 @@ try {
   console.log(
     worst <= 1.05 ? 'target met: ratio ≤ 1.05 cold and warm' : `target missed: worst ratio ${worst.toFixed(3)} > 1.05`,
   );
-} catch (error) {
-  console.error(`bench build failed: ${error instanceof Error ? error.message : String(error)}`);
-  exitCode = 1;
-} finally {
-  for (const tag of ['lib', 'cli']) await engine.removeImage(`${repo}:${tag}`, { force: true }).catch(() => undefined);
 }
-process.exitCode = exitCode;

@@ -25,6 +25,8 @@ Options:
   --html FILE          write one self-contained HTML page: size treemaps, import profiles, the baseline diff
   --no-budget          build and report sizes only: no startup runs, no budget or structure checks
   --no-cache           build without the build cache
+  --remeasure          measure every image anew (by default an image id measured before — its facts, start-up
+                       runs and smoke run, kept in .image-reports/measurements/ — is not exported or started again)
   --push               after the gate passed, push sha-<7> and latest (latest only after the sha tag is verified)
   --registry HOST      push to HOST[:PORT] instead of the configured registry (keeps each repository name);
                        credentials from REGISTRY_USERNAME / REGISTRY_PASSWORD, or ECR tokens for ECR hosts
@@ -60,7 +62,7 @@ const VALUE_FLAGS = [
   'cache-from',
   'cache-to',
 ];
-const BOOLEAN_FLAGS = ['budget', 'cache', 'push', 'password-stdin', 'allow-dirty', 'help'];
+const BOOLEAN_FLAGS = ['budget', 'cache', 'remeasure', 'push', 'password-stdin', 'allow-dirty', 'help'];
 const known = new Set(['_', 'h', ...VALUE_FLAGS, ...BOOLEAN_FLAGS]);
 const args = minimist(process.argv.slice(3), {
   string: VALUE_FLAGS,
@@ -130,6 +132,7 @@ const {
   gateExitCode,
   loadGateReport,
   openLayerSizeCache,
+  openMeasurementCache,
   registryAuthFromStdin,
   renderJUnitReport,
   renderHtmlReport,
@@ -184,6 +187,8 @@ try {
     sha: args.sha,
     noCache: !args.cache,
     layerSizeCache,
+    measurements: openMeasurementCache('.image-reports/measurements'),
+    remeasure: args.remeasure === true,
     signal: controller.signal,
     onEvent: createPipelineRenderer(process.stderr, { mode: args.progress ?? 'auto' }),
   });

@@ -63,12 +63,11 @@ const withCache = (to: boolean): ImagesConfig => ({
   })),
 });
 
-/** Every build the pipeline ran for an image: the worker's builder and runtime, or the one build. */
+/** The build the pipeline ran for an image (one per image: every stage, the optimizer's too, is in it). */
 function buildsOf(result: RunImagesResult, image: string): BuildResult[] {
   const build = result.builds[image];
   if (!build) throw new Error(`${image} was not built: ${JSON.stringify(result.report.errors)}`);
-  if (!('builder' in build)) return [build];
-  return [build.builder, ...(build.rootfs ? [build.rootfs] : []), build.runtime];
+  return [build];
 }
 
 describe('a registry build cache (inline cache, every stage)', () => {
@@ -82,21 +81,23 @@ describe('a registry build cache (inline cache, every stage)', () => {
     });
     expect(result.report.errors).toEqual([]);
     expect(Object.values(result.pushes).map((p) => p.status)).toEqual(['pushed', 'pushed']);
-    // Every target the worker pipeline builds, and every stage those copy from: the API's builder and runtime
-    // (runtime copies from web and compile-venv), the worker's builder, rootfs and minimal (FROM scratch, copying
-    // from compile-venv, compile-app and compile-minimal).
+    // The target and every stage it copies from or mounts: the API's runtime, web, builder, optimizer and
+    // compile-venv; the worker's minimal (FROM scratch) and all it is made of, the closure's stages included.
     expect((await registry.listTags(`4pass-test/${runId}/cache-api`))?.sort()).toEqual([
       'builder',
       'compile-venv',
+      'optimizer',
       'runtime',
       'web',
     ]);
     expect((await registry.listTags(`4pass-test/${runId}/cache-worker`))?.sort()).toEqual([
       'builder',
+      'closure',
       'compile-app',
       'compile-minimal',
       'compile-venv',
       'minimal',
+      'optimizer',
       'rootfs',
     ]);
   });

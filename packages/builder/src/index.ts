@@ -67,6 +67,7 @@ export * from './config/index.js';
 // Build: one image through BuildKit, its progress as typed events, and the renderers for them.
 export { buildImage, type BuildOptions, type BuildResult } from './build/build-image.js';
 export type { ContextTransfer, ContextTransportKind } from './build/context-transport.js';
+export type { StageTiming } from './build/stage-timings.js';
 export type { EngineApi, EngineFeature } from './engine/api-version.js';
 export type { BuildEvent, BuildEventType, StepRef } from './build/build-events.js';
 export type { StepSummary } from './build/trace-tracker.js';
@@ -77,9 +78,10 @@ export type { PlainRendererOptions } from './render/plain-renderer.js';
 export type { TtyRendererOptions } from './render/tty-renderer.js';
 export { createPipelineRenderer, type PipelineRendererOptions } from './render/pipeline-renderer.js';
 
-// Worker image: builder → @4pass/optimizer → runtime, with the smoke test.
+// Worker image: builder → @4pass/optimizer → runtime, every stage in BuildKit, with the smoke test.
 export {
   buildWorkerImage,
+  optimizerStageFiles,
   type WorkerBuildOptions,
   type WorkerBuildResult,
   type WorkerEvent,
@@ -101,6 +103,12 @@ export type { DistributionPath, PythonDistribution } from './inspect/python-dist
 export type { DebianPackage } from './inspect/debian-packages.js';
 export type { KnownLayer } from './inspect/registry-image.js';
 export { openLayerSizeCache, type FileLayerSizeCache, type LayerSizeCache } from './inspect/layer-size-cache.js';
+export {
+  createMemoryMeasurementCache,
+  openMeasurementCache,
+  type MeasurementCache,
+  type MeasurementKey,
+} from './inspect/measurement-cache.js';
 
 // Start-up: container start → ready.
 export { measureStartup, type MeasureStartupOptions, type StartupEvent } from './startup/measure-startup.js';

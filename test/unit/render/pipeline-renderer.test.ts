@@ -52,22 +52,22 @@ describe('createPipelineRenderer (what pnpm build:images prints)', () => {
     expect(out).toBe('tags: latest (no commit sha)\n\n\x1b[1m==> api\x1b[22m\n');
   });
 
-  it('hands build progress to a fresh build renderer per build, and per worker builder/runtime stage', () => {
+  it('hands build progress to a fresh build renderer per build, the worker pipeline’s one build included', () => {
     const { out, builds } = render([
       { type: 'stage-started', image: 'api', stage: 'build' },
       { type: 'build', image: 'api', event: step },
       { type: 'stage-started', image: 'worker', stage: 'build' },
-      { type: 'worker', image: 'worker', event: { type: 'stage-started', stage: 'builder' } },
-      { type: 'worker', image: 'worker', event: { type: 'build', stage: 'builder', event: step } },
+      { type: 'worker', image: 'worker', event: { type: 'stage-started', stage: 'build' } },
+      { type: 'worker', image: 'worker', event: { type: 'build', stage: 'build', event: step } },
       {
         type: 'worker',
         image: 'worker',
-        event: { type: 'stage-done', stage: 'optimize', durationMs: 2000, detail: '9 MB → 5 MB' },
+        event: { type: 'stage-done', stage: 'build', durationMs: 2000, detail: '7 stages cached' },
       },
     ]);
     expect(builds.map((b) => b.length)).toEqual([1, 0, 1]);
-    expect(out).toContain('    worker/builder…\n');
-    expect(out).toContain('    worker/optimize done in 2.0s: 9 MB → 5 MB\n');
+    expect(out).toContain('    worker/build…\n');
+    expect(out).toContain('    worker/build done in 2.0s: 7 stages cached\n');
   });
 
   it('prints pushed tags, retries, failures and a skipped push; never the image report', () => {

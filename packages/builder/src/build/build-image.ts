@@ -22,6 +22,7 @@ import type { BuildWatchdog } from './build-watchdog.js';
 import { readBuildStream } from './read-build-stream.js';
 import type { BuildStreamOutcome, DaemonError } from './read-build-stream.js';
 import { findSecretMounts } from './secret-mounts.js';
+import { stageTimings, type StageTiming } from './stage-timings.js';
 import { TraceTracker } from './trace-tracker.js';
 import type { StepSummary } from './trace-tracker.js';
 
@@ -91,6 +92,8 @@ export interface BuildResult {
   baseImages: BaseImageResolution[];
   /** How the context was sent and what it cost. */
   context: ContextTransfer;
+  /** Per Dockerfile stage: taken from the cache or rebuilt, with the time of what ran. */
+  stages: StageTiming[];
 }
 
 const DEFAULT_STALL_TIMEOUT_MS = 10 * 60 * 1000;
@@ -379,7 +382,7 @@ function failedEvent(error: BuildCanceledError | BuildError, tracker: TraceTrack
   };
 }
 
-function buildResult(fields: Omit<BuildResult, 'cachedSteps' | 'totalSteps'>): BuildResult {
+function buildResult(fields: Omit<BuildResult, 'cachedSteps' | 'totalSteps' | 'stages'>): BuildResult {
   const { steps } = fields;
   return {
     imageId: fields.imageId,
@@ -390,5 +393,6 @@ function buildResult(fields: Omit<BuildResult, 'cachedSteps' | 'totalSteps'>): B
     durationMs: fields.durationMs,
     baseImages: fields.baseImages,
     context: fields.context,
+    stages: stageTimings(steps),
   };
 }

@@ -16,11 +16,23 @@ export async function budgetsStage(
   at: StageContext,
 ): Promise<ImageReport> {
   const fromRegistry = await baselineFromRegistry(run.image, run.facts, plan);
+  const { result } = run.built;
   const report = evaluateImage(run.facts, run.image, run.startup, fromRegistry ?? plan.options.baseline, {
     durations: { ...run.durations },
+    build: { stages: result.stages, context: result.context },
+    reused: reusedMeasurements(run),
     engine: engineLabel(at.engine),
     budgets: plan.options.budgets !== false,
   });
   at.emit({ type: 'image-done', image: run.image.name, report });
   return report;
+}
+
+/** Which measurements of the run came from an earlier run of the same image id. */
+function reusedMeasurements(run: MeasuredRun<ImageStageTypes>): NonNullable<ImageReport['reused']> {
+  const reused: NonNullable<ImageReport['reused']> = [];
+  if (run.facts.reused) reused.push('inspect');
+  if (run.startup?.reused) reused.push('startup');
+  if ('smoke' in run.built.result && run.built.result.smoke?.reused) reused.push('smoke');
+  return reused;
 }

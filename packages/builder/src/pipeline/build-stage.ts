@@ -38,6 +38,7 @@ export async function buildStage(request: BuildRequest, at: StageContext, home?:
           profile: image.optimizer ?? {},
           ...(image.target && { runtimeTarget: image.target }),
           ...(image.sourceDir && { sourceDir: image.sourceDir }),
+          ...(request.measurements && { measurements: request.measurements }),
           onEvent: (event) => at.emit({ type: 'worker', image: image.name, event }),
         })
       : await buildWithCache({
@@ -46,7 +47,7 @@ export async function buildStage(request: BuildRequest, at: StageContext, home?:
           ...(image.cache && { cache: image.cache }),
           onEvent: (event) => at.emit({ type: 'build', image: image.name, event }),
         });
-  const cached = 'cachedSteps' in result ? ` (${result.cachedSteps}/${result.totalSteps} steps cached)` : '';
+  const cached = ` (${result.cachedSteps}/${result.totalSteps} steps cached)`;
   at.describe(`${result.imageId.slice(7, 19)}${cached}`);
   return { result, localTags: request.localTags };
 }

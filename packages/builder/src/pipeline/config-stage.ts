@@ -2,6 +2,7 @@ import type { GateReport } from '../report/gate-report.js';
 import type { ImageConfig, ImagesConfig, NetworkConfig } from '../config/config-schema.js';
 import type { Engine } from '../engine/engine.js';
 import { createMemoryLayerSizeCache, type LayerSizeCache } from '../inspect/layer-size-cache.js';
+import { createMemoryMeasurementCache, type MeasurementCache } from '../inspect/measurement-cache.js';
 import type { PushedTag } from '../push/push-image.js';
 import type { RegistryAuthSource } from '../push/registry-auth.js';
 import {
@@ -27,6 +28,8 @@ export interface RunPlan {
   tags?: ResolvedTags;
   push?: PushPlan;
   layerSizeCache: LayerSizeCache;
+  /** Measurements by image id (`RunImagesOptions.measurements`); none when `remeasure`. */
+  measurements: MeasurementCache | undefined;
   /** How the images' registry build caches are read (and, with `push`, written): `push.cacheAccess` when pushing. */
   cacheAccess: RegistryCacheAccess;
   secrets: SecretsPlan;
@@ -80,6 +83,7 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
     ...(tags && { tags }),
     ...(push && tags && { push: { ...push, tags: tags.tags } }),
     layerSizeCache: options.layerSizeCache ?? createMemoryLayerSizeCache(),
+    measurements: options.remeasure ? undefined : (options.measurements ?? createMemoryMeasurementCache()),
     secrets,
     cacheAccess: push?.cacheAccess ?? options.cacheAccess ?? registryCacheAccess(),
   };

@@ -1,4 +1,5 @@
 import type { ImageConfig } from '../config/config-schema.js';
+import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import type { RegistryCacheAccess } from '../push/registry-cache.js';
 import type { ResolvedTags } from '../push/tags.js';
 import type { RunPlan } from './config-stage.js';
@@ -25,6 +26,8 @@ export interface BuildRequest {
   noCache: boolean;
   /** Credentials of the registries that hold the image's build cache (`image.cache`). */
   cacheAccess: RegistryCacheAccess;
+  /** Measurements by image id (the worker pipeline's smoke run is one). */
+  measurements: MeasurementCache | undefined;
 }
 
 function commitTags(tags: ResolvedTags | undefined): string[] {
@@ -48,5 +51,6 @@ export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
     localTags: (image.tags ?? commitTags(plan.tags)).map((t) => `${repository}:${t}`),
     noCache: plan.options.noCache === true,
     cacheAccess: plan.cacheAccess,
+    measurements: plan.measurements,
   };
 }

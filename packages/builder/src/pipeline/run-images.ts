@@ -32,7 +32,10 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
     stages: {
       build: (image, at) => buildStage(contextStage(image, plan), at, plan.engines[0]),
       inspect: (image, built, at) => inspectStage(image, built, plan, at),
-      startup: { when: (image) => measuresStartup(image, plan), run: startupStage },
+      startup: {
+        when: (image) => measuresStartup(image, plan),
+        run: (image, built, at, facts) => startupStage(image, built, at, facts, plan),
+      },
       budgets: (run, at) => budgetsStage(run, plan, at),
       report: (evaluated, errors) => reportStage(evaluated, errors, plan),
       ...(push && { push: (image, built, at) => pushStage(image, built, push, at) }),

@@ -1,6 +1,7 @@
 import type { ImagesConfig } from '../config/config-schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { LayerSizeCache } from '../inspect/layer-size-cache.js';
+import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import type { RegistryAuthSource } from '../push/registry-auth.js';
 import type { RegistryCacheAccess } from '../push/registry-cache.js';
 import type { RegistrySettings } from '../config/registry-settings.js';
@@ -38,6 +39,13 @@ export interface RunImagesSettings {
   noCache?: boolean;
   /** Compressed layer sizes kept between runs (`openLayerSizeCache`); default: shared by this run's images only. */
   layerSizeCache?: LayerSizeCache;
+  /**
+   * What was measured about an image id before (its facts, start-up runs, smoke run), kept between runs
+   * (`openMeasurementCache`): an unchanged image is not exported, started or smoke-tested again, and the report says
+   * which measurements it reused. Default: this run only. `remeasure: true` measures everything anew.
+   */
+  measurements?: MeasurementCache;
+  remeasure?: boolean;
   /**
    * How the images' registry build caches (`cache` in the config) are reached. Default: the push's credentials for
    * its own registry, an ECR token for ECR hosts, else `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` (push `env`, else

@@ -9,8 +9,9 @@ import type { BuiltImage } from './build-stage.js';
 export interface ImageStageTypes {
   image: ImageConfig;
   built: BuiltImage;
-  facts: ImageFacts;
-  startup: StartupResult;
+  /** `reused`: measured in an earlier run of the same image id (`RunImagesOptions.measurements`). */
+  facts: ImageFacts & { reused?: boolean };
+  startup: StartupResult & { reused?: boolean };
   evaluated: ImageReport;
   report: GateReport;
   pushed: PushResult;

@@ -1,4 +1,5 @@
 import type { ImageConfig } from '../config/config-schema.js';
+import { engineLabel } from '../engine/engine.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import { measureStartup } from '../startup/measure-startup.js';
 import type { StartupResult } from '../startup/startup-result.js';
@@ -13,21 +14,29 @@ export function measuresStartup(image: ImageConfig, plan: RunPlan): boolean {
 
 /**
  * The start-up stage: container start → ready, several runs, on the engine that built the image; for a Python image
- * (distributions or a standard library in its contents) one more, untimed run profiles its imports.
+ * (distributions or a standard library in its contents) one more, untimed run profiles its imports. An image id whose
+ * runs all became ready before with the same settings (`plan.measurements`) is not started again.
  */
 export async function startupStage(
   image: ImageConfig,
   built: BuiltImage,
   at: StageContext,
-  facts?: ImageFacts,
-): Promise<StartupResult> {
+  facts: ImageFacts | undefined,
+  plan: Pick<RunPlan, 'measurements'>,
+): Promise<StartupResult & { reused: boolean }> {
   if (!image.startup) throw new Error(`internal: ${image.name} has no startup settings`);
   const python = Boolean(facts?.contents && (facts.contents.python.length || facts.contents.pythonStdlib.length));
-  const startup = await measureStartup(at.engine, built.result.imageId, {
-    ...image.startup,
-    profileImports: python,
-    signal: at.signal,
-  });
-  at.describe(startup.medianMs === undefined ? 'not ready' : `median ${Math.round(startup.medianMs)} ms`);
-  return startup;
+  const settings = { ...image.startup, profileImports: python };
+  const key = {
+    kind: 'startup' as const,
+    engine: engineLabel(at.engine),
+    imageId: built.result.imageId,
+    input: settings,
+  };
+  const before = await plan.measurements?.get<StartupResult>(key);
+  const startup = before ?? (await measureStartup(at.engine, built.result.imageId, { ...settings, signal: at.signal }));
+  if (!before && startup.ok) await plan.measurements?.set(key, startup);
+  const median = startup.medianMs === undefined ? 'not ready' : `median ${Math.round(startup.medianMs)} ms`;
+  at.describe(before ? `${median} (measured before)` : median);
+  return { ...startup, reused: before !== undefined };
 }

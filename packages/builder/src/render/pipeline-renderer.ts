@@ -77,7 +77,7 @@ function renderWorker(
   build: (event: BuildEvent) => void,
 ): void {
   if (event.type === 'stage-started') {
-    if (event.stage === 'builder' || event.stage === 'rootfs' || event.stage === 'runtime') startBuild();
+    if (event.stage === 'build') startBuild();
     log(`    ${image}/${event.stage}…`);
   } else if (event.type === 'stage-done') {
     log(`    ${image}/${event.stage} ${done(event)}`);

@@ -13,6 +13,7 @@ import { contentsReport } from './contents-report.js';
 import { baselineImage, diffImage } from './diff-reports.js';
 import {
   REPORT_SCHEMA_VERSION,
+  type BuildReport,
   type GateReport,
   type ImageError,
   type ImageReport,
@@ -22,6 +23,10 @@ import {
 export interface EvaluateImageOptions {
   /** Stage durations to record in the report (ms). */
   durations?: Record<string, number>;
+  /** What the build took from the cache and rebuilt. */
+  build?: BuildReport;
+  /** Measurements reused from an earlier run of the same image id. */
+  reused?: ImageReport['reused'];
   /** The engine that built and measured the image (`engineLabel`). */
   engine?: string;
   /**
@@ -101,6 +106,8 @@ function imageReport(
       skipped: checks.filter((c) => c.status === 'skip').length,
     },
     ...(options.durations && { durations: options.durations }),
+    ...(options.build && { build: options.build }),
+    ...(options.reused?.length && { reused: options.reused }),
     ...(options.engine && { engine: options.engine }),
   };
 }

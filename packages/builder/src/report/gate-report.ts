@@ -126,10 +126,19 @@ export interface ImageReport {
   diff?: ImageDiff;
   /** Stage durations (ms) that the caller wants recorded, e.g. `{ build: 41000, inspect: 2100, startup: 5200 }`. */
   durations?: Record<string, number>;
+  /** The build: each Dockerfile stage taken from BuildKit's cache or rebuilt (with the time of what ran), and the context sent. */
+  build?: BuildReport;
+  /** Measurements taken over from an earlier run of the same image id: `inspect`, `startup`, `smoke`. */
+  reused?: ('inspect' | 'startup' | 'smoke')[];
   /** The engine that built and measured the image: `name (address)` in a pool, else its address. */
   engine?: string;
   /** What the push did for this image; absent when no push was asked for. */
   push?: PushReport;
+}
+
+export interface BuildReport {
+  stages: { stage: string; cached: boolean; stepsRun: number; stepsCached: number; durationMs: number }[];
+  context?: { transport: 'session' | 'tar'; bytesSent: number; filesSent: number };
 }
 
 /** One image's push: the tags the registry holds for it afterwards (each with its digest), and the failure if any. */
@@ -280,6 +289,23 @@ export const imageReportSchema: z.ZodType<ImageReport> = z.object({
   }),
   diff: imageDiffSchema.optional(),
   durations: z.record(z.string(), z.number()).optional(),
+  build: z
+    .object({
+      stages: z.array(
+        z.object({
+          stage: z.string(),
+          cached: z.boolean(),
+          stepsRun: z.number(),
+          stepsCached: z.number(),
+          durationMs: z.number(),
+        }),
+      ),
+      context: z
+        .object({ transport: z.enum(['session', 'tar']), bytesSent: z.number(), filesSent: z.number() })
+        .optional(),
+    })
+    .optional(),
+  reused: z.array(z.enum(['inspect', 'startup', 'smoke'])).optional(),
   engine: z.string().optional(),
   push: z
     .object({

@@ -99,8 +99,25 @@ function imageHeading(image: ImageReport, paint: Paint): string {
       'dim',
       ` (${s.passed} passed, ${s.failed} failed, ${plural(s.warned, 'warning')}, ${s.skipped} skipped) ${image.ref}`,
     ) +
-    (image.engine ? paint('dim', `\n  on ${image.engine}${stageTimes(image.durations)}`) : '')
+    (image.engine ? paint('dim', `\n  on ${image.engine}${stageTimes(image.durations)}`) : '') +
+    (image.build || image.reused ? paint('dim', `\n  ${reuseLine(image)}`) : '')
   );
+}
+
+/** `build: 8 stages cached, rebuilt compile-app 0.4 s, context 1.2 kB sent · reused: inspect, startup, smoke` */
+export function reuseLine(image: Pick<ImageReport, 'build' | 'reused'>): string {
+  const parts: string[] = [];
+  if (image.build) {
+    const { stages } = image.build;
+    const rebuilt = stages.filter((s) => !s.cached).map((s) => `${s.stage} ${(s.durationMs / 1000).toFixed(1)} s`);
+    const context = image.build.context ? `, context ${formatBytes(image.build.context.bytesSent)} sent` : '';
+    const cached = stages.length - rebuilt.length;
+    parts.push(
+      `build: ${cached} ${cached === 1 ? 'stage' : 'stages'} cached${rebuilt.length ? `, rebuilt ${rebuilt.join(', ')}` : ''}${context}`,
+    );
+  }
+  if (image.reused?.length) parts.push(`reused: ${image.reused.join(', ')}`);
+  return parts.join(' · ');
 }
 
 /** `: build 41.0 s, inspect 2.1 s, startup 5.2 s` */

@@ -1,80 +1,71 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import fg from 'fast-glob';
-import tarFs from 'tar-fs';
 import {
   checkServiceUsage,
-  closureTar,
   generateSmokeProgram,
-  optimizeDirectory,
   parseProfile,
   scanSourceForServices,
+  STAGE_REPORT_PREFIX,
   type ClosureReport,
   type OptimizeReport,
   type Profile,
 } from '@4pass/optimizer';
-import type { Engine } from '../engine/engine.js';
+import { engineLabel, type Engine } from '../engine/engine.js';
 import type { BuildOptions, BuildResult } from '../build/build-image.js';
 import type { BuildEvent } from '../build/build-events.js';
 import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
-import type { ExtraEntry } from '../context/context-tree.js';
+import type { ExtraFileEntry } from '../context/context-tree.js';
+import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import { FourpassError } from '../errors.js';
-import { formatMegabytes } from '../units/format-units.js';
+import { formatDuration } from '../units/format-units.js';
 
 /**
- * The stages of the worker pipeline, each reported as a progress group with its duration. `rootfs` and `closure` run
- * for the minimal runtime only (an optimizer profile with `closure`).
+ * The client's part of the worker pipeline, each reported as a progress group with its duration: the source scan, the
+ * one build (every Dockerfile stage — builder, optimizer, closure, runtime — runs in BuildKit) and the smoke run.
  */
-export type WorkerStage = 'scan' | 'builder' | 'export' | 'optimize' | 'rootfs' | 'closure' | 'runtime' | 'smoke';
+export type WorkerStage = 'scan' | 'build' | 'smoke';
 
 export type WorkerEvent =
   | { type: 'stage-started'; stage: WorkerStage }
   | { type: 'stage-done'; stage: WorkerStage; durationMs: number; detail?: string }
-  | { type: 'build'; stage: 'builder' | 'rootfs' | 'runtime'; event: BuildEvent };
+  | { type: 'build'; stage: 'build'; event: BuildEvent };
 
-export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEvent' | 'extraEntries'> {
+export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEvent'> {
   engine: Engine;
   /** The optimizer profile (validated by @4pass/optimizer); defaults to the seed's worker profile. */
   profile?: unknown;
   /** Directory with the worker's Python source, scanned for boto3 clients the profile would trim away. */
   sourceDir?: string;
-  /**
-   * Dockerfile stage names: `builder`; `rootfs`, the full tree the minimal runtime is cut from (its export goes through
-   * the profile's `closure`); and the final stage, default `minimal` with a `closure` in the profile, else `runtime`.
-   */
-  builderTarget?: string;
-  rootfsTarget?: string;
+  /** The final stage: default `minimal` with a `closure` in the profile, else `runtime`. */
   runtimeTarget?: string;
-  /** Where the builder stage keeps the environment; default `/opt/venv`. */
+  /** Where the environment lives in the image; default `/opt/venv`. */
   venvPath?: string;
-  /** Path of the optimized environment inside the runtime build context; default `optimized-venv`. */
-  contextPath?: string;
   /**
-   * A registry build cache for both targets and every stage they copy from (`buildWithCache`): read from
+   * A registry build cache for the target and every stage it copies from (`buildWithCache`): read from
    * `<repository>:<stage>`; with `to`, each is also tagged `<to>:<stage>` with its inline cache, to be pushed.
    */
   cache?: BuildCache;
-  /** Directory of the closure's tree (`rootfs.tar`) inside the runtime build context; default `minimal-rootfs`. */
-  rootfsContextPath?: string;
   /** Run the optimizer's smoke program inside the final image (runtime user, read-only root); default true. */
   smoke?: boolean;
+  /** Smoke results kept by image id: an image that passed its smoke program before is not run again. */
+  measurements?: MeasurementCache;
   onEvent?: (event: WorkerEvent) => void;
 }
 
-export interface WorkerBuildResult {
-  imageId: string;
-  tags: string[];
-  builder: BuildResult;
-  /** The `rootfs` build and what the closure kept of it (minimal runtime only). */
-  rootfs?: BuildResult;
+export interface WorkerBuildResult extends BuildResult {
+  /**
+   * The optimizer's and the closure's reports, as their Dockerfile steps printed them (`4pass-stage-report`). A step
+   * taken from BuildKit's cache prints nothing: its report then comes from `measurements` (kept by the step's digest
+   * when it ran), else it is absent.
+   */
+  optimizer?: OptimizeReport;
   closure?: ClosureReport;
-  runtime: BuildResult;
-  optimizer: OptimizeReport;
-  stages: { stage: WorkerStage; durationMs: number }[];
-  smoke?: { passed: true; output: string };
+  /** The client's stages and their durations. */
+  workerStages: { stage: WorkerStage; durationMs: number }[];
+  /** `reused`: the same image passed before (see `measurements`), nothing was run. */
+  smoke?: { passed: true; output: string; reused: boolean };
 }
 
 /** A kept-service check failed: the worker's code calls a service the profile trims away. */
@@ -103,16 +94,15 @@ export class SmokeTestError extends FourpassError {
 }
 
 /**
- * builder → optimizer → runtime, through the Engine API only: build the `builder` target, export the environment from
- * it (a created-never-started container, removed afterwards, and the untagged builder image removed too), slim it with
- * @4pass/optimizer, build the `runtime` target with the result added to its context, then run the optimizer's smoke
- * program inside the final image as its own user with a read-only root filesystem.
+ * builder → optimizer → runtime as ONE build: the Dockerfile's optimizer and closure stages run @4pass/optimizer in
+ * BuildKit (the optimizer bundled into the context at `.4pass/`, with the image's profile), so every stage is cached,
+ * carried by the registry cache and run where the engine is. Then the optimizer's smoke program runs inside the final
+ * image as its own user with a read-only root filesystem — once per image id when `measurements` remembers it.
  * @throws {ProfileError} (from @4pass/optimizer) when `profile` is invalid, before anything is built.
  * @throws {ServiceUsageError} when the worker source calls a service the profile removes (before anything is built).
  * @throws everything `buildImage` throws ({ContextError}, {BaseImageError}, {BuildError}, {BuildCanceledError},
- *   {EngineUnavailableError}), from either build.
- * @throws {NotSitePackagesError} (from @4pass/optimizer) when the builder's `venvPath` holds no site-packages.
- * @throws {EngineRequestError} when the engine fails exporting the environment or running the smoke test.
+ *   {EngineUnavailableError}); an optimizer step that fails is a {BuildError} naming the step.
+ * @throws {EngineRequestError} when the engine fails running the smoke test.
  * @throws {SmokeTestError} when the final image does not work.
  */
 export async function buildWorkerImage(options: WorkerBuildOptions): Promise<WorkerBuildResult> {
@@ -120,137 +110,119 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const profile: Profile = parseProfile(options.profile ?? {});
   const venvPath = options.venvPath ?? '/opt/venv';
   const { stage, stages } = stageRunner(onEvent, options.signal);
-
   const sourceDir = options.sourceDir;
   if (sourceDir) await stage('scan', () => scanWorkerSource(sourceDir, profile), scanned);
 
-  const common = { ...options, onEvent: undefined, tags: undefined };
-  const builder = await stage('builder', () =>
-    buildWithCache({
-      ...common,
-      target: options.builderTarget ?? 'builder',
-      onEvent: (event) => onEvent?.({ type: 'build', stage: 'builder', event }),
-    }),
-  );
-
-  const workDir = await mkdtemp(join(tmpdir(), '4pass-worker-'));
-  try {
-    const venvDir = join(workDir, 'venv');
-    await stage('export', () => exportPath(engine, builder.imageId, venvPath, venvDir, options.signal));
-    const optimizer = await stage(
-      'optimize',
-      () => optimizeDirectory(venvDir, profile),
-      (r) => summarize(r),
-    );
-    const extraEntries: ExtraEntry[] = [{ path: options.contextPath ?? 'optimized-venv', sourceDir: venvDir }];
-    const minimal = profile.closure
-      ? await cutMinimalRootfs({ options, common, stage, workDir, extraEntries, closure: profile.closure })
-      : undefined;
-    const runtimeTarget = options.runtimeTarget ?? (profile.closure ? 'minimal' : 'runtime');
-    const runtime = await stage('runtime', () =>
+  const printed = new Map<string, StageReport>();
+  const { profile: _profile, sourceDir: _source, runtimeTarget, venvPath: _venv, smoke: _smoke, ...build } = options;
+  const result = await stage(
+    'build',
+    async () =>
       buildWithCache({
-        ...common,
-        tags: options.tags ?? [],
-        target: runtimeTarget,
-        extraEntries: minimal ? [...extraEntries, minimal.entry] : extraEntries,
-        onEvent: (event) => onEvent?.({ type: 'build', stage: 'runtime', event }),
+        ...build,
+        target: runtimeTarget ?? (profile.closure ? 'minimal' : 'runtime'),
+        extraEntries: [...(options.extraEntries ?? []), ...(await optimizerStageFiles(profile))],
+        onEvent: (event) => {
+          collectStageReport(event, printed);
+          onEvent?.({ type: 'build', stage: 'build', event });
+        },
       }),
-    );
-    const program = generateSmokeProgram(profile);
-    const smoke =
-      options.smoke === false
-        ? undefined
-        : await stage('smoke', () => runSmoke(engine, runtime.imageId, venvPath, program, options.signal));
-    const cut = minimal && { rootfs: minimal.rootfs, closure: minimal.closure };
-    return { imageId: runtime.imageId, tags: runtime.tags, builder, ...cut, runtime, optimizer, stages, smoke };
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-    // The builder image is an untagged by-product (unless it is the cache's); its layers stay in BuildKit's cache.
-    if (builder.imageId && !options.cache?.to) {
-      await engine.removeImage(builder.imageId, { force: false }).catch(() => undefined);
-    }
-  }
+    (r) => describeStages(r),
+  );
+  const smoke =
+    options.smoke === false
+      ? undefined
+      : await stage('smoke', () => smokeOnce(engine, result.imageId, venvPath, profile, options), smoked);
+  const reports = await stageReports(result, printed, engine, options.measurements);
+  return { ...result, ...reports, workerStages: stages, smoke };
 }
 
 const scanned = (files: number): string => `${files} Python files scanned`;
+const smoked = (smoke: { reused: boolean }): string => (smoke.reused ? 'passed before (same image)' : 'passed');
 
-/** What {@link cutMinimalRootfs} needs from the pipeline around it. */
-interface CutContext {
-  options: WorkerBuildOptions;
-  common: Omit<WorkerBuildOptions, 'onEvent' | 'tags'>;
-  stage: ReturnType<typeof stageRunner>['stage'];
-  workDir: string;
-  extraEntries: readonly ExtraEntry[];
-  closure: NonNullable<Profile['closure']>;
+/** `stages: 7 cached, rebuilt optimizer 3.1s, compile-venv 1.2s`. */
+function describeStages(result: BuildResult): string {
+  const cached = result.stages.filter((s) => s.cached).length;
+  const rebuilt = result.stages.filter((s) => !s.cached).map((s) => `${s.stage} ${formatDuration(s.durationMs)}`);
+  return `${cached} stages cached${rebuilt.length ? `, rebuilt ${rebuilt.join(', ')}` : ''}`;
 }
 
 /**
- * The minimal runtime's tree: build the `rootfs` target (the base image with the optimized environment, the app and
- * the runtime user), export it from a created, never started container, and cut it down with the profile's closure
- * into `<workDir>/minimal-rootfs/rootfs.tar`, added to the final build's context. The untagged `rootfs` image and the
- * container are removed.
+ * What the Dockerfile's optimizer steps read from `.4pass/` in the context: @4pass/optimizer bundled into one file (its
+ * bytes are its cache key) and the profile.
  */
-async function cutMinimalRootfs(
-  at: CutContext,
-): Promise<{ rootfs: BuildResult; closure: ClosureReport; entry: ExtraEntry }> {
-  const { options, stage } = at;
-  const rootfs = await stage('rootfs', () =>
-    buildWithCache({
-      ...at.common,
-      target: options.rootfsTarget ?? 'rootfs',
-      extraEntries: at.extraEntries,
-      onEvent: (event) => options.onEvent?.({ type: 'build', stage: 'rootfs', event }),
-    }),
-  );
+export async function optimizerStageFiles(profile: Profile): Promise<ExtraFileEntry[]> {
+  return [
+    { path: `${STAGE_DIR}/optimizer.cjs`, content: await readFile(optimizerBundlePath()) },
+    { path: `${STAGE_DIR}/profile.json`, content: `${JSON.stringify(profile, null, 2)}\n` },
+  ];
+}
+
+/** The context path the optimizer steps read (`RUN --mount=type=bind,source=.4pass,…`). */
+export const STAGE_DIR = '.4pass';
+
+function optimizerBundlePath(): string {
+  return createRequire(import.meta.url).resolve('@4pass/optimizer/stage');
+}
+
+/** A report line of an optimizer step, with the step's digest (stable for the same inputs). */
+interface StageReport {
+  command: 'optimize' | 'closure';
+  digest: string;
+  report: unknown;
+}
+
+/** Keeps what an optimizer step printed on its `4pass-stage-report` line. */
+function collectStageReport(event: BuildEvent, printed: Map<string, StageReport>): void {
+  if (event.type !== 'step-log' || !event.text.startsWith(STAGE_REPORT_PREFIX)) return;
   try {
-    const dir = join(at.workDir, 'minimal-rootfs');
-    await mkdir(dir);
-    const closure = await stage(
-      'closure',
-      () => exportClosure(options.engine, rootfs.imageId, at.closure, join(dir, 'rootfs.tar'), at.workDir),
-      (r) =>
-        `${formatMegabytes(r.before.bytes)} → ${formatMegabytes(r.after.bytes)}, ${r.libraries.length} shared libraries`,
-    );
-    return { rootfs, closure, entry: { path: options.rootfsContextPath ?? 'minimal-rootfs', sourceDir: dir } };
-  } finally {
-    // Like the builder: a by-product, unless it is the build cache's `<to>:rootfs` (removing it by id would untag it).
-    if (!options.cache?.to) await options.engine.removeImage(rootfs.imageId, { force: false }).catch(() => undefined);
+    const line = JSON.parse(event.text.slice(STAGE_REPORT_PREFIX.length)) as Omit<StageReport, 'digest'>;
+    printed.set(line.command, { ...line, digest: event.digest });
+  } catch {
+    // a line that only looks like a report: the build's own log shows it
   }
 }
 
-/** Export an image's root filesystem through a created (never started) container, always removed, into the closure. */
-async function exportClosure(
+/**
+ * The optimizer's and the closure's reports: printed by the steps that ran (kept in `measurements` by step digest),
+ * else — for a cached step — what `measurements` kept when it ran.
+ */
+async function stageReports(
+  result: BuildResult,
+  printed: ReadonlyMap<string, StageReport>,
   engine: Engine,
-  image: string,
-  options: NonNullable<Profile['closure']>,
-  file: string,
-  tmpDir: string,
-): Promise<ClosureReport> {
-  return withExportContainer(engine, image, async (id) => {
-    const out = createWriteStream(file);
-    try {
-      const archive = await engine.exportContainer(id);
-      return await closureTar(archive, out, options, { tmpDir, directoryMtime: new Date(0) });
-    } catch (err) {
-      out.destroy();
-      throw err;
-    }
-  });
+  measurements: MeasurementCache | undefined,
+): Promise<Pick<WorkerBuildResult, 'optimizer' | 'closure'>> {
+  const found: Partial<Record<StageReport['command'], unknown>> = {};
+  for (const command of ['optimize', 'closure'] as const) {
+    const step = result.steps.find((s) => s.name.includes(`optimizer.cjs ${command} `));
+    if (!step) continue;
+    const key = { kind: 'stage' as const, engine: engineLabel(engine), imageId: step.digest, input: command };
+    const ran = printed.get(command);
+    if (ran) await measurements?.set(key, ran.report);
+    found[command] = ran?.report ?? (await measurements?.get(key));
+  }
+  return {
+    ...(found.optimize !== undefined && { optimizer: found.optimize as OptimizeReport }),
+    ...(found.closure !== undefined && { closure: found.closure as ClosureReport }),
+  };
 }
 
-/** Runs `fn` with a created, never started container of `image` (no network), removed afterwards whatever happens. */
-async function withExportContainer<T>(engine: Engine, image: string, fn: (id: string) => Promise<T>): Promise<T> {
-  const id = await engine.createContainer({
-    image,
-    cmd: ['true'],
-    labels: { 'org.4pass.role': 'export' },
-    networkMode: 'none',
-  });
-  try {
-    return await fn(id);
-  } finally {
-    await engine.removeContainer(id);
-  }
+/** The smoke program in the final image, unless this image id passed it before. */
+async function smokeOnce(
+  engine: Engine,
+  imageId: string,
+  venvPath: string,
+  profile: Profile,
+  options: WorkerBuildOptions,
+): Promise<{ passed: true; output: string; reused: boolean }> {
+  const program = generateSmokeProgram(profile);
+  const key = { kind: 'smoke' as const, engine: engineLabel(engine), imageId, input: program };
+  const before = await options.measurements?.get<{ output: string }>(key);
+  if (before) return { passed: true, output: before.output, reused: true };
+  const passed = await runSmoke(engine, imageId, venvPath, program, options.signal);
+  await options.measurements?.set(key, { output: passed.output });
+  return { ...passed, reused: false };
 }
 
 /** Runs stages one by one (none after an abort), reporting each as started/done and recording its duration. */
@@ -259,9 +231,9 @@ function stageRunner(
   signal: AbortSignal | undefined,
 ): {
   stage: <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string) => Promise<T>;
-  stages: WorkerBuildResult['stages'];
+  stages: WorkerBuildResult['workerStages'];
 } {
-  const stages: WorkerBuildResult['stages'] = [];
+  const stages: WorkerBuildResult['workerStages'] = [];
   const stage = async <T>(name: WorkerStage, fn: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
     signal?.throwIfAborted();
     onEvent?.({ type: 'stage-started', stage: name });
@@ -296,33 +268,6 @@ async function scanWorkerSource(sourceDir: string, profile: Profile): Promise<nu
   return files.length;
 }
 
-/** Copies `path` out of an image through a created (never started) container, which is always removed. */
-async function exportPath(
-  engine: Engine,
-  image: string,
-  path: string,
-  into: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  await withExportContainer(engine, image, async (id) => {
-    const archive = await engine.getArchive(id, path);
-    // The archive's top directory is the basename of `path`; strip it so `into` holds the tree itself.
-    const strip = (header: { name: string }) => ({ ...header, name: header.name.split('/').slice(1).join('/') || '.' });
-    // A venv links bin/python to the base image's interpreter (an absolute path outside the tree): keep such links
-    // as they are. The archive is our own builder stage's, extracted into a fresh private directory.
-    await pipeline(
-      archive,
-      tarFs.extract(into, {
-        map: strip as never,
-        readable: true,
-        writable: true,
-        validateSymlinks: false,
-      } as tarFs.ExtractOptions),
-      ...(signal ? [{ signal }] : []),
-    );
-  });
-}
-
 async function runSmoke(
   engine: Engine,
   image: string,
@@ -351,8 +296,4 @@ async function runSmoke(
   } finally {
     await engine.removeContainer(id);
   }
-}
-
-function summarize(report: OptimizeReport): string {
-  return `${formatMegabytes(report.before.bytes)} → ${formatMegabytes(report.after.bytes)}, ${report.before.files - report.after.files} files removed, services kept: ${report.services.kept.join(' ')}`;
 }
