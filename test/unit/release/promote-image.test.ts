@@ -121,6 +121,38 @@ describe('promoteImage: a gated sha image becomes latest, in the registry', () =
   });
 });
 
+describe('promoteImage on Amazon ECR', () => {
+  it('finds the registry by account and region, with the ECR token as the registry credentials', async () => {
+    const registry = memoryRegistry();
+    const a = await pushGated(registry, { name: NAME, image: 'api', sha: SHA_A, created: '2025-05-01T00:00:00Z' });
+    const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const seen: string[] = [];
+    const inner = memoryRegistryFetch(registry);
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      seen.push(`${new URL(String(input)).host} ${new Headers(init?.headers).get('authorization')}`);
+      return inner(input, init);
+    }) as typeof globalThis.fetch;
+    const ecr = {
+      registryHost: host,
+      getRegistryAuth: async () => ({ username: 'AWS', password: 'ecr-token', serveraddress: host }),
+      ensureRepository: async () => Promise.reject(new Error('not called')),
+      getTagDigest: async () => undefined,
+      retag: async () => Promise.reject(new Error('not called')),
+    };
+    const result = await promoteImage({
+      registry: { accountId: '123456789012', region: 'eu-west-1' },
+      ecr,
+      name: NAME,
+      from: a.tag,
+      fetch,
+      env: {},
+    });
+    expect(result.reference).toBe(`${host}/${NAME}@${a.digest}`);
+    expect(new Set(seen)).toEqual(new Set([`${host} Basic ${Buffer.from('AWS:ecr-token').toString('base64')}`]));
+    expect(registry.digestOf(NAME, 'latest')).toBe(a.digest);
+  });
+});
+
 describe('promoteImage refuses, and then nothing moves', () => {
   async function refused(
     prepare: (registry: MemoryRegistry) => Promise<string>,
