@@ -25,7 +25,8 @@ Options:
   --html FILE          write one self-contained HTML page: size treemaps, import profiles, the baseline diff
   --no-budget          build and report sizes only: no startup runs, no budget or structure checks
   --no-cache           build without the build cache
-  --push               after the gate passed, push sha-<7> and latest (latest only after the sha tag is verified)
+  --push               after the gate passed, push sha-<7> of every image (verified), its gate report beside it
+                       and the build cache (--cache-to); never latest: only pnpm release moves it
   --registry HOST      push to HOST[:PORT] instead of the configured registry (keeps each repository name);
                        credentials from REGISTRY_USERNAME / REGISTRY_PASSWORD, or ECR tokens for ECR hosts
   --password-stdin     read the registry password from standard input
