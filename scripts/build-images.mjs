@@ -27,7 +27,8 @@ Options:
   --no-cache           build without the build cache
   --remeasure          measure every image anew (by default an image id measured before — its facts, start-up
                        runs and smoke run, kept in .image-reports/measurements/ — is not exported or started again)
-  --push               after the gate passed, push sha-<7> and latest (latest only after the sha tag is verified)
+  --push               after the gate passed, push sha-<7> of every image (verified), its gate report beside it
+                       and the build cache (--cache-to); never latest: only pnpm release moves it
   --registry HOST      push to HOST[:PORT] instead of the configured registry (keeps each repository name);
                        credentials from REGISTRY_USERNAME / REGISTRY_PASSWORD, or ECR tokens for ECR hosts
   --password-stdin     read the registry password from standard input

@@ -160,7 +160,7 @@ describe('pnpm build:images (the CLI over runImages)', () => {
       await registry?.dispose();
     });
 
-    it('pushes sha-<7> and latest after the gate passed, printing no secret', async () => {
+    it('pushes sha-<7> and its gate report after the gate passed, never latest, printing no secret', async () => {
       const sha = randomBytes(20).toString('hex');
       const r = await cli(
         [
@@ -182,17 +182,16 @@ describe('pnpm build:images (the CLI over runImages)', () => {
       );
       expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
       expect(r.stderr).toContain(`pushed sha-${sha.slice(0, 7)} → sha256:`);
-      expect(r.stderr).toMatch(/pushed latest → sha256:/);
+      expect(r.stderr).not.toMatch(/pushed latest/);
       expect(r.stdout + r.stderr).not.toContain(password);
-      // Next to the image: its gate report, under the tag that names the image's digest (for --baseline-image).
-      const digest = (await registry.manifestDigest('4pass/worker', 'latest')) as string;
+      // Next to the image: its gate report, under the tag that names the image's digest (for releases and
+      // --baseline-image). latest is not pushed: only a release moves it.
+      const digest = (await registry.manifestDigest('4pass/worker', `sha-${sha.slice(0, 7)}`)) as string;
       expect((await registry.listTags('4pass/worker'))?.sort()).toEqual(
-        [`sha-${sha.slice(0, 7)}`, 'latest', `sha256-${digest.slice('sha256:'.length)}.report`].sort(),
+        [`sha-${sha.slice(0, 7)}`, `sha256-${digest.slice('sha256:'.length)}.report`].sort(),
       );
       expect(r.stderr).toContain(`report stored as sha256-${digest.slice('sha256:'.length)}.report`);
-      expect(await registry.manifestDigest('4pass/worker', 'latest')).toBe(
-        await registry.manifestDigest('4pass/worker', `sha-${sha.slice(0, 7)}`),
-      );
+      expect(await registry.manifestDigest('4pass/worker', 'latest')).toBeUndefined();
     });
 
     it('fails at once with exit 3 and pushes nothing when the password is wrong', async () => {

@@ -18,7 +18,7 @@ import { registryImageFacts } from '../../packages/builder/src/inspect/registry-
 import { readRegistryImage } from '../../packages/builder/src/inspect/registry-image.js';
 import { pushImage } from '../../packages/builder/src/push/push-image.js';
 import { RegistryHttpClient } from '../../packages/builder/src/push/registry-http-client.js';
-import { loadStoredReport, storeReport } from '../../packages/builder/src/push/report-artifact.js';
+import { imageSubject, loadArtifact, storeArtifact } from '../../packages/builder/src/push/image-artifacts.js';
 import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { openHtml, screenshot } from '../browser/chromium.js';
 import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
@@ -140,9 +140,12 @@ describe('why an image changed (real engine, real registry)', () => {
   it('stores the report with the pushed image and reads it back as it was', async () => {
     const digest = (await registry.manifestDigest(name, 'latest')) as string;
     const gate = buildGateReport([baseline]);
-    const { tag } = await storeReport(client, { name, imageDigest: digest, report: gate });
+    const subject = (await imageSubject(client, name, digest))!;
+    const { tag } = await storeArtifact(client, { kind: 'report', name, subject, content: gate });
     expect(await registry.listTags(name)).toEqual(expect.arrayContaining(['latest', tag]));
-    const stored = parseGateReport(await loadStoredReport(client, { name, imageDigest: digest }));
+    const loaded = await loadArtifact(client, { kind: 'report', name, imageDigest: digest });
+    expect(loaded?.subject).toBe(digest);
+    const stored = parseGateReport(loaded?.content);
     expect(stored.images[0]?.contents?.python[0]?.name).toBe('six');
   });
 

@@ -155,7 +155,8 @@ export {
   type RenderHtmlOptions,
 } from './report/render-html.js';
 
-// Tags and push: sha-<7> pushed and verified, then latest; ECR or any registry.
+// Tags and push: sha-<7> pushed and verified, its gate report stored next to it; ECR or any registry. `latest` is moved
+// only by a release.
 export { resolveTags, type ResolvedTags, type ResolveTagsOptions, type ShaSource } from './push/tags.js';
 export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
 export {
@@ -184,6 +185,29 @@ export {
 } from './push/registry-cache.js';
 export { buildWithCache, type BuildCache } from './build/build-with-cache.js';
 export type { RegistryTimeouts } from './push/registry-http-client.js';
+export {
+  DEFAULT_LIFECYCLE,
+  releaseLifecyclePolicy,
+  type LifecyclePolicy,
+  type LifecyclePolicyOptions,
+  type LifecycleRule,
+} from './push/lifecycle-policy.js';
+
+// Release: a gated sha image promoted to latest in the registry (checked against its stored gate report, recorded).
+export { promoteImage, type PromoteImageOptions, type PromoteResult } from './release/promote-image.js';
+export { releaseImages, type ReleaseImagesOptions } from './release/release-images.js';
+export {
+  releaseExitCode,
+  type ReleaseImageReport,
+  type ReleaseReport,
+  type ReleaseStatus,
+} from './release/release-report.js';
+export { RELEASE_MARKDOWN_MARKER, renderReleaseMarkdown, renderReleaseText } from './release/render-release.js';
+export { ReleaseError, ReleaseRefusedError } from './release/release-errors.js';
+export type { ReleaseAccess } from './release/release-context.js';
+export type { ReleaseCheck } from './release/release-checks.js';
+export type { ReleaseEvent } from './release/release-events.js';
+export type { ReleaseRecord } from './release/release-record.js';
 
 // The whole job: config → context → build → inspect → budgets → tag/push → report.
 export { runImages } from './pipeline/run-images.js';

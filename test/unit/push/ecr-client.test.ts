@@ -21,7 +21,7 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EcrError, TagImmutableError, TagResolutionError } from '@4pass/builder';
 import { createEcrRegistry, ecrAuthProvider } from '../../../packages/builder/src/push/ecr-client.js';
-import { keepLastImagesPolicy } from '../../../packages/builder/src/push/registry-api.js';
+import { releaseLifecyclePolicy } from '../../../packages/builder/src/push/lifecycle-policy.js';
 import { ecrTokenResponse } from './fakes.js';
 
 const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -148,12 +148,14 @@ describe('EcrRegistry.ensureRepository', () => {
     const policy = JSON.parse(
       ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input.lifecyclePolicyText ?? '{}',
     );
-    expect(policy.rules).toHaveLength(1);
-    expect(policy.rules[0]).toMatchObject({
-      rulePriority: 1,
-      selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 },
-      action: { type: 'expire' },
-    });
+    // latest, the last 10 releases, the last 20 sha images, untagged after a day (test/unit/push/lifecycle-policy.test.ts).
+    expect(policy).toEqual(releaseLifecyclePolicy());
+    expect(policy.rules.map((r: { selection: { tagPatternList?: string[] } }) => r.selection.tagPatternList)).toEqual([
+      ['latest'],
+      ['release-*'],
+      ['sha-*'],
+      undefined,
+    ]);
   });
 
   it('leaves an existing, matching repository alone and does not re-apply an identical policy (key order differs)', async () => {
@@ -167,19 +169,17 @@ describe('EcrRegistry.ensureRepository', () => {
         },
       ],
     });
-    const desired = keepLastImagesPolicy(10);
-    const rule = desired.rules[0]!;
+    const desired = releaseLifecyclePolicy();
     // Same document, keys in another order (as ECR may return it).
     const reordered = {
-      rules: [
-        {
-          action: rule.action,
-          selection: { countNumber: 10, countType: 'imageCountMoreThan', tagStatus: 'any' },
-          description: rule.description,
-          rulePriority: 1,
-        },
-      ],
+      rules: desired.rules.map(({ rulePriority, description, selection, action }) => ({
+        action,
+        selection: Object.fromEntries(Object.entries(selection).reverse()),
+        description,
+        rulePriority,
+      })),
     };
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(desired));
     ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: JSON.stringify(reordered) });
     const result = await createEcrRegistry({ registryHost: HOST }).ensureRepository({ name: '4pass/api' });
     expect(result).toMatchObject({ created: false, lifecyclePolicyApplied: false, updated: [] });
@@ -199,7 +199,8 @@ describe('EcrRegistry.ensureRepository', () => {
         },
       ],
     });
-    ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: JSON.stringify(keepLastImagesPolicy(30)) });
+    const older = releaseLifecyclePolicy({ releases: 30 });
+    ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: JSON.stringify(older) });
     ecr.on(PutLifecyclePolicyCommand).resolves({});
     ecr.on(PutImageTagMutabilityCommand).resolves({});
     ecr.on(PutImageScanningConfigurationCommand).resolves({});
@@ -210,7 +211,7 @@ describe('EcrRegistry.ensureRepository', () => {
       updated: ['scanOnPush', 'tagMutability'],
     });
     expect(JSON.parse(ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input.lifecyclePolicyText ?? '')).toEqual(
-      keepLastImagesPolicy(10),
+      releaseLifecyclePolicy(),
     );
     expect(ecr.commandCalls(PutImageTagMutabilityCommand)[0]?.args[0].input).toMatchObject({
       imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
@@ -225,7 +226,7 @@ describe('EcrRegistry.ensureRepository', () => {
       .rejects(new InvalidParameterException({ message: 'Invalid parameter: imageTagMutability', ...meta }))
       .on(CreateRepositoryCommand, { imageTagMutability: 'MUTABLE' })
       .resolves({ repository: { repositoryName: 'x' } });
-    ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: JSON.stringify(keepLastImagesPolicy(10)) });
+    ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: JSON.stringify(releaseLifecyclePolicy()) });
     const result = await createEcrRegistry({ registryHost: HOST }).ensureRepository({ name: 'x' });
     expect(result).toMatchObject({ created: true, tagMutability: 'MUTABLE', lifecyclePolicyApplied: false });
     expect(result.warnings[0]).toMatch(/fell back to MUTABLE/);

@@ -52,7 +52,8 @@ describe('resolveTags: where the sha comes from', () => {
     expect(out.sha).toBe(head);
     expect(out.shaSource).toBe('git');
     expect(out.shortSha).toBe(head.slice(0, 7));
-    expect(out.tags).toEqual([`sha-${head.slice(0, 7)}`, 'latest']);
+    // Only the sha tag: a push never moves latest (a release does).
+    expect(out.tags).toEqual([`sha-${head.slice(0, 7)}`]);
     expect(out.dirty).toBe(false);
     expect(out.labels).toEqual({
       'org.opencontainers.image.revision': head,
@@ -103,7 +104,7 @@ describe('resolveTags: where the sha comes from', () => {
       sha: 'abcdef1234',
       shortSha: 'abcdef1',
       shaSource: 'explicit',
-      tags: ['sha-abcdef1', 'latest'],
+      tags: ['sha-abcdef1'],
     });
   });
 

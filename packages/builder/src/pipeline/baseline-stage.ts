@@ -2,7 +2,7 @@ import type { ImageConfig } from '../config/config-schema.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import { registryImageFacts } from '../inspect/registry-facts.js';
 import { openRegistry } from '../push/open-registry.js';
-import { loadStoredReport } from '../push/report-artifact.js';
+import { loadArtifact } from '../push/image-artifacts.js';
 import { baselineImage } from '../report/diff-reports.js';
 import { evaluateImage } from '../report/evaluate-image.js';
 import type { ImageReport } from '../report/gate-report.js';
@@ -29,9 +29,9 @@ export async function baselineFromRegistry(
   });
   const digest = await client.manifestDigest(name, reference);
   if (!digest) return undefined;
-  const stored = await loadStoredReport(client, { name, imageDigest: digest });
-  if (stored !== undefined) {
-    return baselineImage(parseGateReport(stored, `${name}:${reference} (stored report)`), image.name)?.image;
+  const stored = await loadArtifact(client, { kind: 'report', name, imageDigest: digest });
+  if (stored?.subject === digest) {
+    return baselineImage(parseGateReport(stored.content, `${name}:${reference} (stored report)`), image.name)?.image;
   }
   const measured = await registryImageFacts(client, {
     name,

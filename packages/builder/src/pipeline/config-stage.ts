@@ -116,7 +116,11 @@ async function secretsPlan(options: RunImagesOptions): Promise<SecretsPlan> {
   return { values: loaded.values, sources, redactor };
 }
 
-function selectImages(config: ImagesConfig, only: string[] | undefined): ImageConfig[] {
+/**
+ * The images `only` names (all without it), in config order.
+ * @throws {RangeError} an unknown image name.
+ */
+export function selectImages(config: ImagesConfig, only: string[] | undefined): ImageConfig[] {
   if (!only?.length) return config.images;
   const names = new Set(config.images.map((i) => i.name));
   const unknown = only.filter((n) => !names.has(n));

@@ -5,10 +5,13 @@ import type { BuiltImage } from './build-stage.js';
 import { repositoryName, type PushPlan } from './config-stage.js';
 import type { StageContext } from './schedule-images.js';
 import { openRegistry } from '../push/open-registry.js';
-import { storeReport } from '../push/report-artifact.js';
+import { imageSubject, storeArtifact } from '../push/image-artifacts.js';
 import { pushBuildCache } from '../push/registry-cache.js';
 
-/** The tag/push stage: `sha-<7>` pushed and verified, then `latest`, from the engine that built the image. */
+/**
+ * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its gate report stored next
+ * to it, then its build cache. `latest` is not among the tags: only a release (`promoteImage`) moves it.
+ */
 export async function pushStage(
   image: ImageConfig,
   built: BuiltImage,
@@ -58,8 +61,9 @@ export async function pushStage(
 }
 
 /**
- * Stores the image's gate report with the pushed image (tag `sha256-<hex>.report`), for `--baseline-image`. The
- * image is pushed already, so a failure here is only noted: the next run then measures the image from the registry.
+ * Stores the image's gate report with the pushed image (tag `sha256-<hex>.report`): the evidence a release checks, and
+ * the baseline of `--baseline-image`. The image is pushed already, so a failure here is only noted: a release of this
+ * image is then refused (no report), and the next run measures the image from the registry.
  */
 async function storeImageReport(image: ImageConfig, digest: string, push: PushPlan): Promise<string> {
   const mine = push.report?.images.find((i) => i.name === image.name);
@@ -71,8 +75,10 @@ async function storeImageReport(image: ImageConfig, digest: string, push: PushPl
       ...(push.auth && { auth: push.auth }),
       ...(push.env && { env: push.env }),
     });
-    const report = { ...push.report, images: [mine], errors: [] };
-    const { tag } = await storeReport(client, { name, imageDigest: digest, report });
+    const subject = await imageSubject(client, name, digest);
+    if (!subject) return `, report not stored: ${name}@${digest} is not in the registry`;
+    const content = { ...push.report, images: [mine], errors: [] };
+    const { tag } = await storeArtifact(client, { kind: 'report', name, subject, content });
     return `, report stored as ${tag}`;
   } catch (error) {
     return `, report not stored: ${(error as Error).message}`;

@@ -21,8 +21,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { RegistryAuth } from '../engine/engine.js';
 import { EcrError, TagImmutableError, TagResolutionError } from './errors.js';
 import { createRegistryAuth, type RegistryAuthSource } from './registry-auth.js';
+import { releaseLifecyclePolicy, type LifecyclePolicyOptions } from './lifecycle-policy.js';
 import {
-  keepLastImagesPolicy,
   type EnsureRepositoryOptions,
   type EnsureRepositoryResult,
   type RegistryApi,
@@ -152,7 +152,7 @@ export class EcrRegistry implements RegistryApi {
         ? await this.reconcileRepository(made.repository, name, scanOnPush, made.mutability)
         : { updated: [], mutability: made.mutability, warnings: [] };
     const lifecyclePolicyApplied =
-      options.keepImages !== false && (await this.applyLifecyclePolicy(name, options.keepImages ?? 10));
+      options.lifecyclePolicy !== false && (await this.applyLifecyclePolicy(name, options.lifecyclePolicy));
     return {
       name,
       uri: made.repository?.repositoryUri,
@@ -259,9 +259,9 @@ export class EcrRegistry implements RegistryApi {
     }
   }
 
-  /** Puts the keep-last-N lifecycle policy unless the repository has an equal one; true when it was put. */
-  private async applyLifecyclePolicy(name: string, keepImages: number): Promise<boolean> {
-    const desired = keepLastImagesPolicy(keepImages);
+  /** Puts the release lifecycle policy unless the repository has an equal one; true when it was put. */
+  private async applyLifecyclePolicy(name: string, counts: LifecyclePolicyOptions | undefined): Promise<boolean> {
+    const desired = releaseLifecyclePolicy(counts);
     const current = await this.getLifecyclePolicy(name);
     if (current !== undefined && isDeepStrictEqual(current, desired)) return false;
     await this.call('PutLifecyclePolicy', () =>

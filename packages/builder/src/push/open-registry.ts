@@ -3,7 +3,8 @@ import { defaultRegistryScheme } from '../references/registry-host.js';
 import { resolveRegistryTarget } from './push-to-registry.js';
 import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv, resolveRegistryAuth, type RegistryAuthSource } from './registry-auth.js';
-import { RegistryHttpClient } from './registry-http-client.js';
+import { RegistryHttpClient, type RegistryTimeouts } from './registry-http-client.js';
+import { SecretSet } from '../secrets/secret-set.js';
 
 export interface OpenRegistryOptions {
   /** The configured registry (or the `--registry` override). */
@@ -15,6 +16,10 @@ export interface OpenRegistryOptions {
   ecr?: RegistryApi;
   env?: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
+  /** Deadlines of each request (default: the client's). */
+  timeouts?: RegistryTimeouts;
+  /** Aborting stops the request in flight. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -25,16 +30,21 @@ export interface OpenRegistryOptions {
  */
 export async function openRegistry(
   options: OpenRegistryOptions,
-): Promise<{ client: RegistryHttpClient; host: string; name: string }> {
+): Promise<{ client: RegistryHttpClient; host: string; name: string; repository: string; secrets: SecretSet }> {
   const env = options.env ?? process.env;
   const { target, ecr } = await resolveRegistryTarget({ ...options, env });
   const source = options.auth ?? (ecr ? () => ecr.getRegistryAuth() : registryAuthFromEnv(target.host, env));
   const auth = source ? await resolveRegistryAuth(source) : undefined;
+  const secrets = new SecretSet();
+  if (auth) secrets.addAuth(auth);
   const client = new RegistryHttpClient({
     host: target.host,
     scheme: defaultRegistryScheme(target),
+    redact: (text) => secrets.redact(text),
     ...(auth && { auth }),
     ...(options.fetch && { fetch: options.fetch }),
+    ...(options.timeouts && { timeouts: options.timeouts }),
+    ...(options.signal && { signal: options.signal }),
   });
-  return { client, host: target.host, name: target.name };
+  return { client, host: target.host, name: target.name, repository: target.repository, secrets };
 }

@@ -61,8 +61,9 @@ export interface PushImageOptions {
   /** `host[:port]/name`, e.g. `127.0.0.1:5000/4pass/api` or `<acct>.dkr.ecr.<region>.amazonaws.com/4pass/api`. */
   repository: string;
   /**
-   * `['sha-<7>', 'latest']` (from `resolveTags`): the first tag is pushed and verified; the others are pointed at the
-   * same digest afterwards, and only if everything before succeeded.
+   * `['sha-<7>']` (from `resolveTags`): the first tag is pushed and verified; any others are pointed at the same digest
+   * afterwards, and only if everything before succeeded. (`build:images --push` pushes the sha tag only: `latest` is
+   * moved by a release, `promoteImage`.)
    */
   tags: string[];
   /**

@@ -1,4 +1,5 @@
 import type { RegistryAuth } from '../engine/engine.js';
+import type { LifecyclePolicyOptions } from './lifecycle-policy.js';
 
 /**
  * What the push logic needs from a managed registry's control plane (ECR). `EcrRegistry` (push/ecr-client.ts, the
@@ -30,8 +31,11 @@ export interface EnsureRepositoryOptions {
   immutableSha?: boolean;
   /** Tags that stay mutable when `immutableSha` is on (default `['latest']`). */
   mutableTags?: string[];
-  /** Keep this many images (lifecycle policy); default 10. `false` leaves the lifecycle policy alone. */
-  keepImages?: number | false;
+  /**
+   * The lifecycle policy's counts (`releaseLifecyclePolicy`: `latest` and the last releases never expire, old sha
+   * images and untagged ones do). `false` leaves the repository's lifecycle policy alone.
+   */
+  lifecyclePolicy?: LifecyclePolicyOptions | false;
 }
 
 export interface EnsureRepositoryResult {
@@ -52,28 +56,4 @@ export interface RetagOptions {
   fromTag?: string;
   fromDigest?: string;
   toTag: string;
-}
-
-/** The lifecycle policy that keeps the last `count` images of any tag status. */
-export function keepLastImagesPolicy(count: number): LifecyclePolicy {
-  return {
-    rules: [
-      {
-        rulePriority: 1,
-        description: `keep the last ${count} images`,
-        selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: count },
-        action: { type: 'expire' },
-      },
-    ],
-  };
-}
-
-/** ECR lifecycle policy document (ECR's own JSON field names). */
-export interface LifecyclePolicy {
-  rules: {
-    rulePriority: number;
-    description?: string;
-    selection: { tagStatus: string; countType: string; countNumber: number; tagPrefixList?: string[] };
-    action: { type: string };
-  }[];
 }

@@ -27,7 +27,10 @@ export interface ResolvedTags {
   /** First 7 hex digits. */
   shortSha: string;
   shaSource: ShaSource;
-  /** `['sha-<7>', 'latest']`: the immutable tag first (pushed first), then `latest`. */
+  /**
+   * `['sha-<7>']`: the immutable tag a push creates. `latest` is never among them: it moves only when a gated sha is
+   * released (`promoteImage`, `pnpm release`).
+   */
   tags: string[];
   /**
    * The commit's time in seconds since the epoch, the `SOURCE_DATE_EPOCH` convention (reproducible-builds.org): the
@@ -74,7 +77,7 @@ export async function resolveTags(options: ResolveTagsOptions = {}): Promise<Res
   if (sourceUrl) labels['org.opencontainers.image.source'] = sourceUrl;
   if (sourceDateEpoch !== undefined)
     labels['org.opencontainers.image.created'] = new Date(sourceDateEpoch * 1000).toISOString();
-  return { sha, shortSha, shaSource: source, tags: [`sha-${shortSha}`, 'latest'], labels, dirty, sourceDateEpoch };
+  return { sha, shortSha, shaSource: source, tags: [`sha-${shortSha}`], labels, dirty, sourceDateEpoch };
 }
 
 async function resolveSha(
