@@ -7,8 +7,8 @@
 #   target `builder`  a venv at /opt/venv with the API's dependencies, installed WITHOUT bytecode.
 #   stage `optimizer` @4pass/optimizer run on that venv in the Node image. It reads `.4pass/optimizer.cjs` (the
 #                     optimizer bundled into one file) and `.4pass/profile.json` from the build context, which
-#                     @4pass/builder adds (by hand: `pnpm optimize --stage-files examples/.4pass --services
-#                     secretsmanager,sts`).
+#                     @4pass/builder adds (by hand: packages/optimizer/dist/stage/optimizer.cjs and the API's
+#                     optimizer profile from images.config.json as profile.json, in examples/.4pass/).
 #   target `runtime`  the API.
 #
 # Build args

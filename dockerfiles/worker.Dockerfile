@@ -18,7 +18,8 @@
 #
 # The optimizer steps read `.4pass/` in the build context: `optimizer.cjs` (@4pass/optimizer bundled into one file:
 # its bytes are its cache key) and `profile.json` (the image's optimizer profile). @4pass/builder adds both to the
-# context without touching the source tree; by hand, put them there yourself (`pnpm optimize --stage-files DIR`).
+# context without touching the source tree; for a `docker build` by hand, copy packages/optimizer/dist/stage/
+# optimizer.cjs (after `pnpm build`) and the image's optimizer profile as JSON (images.config.json) there yourself.
 #
 # Build args
 #   PYTHON_IMAGE   base image (official name by default; @4pass/builder maps it to a local stand-in if needed).
