@@ -4,7 +4,8 @@
 //       one after the other, vs the local engine and a second engine in parallel (one image each);
 //   (b) each image on a FRESH engine (empty data root): cold, vs with the registry build cache warm (a local
 //       docker-registry with basic auth, written once by a gate run with --push and cache.to);
-//   (c) the same warm build on a remote engine over mutual TLS vs the local engine.
+//   (c) the same warm build on a remote engine over mutual TLS vs the local engine; and the bytes a no-change rebuild
+//       moves over the TLS connection (counted by a TCP relay in front of the engine; target under 1 MB).
 // Second engines are started with the engine tests' harness (test/engine/second-engine.ts: own data root, bridge,
 // certificates; NAT for the API's npm and Debian downloads) — scripts/bench.mjs runs this file under tsx for that.
 // Base images reach them through the Engine API (exported once from the local engine). Everything started here is
@@ -15,7 +16,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { argv, path } from 'zx';
-import { connectEngine, connectEngines, loadConfig, runImages } from '@4pass/builder';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { connectEngine, connectEngines, createMemoryMeasurementCache, loadConfig, runImages } from '@4pass/builder';
 import { startRegistry } from '../test/engine/registry.js';
 import { startSecondEngine } from '../test/engine/second-engine.js';
 
@@ -154,6 +156,57 @@ async function partC(localEngine, remote) {
     const base = addRow('c', `${image}: warm build, local engine`, times.local);
     addRow('c', `${image}: warm build, remote engine over TLS`, times.remote, base, 1.1);
   }
+  await remoteBytes();
+}
+
+/**
+ * (c) The bytes a no-change rebuild of both images moves over the remote engine's TLS connection (a TCP relay in
+ * front of it counts them, both ways), measurements kept by image id as the CLI keeps them.
+ */
+async function remoteBytes() {
+  const remote = started.find((e) => e.address?.startsWith('tcp://'));
+  const relay = await countingRelay(Number(remote.address.split(':').at(-1)));
+  started.push({ stop: () => relay.close() });
+  const [adapter] = connectEngines([
+    {
+      name: 'relayed',
+      host: `tcp://127.0.0.1:${relay.port}`,
+      certPath: remote.certificates.clientDir,
+      source: 'bench',
+    },
+  ]);
+  const measurements = createMemoryMeasurementCache();
+  await gate([adapter], { budgets: true, measurements }); // builds (cached) and measures once
+  relay.reset();
+  const run = await gate([adapter], { budgets: true, measurements });
+  const bytes = relay.bytes();
+  notes.push(
+    `(c) no-change rebuild of api + worker on the remote engine (start-up runs included, measurements reused): ` +
+      `${(bytes / 1024).toFixed(0)} kB over the TLS connection (target < 1 MB: ${bytes < 1024 * 1024 ? 'met' : 'MISSED'}); ` +
+      `build stage ${IMAGES.map((i) => `${i} ${seconds(buildMs(run, i))}`).join(', ')}`,
+  );
+}
+
+/** A TCP relay on 127.0.0.1 to `port` that counts every byte in both directions. */
+async function countingRelay(port) {
+  let total = 0;
+  const server = createServer((client) => {
+    const upstream = tcpConnect(port, '127.0.0.1');
+    const count = (chunk) => void (total += chunk.length);
+    client.on('data', count);
+    upstream.on('data', count);
+    client.pipe(upstream).on('error', () => client.destroy());
+    upstream.pipe(client).on('error', () => upstream.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    bytes: () => total,
+    reset: () => void (total = 0),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** (a) Both images cold: one engine one after the other, vs two engines in parallel, alternating who goes first. */
