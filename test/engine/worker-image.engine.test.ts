@@ -308,6 +308,7 @@ describe('worker image: builder → optimizer → minimal runtime FROM scratch',
         labels: testLabel,
         profile: await workerProfile(),
         sourceDir: join(context, 'worker'),
+        extraEntries: [{ path: '.4pass/test-run', content: runId }], // `.4pass/` as the first build had it
         smoke: false,
       });
       try {

@@ -19,7 +19,7 @@ import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
 import type { ExtraFileEntry } from '../context/context-tree.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import { FourpassError } from '../errors.js';
-import { formatDuration } from '../units/format-units.js';
+import { formatDuration, formatMegabytes } from '../units/format-units.js';
 
 /**
  * The client's part of the worker pipeline, each reported as a progress group with its duration: the source scan, the
@@ -115,10 +115,10 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
 
   const printed = new Map<string, StageReport>();
   const { profile: _profile, sourceDir: _source, runtimeTarget, venvPath: _venv, smoke: _smoke, ...build } = options;
-  const result = await stage(
+  const { result, reports } = await stage(
     'build',
-    async () =>
-      buildWithCache({
+    async () => {
+      const built = await buildWithCache({
         ...build,
         target: runtimeTarget ?? (profile.closure ? 'minimal' : 'runtime'),
         extraEntries: [...(options.extraEntries ?? []), ...(await optimizerStageFiles(profile))],
@@ -126,19 +126,38 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
           collectStageReport(event, printed);
           onEvent?.({ type: 'build', stage: 'build', event });
         },
-      }),
-    (r) => describeStages(r),
+      });
+      return { result: built, reports: await stageReports(built, printed, engine, options.measurements) };
+    },
+    ({ result: built, reports: found }) => [describeStages(built), ...optimizerDetail(found)].join('; '),
   );
   const smoke =
     options.smoke === false
       ? undefined
       : await stage('smoke', () => smokeOnce(engine, result.imageId, venvPath, profile, options), smoked);
-  const reports = await stageReports(result, printed, engine, options.measurements);
   return { ...result, ...reports, workerStages: stages, smoke };
 }
 
 const scanned = (files: number): string => `${files} Python files scanned`;
 const smoked = (smoke: { reused: boolean }): string => (smoke.reused ? 'passed before (same image)' : 'passed');
+
+/** The optimizer's and the closure's figures, for the build's progress line. */
+function optimizerDetail({ optimizer, closure }: Pick<WorkerBuildResult, 'optimizer' | 'closure'>): string[] {
+  const parts: string[] = [];
+  if (optimizer) {
+    const kept = optimizer.services.kept.join(' ');
+    parts.push(
+      `optimizer ${formatMegabytes(optimizer.before.bytes)} → ${formatMegabytes(optimizer.after.bytes)}, services kept: ${kept}`,
+    );
+  }
+  if (closure) {
+    const libraries = `${closure.libraries.length} shared libraries`;
+    parts.push(
+      `closure ${formatMegabytes(closure.before.bytes)} → ${formatMegabytes(closure.after.bytes)}, ${libraries}`,
+    );
+  }
+  return parts;
+}
 
 /** `stages: 7 cached, rebuilt optimizer 3.1s, compile-venv 1.2s`. */
 function describeStages(result: BuildResult): string {
