@@ -67,7 +67,10 @@ export async function benchPipeline({ root, runs, cli, baselineRef }) {
         log(`bench build (pipeline): ${image.name} round ${i + 1}/${runs}`);
       }
       rows.push(row(`${image.name}: no-change rebuild (build phase)`, noChange, { absolute: 2000 }));
-      rows.push(row(`${image.name}: one-line change to its code (build phase)`, change, { ratio: 1.3 }));
+      // The issue's target is the worker's; the API's row is reported beside it (its build phase includes the smoke run
+      // in a started container, which `docker build` does not do).
+      const target = image.name === 'worker' ? { ratio: 1.3 } : {};
+      rows.push(row(`${image.name}: one-line change to its code (build phase, smoke run included)`, change, target));
     }
     rows.push(...(await wholeRuns({ root, runs, baselineRef, work })));
   } finally {
@@ -146,14 +149,24 @@ async function appendLine(context, image, marker) {
 function row(what, samples, target) {
   const lib = median(samples.lib);
   const cli = median(samples.cli);
-  const met = target.absolute !== undefined ? lib <= target.absolute : lib / cli <= target.ratio;
+  const met =
+    target.absolute !== undefined
+      ? lib <= target.absolute
+      : target.ratio !== undefined
+        ? lib / cli <= target.ratio
+        : undefined;
   return {
     what,
     ours: seconds(lib),
     other: `docker build ${seconds(cli)}`,
     ratio: `${(lib / cli).toFixed(2)}×`,
-    target: target.absolute !== undefined ? `≤ ${seconds(target.absolute)}` : `≤ ${target.ratio}× docker build`,
-    met: met ? 'yes' : 'NO',
+    target:
+      target.absolute !== undefined
+        ? `≤ ${seconds(target.absolute)}`
+        : target.ratio !== undefined
+          ? `≤ ${target.ratio}× docker build`
+          : '(none)',
+    met: met === undefined ? '' : met ? 'yes' : 'NO',
     samples: `ours ${samples.lib.map((x) => (x / 1000).toFixed(2)).join(' ')} | docker ${samples.cli.map((x) => (x / 1000).toFixed(2)).join(' ')}`,
   };
 }
