@@ -1,4 +1,4 @@
-import type { Totals } from '../report.js';
+import type { DroppedMember, Totals } from '../report.js';
 import { isWithin } from '../tree-index.js';
 import { joinPath, normalizeMemberName } from '../tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';
@@ -12,6 +12,7 @@ import { findInterpreter, type Interpreter } from './interpreter.js';
 import { parseLdCache, type LdCacheEntry } from './ld-cache.js';
 import type { Rootfs } from './rootfs.js';
 import { planStdlib, type DroppedImport, type DroppedModule, type StdlibPlan } from './stdlib.js';
+import { LIMITS } from '../limits.js';
 
 /** What the closure kept, part by part, and why. Paths are absolute. */
 export interface ClosureReport {
@@ -35,6 +36,8 @@ export interface ClosureReport {
   };
   /** Kept files that import a dropped module inside a block (a failure only if that code runs). */
   conditionalImports: DroppedImport[];
+  /** Members of the input tar left out because they would land outside the root (`dropUnsafeMembers`). */
+  droppedMembers: DroppedMember[];
   warnings: string[];
 }
 
@@ -87,7 +90,7 @@ async function keepAccounts(rootfs: Rootfs, claims: Claims, user: string | numbe
     ['etc/passwd', 'etc/group'].map(async (p) => {
       const real = claims.keepResolved(p, 'system');
       if (real === undefined) throw new ClosureError(`${rootfs.name} has no /${p}`);
-      return { real, text: (await rootfs.read(real)).toString('utf8') };
+      return { real, text: (await rootfs.read(real, LIMITS.metadataBytes)).toString('utf8') };
     }),
   );
   if (!passwd || !group) throw new ClosureError('internal error: accounts files');
@@ -102,7 +105,7 @@ async function keepAccounts(rootfs: Rootfs, claims: Claims, user: string | numbe
 async function readLdCache(rootfs: Rootfs, warnings: string[]): Promise<LdCacheEntry[] | undefined> {
   if (rootfs.index.entries.get('etc/ld.so.cache')?.type !== 'file') return undefined;
   try {
-    return parseLdCache(await rootfs.read('etc/ld.so.cache'));
+    return parseLdCache(await rootfs.read('etc/ld.so.cache', LIMITS.metadataBytes));
   } catch (err) {
     warnings.push(`/etc/ld.so.cache not read: ${(err as Error).message}`);
     return undefined;
@@ -114,7 +117,7 @@ async function elfModules(rootfs: Rootfs, roots: readonly string[]): Promise<str
   const out: string[] = [];
   for (const e of rootfs.index.entries.values()) {
     if (e.type !== 'file' || !/\.so(?:\.[\d.]+)?$/.test(e.path) || !roots.some((r) => isWithin(e.path, r))) continue;
-    if (isElf(await rootfs.read(e.path))) out.push(e.path);
+    if (isElf(await rootfs.readHead(e.path, 4))) out.push(e.path);
   }
   return out.sort();
 }
@@ -223,6 +226,7 @@ function buildReport(r: ReportInput): ClosureReport {
       droppedTotals: totalsOf(rootfs, (p) => isWithin(p, interp.stdlib) && !claims.kept.has(p)),
     },
     conditionalImports: [...r.stdlib.conditionalImports, ...r.appImports].map((i) => ({ ...i, file: abs(i.file) })),
+    droppedMembers: [...rootfs.dropped],
     warnings: r.binaries.warnings,
   };
 }
