@@ -49,7 +49,11 @@ async function replaceFile(abs: string, content: Buffer): Promise<void> {
 export const FS_OPS: ApplyOps = { unlink, rmdir, replace: replaceFile };
 
 /** Run `fn` over `items` with at most `limit` promises in flight. */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -130,13 +134,16 @@ class RemovalSchedule {
   }
 }
 
-/** Run the schedule's tasks, at most `limit` at once, until all are done; rejects on the first failure. */
+/**
+ * Run the schedule's tasks, at most `limit` at once, until all are done. After a failure no task starts; it rejects
+ * with the first failure once the running ones have stopped, so nothing changes the tree after it returns.
+ */
 function runSchedule(schedule: RemovalSchedule, limit: number, run: (task: Task) => Promise<void>): Promise<void> {
   let active = 0;
+  let failure: { err: unknown } | undefined;
   return new Promise<void>((resolve, reject) => {
-    let failed = false;
     const pump = (): void => {
-      while (!failed && active < limit) {
+      while (!failure && active < limit) {
         const task = schedule.take();
         if (!task) break;
         active++;
@@ -146,30 +153,36 @@ function runSchedule(schedule: RemovalSchedule, limit: number, run: (task: Task)
             pump();
           },
           (err: unknown) => {
-            failed = true;
-            reject(err as Error);
+            active--;
+            failure ??= { err };
+            pump();
           },
         );
       }
-      if (!failed && active === 0 && !schedule.pending) resolve();
+      if (active > 0) return;
+      if (failure) reject(failure.err as Error);
+      else if (!schedule.pending) resolve();
     };
     pump();
   });
 }
 
-/** Counts the changes and turns a failed one into an {@link ApplyError} naming the file. */
+/** Counts the changes and turns a failed one into an {@link ApplyError} naming the file; none starts after it. */
 class Progress {
   done = 0;
+  private failed: ApplyError | undefined;
   constructor(
     private readonly dir: string,
     readonly total: number,
   ) {}
   async step(p: string, doing: string, change: () => Promise<void>): Promise<void> {
+    if (this.failed) throw this.failed;
     try {
       await change();
     } catch (err) {
       const abs = p === '' ? this.dir : path.join(this.dir, p);
-      throw new ApplyError(abs, errnoOf(err), doing, this.done, this.total, { cause: err });
+      this.failed ??= new ApplyError(abs, errnoOf(err), doing, this.done, this.total, { cause: err });
+      throw this.failed;
     }
     this.done++;
   }

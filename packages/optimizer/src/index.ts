@@ -31,14 +31,7 @@ export {
 } from './profile.js';
 export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
 export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
-export type {
-  DistributionReport,
-  DroppedMember,
-  OptimizeReport,
-  RuleStats,
-  SkippedPath,
-  Totals,
-} from './report.js';
+export type { DistributionReport, DroppedMember, OptimizeReport, RuleStats, SkippedPath, Totals } from './report.js';
 export type { OrphanRemoval } from './distributions.js';
 export type { AwsServicesReport } from './rules/rule.js';
 export type { Plan } from './plan.js';

@@ -80,7 +80,8 @@ export function gunzipBounded(data: Buffer, shown: string, limit: number, head =
       ...(head ? { finishFlush: zlibConstants.Z_SYNC_FLUSH } : {}),
     });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new SizeLimitError(shown, limit, 'decompressed');
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new SizeLimitError(shown, limit, 'decompressed');
     throw new MetadataError(shown, `not gzip data (${(err as Error).message})`, 'reinstall the package it belongs to', {
       cause: err,
     });

@@ -59,7 +59,6 @@ interface PlanState {
   distributionsNotPresent: string[];
 }
 
-
 function createState(input: PlanInput): PlanState & { distributions: ReturnType<typeof readDistributions> } {
   const { index, layout, profile } = input;
   const warnings: string[] = [];

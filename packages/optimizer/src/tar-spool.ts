@@ -122,7 +122,8 @@ export async function encodeMember(original: TarHeader, data: Buffer): Promise<B
  * @throws {OptimizerError} for 8 GiB and more (the octal size field's limit)
  */
 export async function encodeFileHeader(original: TarHeader, size: number): Promise<Buffer> {
-  if (size >= 8 ** 11) throw new OptimizerError(`cannot turn a hard link into a file of ${size} bytes (8 GiB and more)`);
+  if (size >= 8 ** 11)
+    throw new OptimizerError(`cannot turn a hard link into a file of ${size} bytes (8 GiB and more)`);
   const { linkpath: _link, ...pax } = original.pax ?? {};
   const header: TarHeader = { ...original, type: 'file', linkname: '', pax: original.pax ? pax : null };
   const blocks = await encodeMember(header, Buffer.alloc(0));
