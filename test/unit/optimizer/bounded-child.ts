@@ -3,8 +3,10 @@
 //   dir DIR PROFILE_JSON     optimizeDirectory on DIR
 //   tar-record TMPDIR        optimizeTar on a generated archive whose RECORD member is 400 MB
 //   tar-data TMPDIR          optimizeTar on a generated archive with a kept 400 MB data member
+//   closure TAR TMPDIR       closureTar of a root filesystem archive (the fixtures' options: user 10001, /app)
+import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
-import { optimizeDirectory, optimizeTar, parseProfile } from '../../../packages/optimizer/src/index.js';
+import { closureTar, optimizeDirectory, optimizeTar, parseProfile } from '../../../packages/optimizer/src/index.js';
 
 const MiB = 1 << 20;
 
@@ -73,6 +75,11 @@ async function run(kind: string, args: string[]): Promise<unknown> {
     );
     const report = await optimizeTar(input, sink, parseProfile({}), { tmpDir: args[0] as string });
     return { after: report.after, written };
+  }
+  if (kind === 'closure') {
+    const options = { user: 10001, keep: ['/app'] };
+    const report = await closureTar(createReadStream(args[0] as string), sink, options, { tmpDir: args[1] as string });
+    return { written: report.written, bytes: written };
   }
   throw new Error(`unknown case ${kind}`);
 }

@@ -34,6 +34,7 @@ import {
   type ChildResult,
   type FakeDist,
 } from './hostile-trees.js';
+import { rootfsNodes, writeRootfs } from '../../fixtures/optimizer/rootfs.js';
 import { run, targetInstall } from './wheels.js';
 
 let work: string;
@@ -365,6 +366,24 @@ describe('bombs', () => {
     const out = await runBounded(['tar-data', spool]);
     expect(out.error).toBeUndefined();
     expect((out.result as { written: number }).written).toBeGreaterThan(400 * 2 ** 20);
+    expect(out.maxRssMb).toBeLessThan(MB256);
+    expect(await fsp.readdir(spool)).toEqual([]);
+  });
+
+  it('a 400 MB shared library through the closure: read in parts, written out, under 256 MB', async () => {
+    const dir = path.join(work, 'closure-big');
+    const big = `opt/venv/${SP}/pkg/big.cpython-311-x86_64-linux-gnu.so`;
+    await writeRootfs(dir, rootfsNodes('debian', { [big]: { elf: 'ext-plain.so' } }));
+    await fsp.truncate(path.join(dir, big), 400 * 2 ** 20);
+    const tar = `${dir}.tar`;
+    await run('tar', ['-C', dir, '--owner=0', '--group=0', '-cf', tar, '.']);
+    await fsp.rm(dir, { recursive: true });
+    const spool = path.join(work, 'spool-closure');
+    await fsp.mkdir(spool);
+    const out = await runBounded(['closure', tar, spool]);
+    await fsp.rm(tar);
+    expect(out.error).toBeUndefined();
+    expect((out.result as { bytes: number }).bytes).toBeGreaterThan(400 * 2 ** 20);
     expect(out.maxRssMb).toBeLessThan(MB256);
     expect(await fsp.readdir(spool)).toEqual([]);
   });

@@ -71,7 +71,7 @@ export async function findInterpreter(rootfs: Rootfs, venvOption?: string): Prom
   for (const candidate of candidates) {
     const resolved = resolvePath(rootfs, candidate);
     if (resolved?.entry?.type !== 'file' && resolved?.entry?.hardlinkTo === undefined) continue;
-    if (!isElf(await rootfs.readHead(resolved.path, 4))) continue;
+    if (!isElf(await rootfs.readRange(resolved.path, 0, 4))) continue;
     const stdlib = joinPath(parentOf(parentOf(resolved.path)), 'lib', `python${version}`);
     if (!['os.py', 'os.pyc'].some((f) => rootfs.index.entries.has(joinPath(stdlib, f)))) {
       throw new ClosureError(`no standard library at /${stdlib} (no os.py) for the interpreter /${resolved.path}`);

@@ -54,12 +54,22 @@ export interface ClosurePlan {
 
 const abs = (p: string): string => `/${p}`;
 
-/** Where OpenSSL looks by default (`OPENSSLDIR`), read from libcrypto's version string. */
-function opensslDir(libcrypto: Buffer): string | undefined {
-  const at = libcrypto.indexOf('OPENSSLDIR: "');
-  if (at < 0) return undefined;
-  const end = libcrypto.indexOf('"', at + 13);
-  return end < 0 ? undefined : libcrypto.toString('latin1', at + 13, end);
+/**
+ * Where OpenSSL looks by default (`OPENSSLDIR`), read from libcrypto's version string, a chunk at a time (the chunks
+ * overlap by more than the string is long).
+ */
+async function opensslDir(rootfs: Rootfs, libcrypto: string): Promise<string | undefined> {
+  const CHUNK = 1 << 20;
+  const OVERLAP = 4096;
+  const size = rootfs.fileSize(libcrypto);
+  for (let at = 0; at < size; at += CHUNK - OVERLAP) {
+    const buf = await rootfs.readRange(libcrypto, at, CHUNK);
+    const found = buf.indexOf('OPENSSLDIR: "');
+    const end = found < 0 ? -1 : buf.indexOf('"', found + 13);
+    if (end >= 0) return buf.toString('latin1', found + 13, end);
+    if (at + buf.length >= size) break;
+  }
+  return undefined;
 }
 
 /** CA bundle, OpenSSL config and certs dir link where the kept libcrypto looks for them. */
@@ -75,7 +85,7 @@ async function keepTls(
     return abs(kept);
   }
   const libcrypto = libraries.find((l) => /^libcrypto\.so/.test(l.soname ?? ''));
-  const dir = libcrypto ? opensslDir(await rootfs.read(libcrypto.path)) : undefined;
+  const dir = libcrypto ? await opensslDir(rootfs, libcrypto.path) : undefined;
   if (dir === undefined) return undefined;
   claims.keepResolved(joinPath(dir, 'openssl.cnf'), 'system');
   // The hashed certificates directory: its link only (the bundle holds the same certificates).
@@ -117,7 +127,7 @@ async function elfModules(rootfs: Rootfs, roots: readonly string[]): Promise<str
   const out: string[] = [];
   for (const e of rootfs.index.entries.values()) {
     if (e.type !== 'file' || !/\.so(?:\.[\d.]+)?$/.test(e.path) || !roots.some((r) => isWithin(e.path, r))) continue;
-    if (isElf(await rootfs.readHead(e.path, 4))) out.push(e.path);
+    if (isElf(await rootfs.readRange(e.path, 0, 4))) out.push(e.path);
   }
   return out.sort();
 }

@@ -31,9 +31,11 @@ export interface Rootfs {
    * The bytes of a regular file (or of a hard link's target).
    * @throws {SizeLimitError} when it is larger than `limit`
    */
-  read(path: string, limit?: number): Promise<Buffer>;
-  /** Its first `bytes` bytes (fewer when it is shorter). */
-  readHead(path: string, bytes: number): Promise<Buffer>;
+  read(path: string, limit: number): Promise<Buffer>;
+  /** `length` bytes of it from `at` (fewer at its end): a part of a file of any size. */
+  readRange(path: string, at: number, length: number): Promise<Buffer>;
+  /** The size of a regular file (or of a hard link's target). */
+  fileSize(path: string): number;
   /** Members of the input tar left out because they would land outside the root (`dropUnsafeMembers`). */
   readonly dropped: readonly DroppedMember[];
 }
@@ -86,24 +88,28 @@ export async function rootfsFromTar(
     if (!m || m.entry.type !== 'file') throw new ClosureError(`${p} is not a regular file of the input tar stream`);
     return m;
   };
-  const read = async (p: string, limit = Infinity): Promise<Buffer> => {
+  const read = async (p: string, limit: number): Promise<Buffer> => {
     const m = member(p);
     if (m.entry.size > limit) throw new SizeLimitError(`/${p}`, limit, 'read');
     return readAt(fh, m.dataStart, m.entry.size);
   };
-  const readHead = async (p: string, bytes: number): Promise<Buffer> => {
+  const readRange = async (p: string, at: number, length: number): Promise<Buffer> => {
     const m = member(p);
-    return readAt(fh, m.dataStart, Math.min(bytes, m.entry.size));
+    return readAt(fh, m.dataStart + at, Math.max(0, Math.min(length, m.entry.size - at)));
   };
-  return { rootfs: { name: 'the input tar stream', index, read, readHead, dropped: safe.dropped }, members };
+  const fileSize = (p: string): number => member(p).entry.size;
+  const rootfs = { name: 'the input tar stream', index, read, readRange, fileSize, dropped: safe.dropped };
+  return { rootfs, members };
 }
 
-/** The first `bytes` bytes of a file, never through a symlink at its last component. */
-function headOf(abs: string, bytes: number): Buffer {
+/** `length` bytes of a file from `at` (fewer at its end), never through a symlink at its last component. */
+function rangeOf(abs: string, at: number, length: number): Buffer {
   const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const buf = Buffer.alloc(bytes);
-    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0));
+    const buf = Buffer.alloc(length);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < length; n += got) got = readSync(fd, buf, n, length - n, at + n);
+    return buf.subarray(0, n);
   } finally {
     closeSync(fd);
   }
@@ -128,10 +134,12 @@ export async function rootfsFromDirectory(dir: string): Promise<Rootfs> {
     if (index.entries.get(p)?.type !== 'file') throw new ClosureError(`${p} is not a regular file of ${dir}`);
     return path.join(dir, p);
   };
-  const read = (p: string, limit = Infinity): Promise<Buffer> =>
+  const read = (p: string, limit: number): Promise<Buffer> =>
     Promise.resolve(readBounded(file(p), `/${p}`, limit).content);
-  const readHead = (p: string, bytes: number): Promise<Buffer> => Promise.resolve(headOf(file(p), bytes));
-  return { name: dir, index, read, readHead, dropped: [] };
+  const readRange = (p: string, at: number, length: number): Promise<Buffer> =>
+    Promise.resolve(rangeOf(file(p), at, length));
+  const fileSize = (p: string): number => index.entries.get(p)?.size ?? 0;
+  return { name: dir, index, read, readRange, fileSize, dropped: [] };
 }
 
 export interface Resolved {
