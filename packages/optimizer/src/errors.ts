@@ -115,8 +115,9 @@ export class SizeLimitError extends OptimizerError {
   override readonly name = 'SizeLimitError' as const;
   /** The file or member, relative to the input. */
   readonly path: string;
-  /** The limit in bytes, and what it bounds. */
+  /** The limit in bytes. */
   readonly limit: number;
+  /** What the limit bounds: the bytes read, or what they decompress to. */
   readonly what: 'read' | 'decompressed';
   constructor(path: string, limit: number, what: 'read' | 'decompressed') {
     const mib = `${limit / (1 << 20)} MiB`;
@@ -139,7 +140,9 @@ export class SizeLimitError extends OptimizerError {
  */
 export class UnsafeMemberError extends OptimizerError {
   override readonly name = 'UnsafeMemberError' as const;
+  /** The member's name as the archive has it. */
   readonly member: string;
+  /** Why it is unsafe (`an absolute name`, `a '..' in its name`, …). */
   readonly reason: string;
   constructor(member: string, reason: string) {
     super(
@@ -157,11 +160,13 @@ export class UnsafeMemberError extends OptimizerError {
  */
 export class ApplyError extends OptimizerError {
   override readonly name = 'ApplyError' as const;
-  /** The path (absolute) that failed, and the errno code. */
+  /** The path (absolute) that failed. */
   readonly path: string;
+  /** The errno code (`EPERM`, `EACCES`, `EIO`, …). */
   readonly code: string;
-  /** Changes made before the failure, of `total`. */
+  /** Changes made before the failure. */
   readonly done: number;
+  /** Changes the plan has. */
   readonly total: number;
   constructor(path: string, code: string, doing: string, done: number, total: number, options?: { cause?: unknown }) {
     super(

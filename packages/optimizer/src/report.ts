@@ -33,12 +33,15 @@ export interface SkippedPath {
   path: string;
   /** The distribution (`name version`) or the rule that asked. */
   source: string;
+  /** Why it stays (`outside site-packages and bin/`, `also listed by the RECORD of …, which is kept`, …). */
   reason: string;
 }
 
 /** An archive member left out of the output because it would land outside the root (`dropUnsafeMembers`). */
 export interface DroppedMember {
+  /** The member's name as the archive has it. */
   name: string;
+  /** Why it would land outside the root. */
   reason: string;
 }
 
