@@ -111,6 +111,7 @@ async function planLoaded(dir: string, profile: Profile, opts: OptimizeDirectory
     dryRun: opts.dryRun ?? false,
   });
   plan.report.hardLinksSplit = [...plan.rewrites.keys()].filter((p) => loaded.linked.has(p)).sort();
+  for (const p of loaded.leftovers) plan.report.warnings.push(`removed ${p}, a new file an interrupted run left`);
   return { plan, loaded };
 }
 

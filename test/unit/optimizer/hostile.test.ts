@@ -285,6 +285,19 @@ describe('half-done runs that cannot be finished', () => {
     expect(fingerprint(root, { inodes: false })).toBe(fingerprint(twin, { inodes: false }));
   });
 
+  it('a run killed between writing a new RECORD and renaming it: the next run removes the new file', async () => {
+    const { dir, root } = await fresh();
+    await writeVenv(root, [KEEPER, PIP]);
+    const twin = path.join(dir, 'twin');
+    await run('cp', ['-a', root, twin]);
+    await optimizeDirectory(twin, defaultProfile);
+    const left = `${SP}/${distInfo(KEEPER)}/.RECORD.4pass-tmp-4242-0badc0de`;
+    await fsp.writeFile(path.join(root, left), 'half written');
+    const report = await optimizeDirectory(root, defaultProfile);
+    expect(report.warnings).toContain(`removed ${left}, a new file an interrupted run left`);
+    expect(fingerprint(root, { inodes: false })).toBe(fingerprint(twin, { inodes: false }));
+  });
+
   it('stopped after any number of changes, a rerun ends where a clean run does (orphans, RECORD last)', async () => {
     const { dir, root } = await fresh();
     const dists: FakeDist[] = [
