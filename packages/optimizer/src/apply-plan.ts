@@ -48,20 +48,25 @@ async function replaceFile(abs: string, content: Buffer): Promise<void> {
 
 export const FS_OPS: ApplyOps = { unlink, rmdir, replace: replaceFile };
 
-/** Run `fn` over `items` with at most `limit` promises in flight. */
+/**
+ * Run `fn` over `items` with at most `limit` promises in flight. After a failure no item starts; it rejects with the
+ * first failure once the running ones have settled, so nothing changes the tree after it returns.
+ */
 export async function forEachLimit<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failure: { err: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (!failure && next < items.length) {
       const item = items[next++] as T;
-      await fn(item);
+      await fn(item).catch((err: unknown) => void (failure ??= { err }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 /**
@@ -207,17 +212,24 @@ async function removeAll(dir: string, paths: string[], plan: Plan, ops: ApplyOps
 /** One dist-info directory of a removed distribution: its files, RECORD last (it lists what is left), then the dirs. */
 async function removeDistInfo(dir: string, paths: string[], plan: Plan, ops: ApplyOps, progress: Progress) {
   const depth = (p: string): number => p.split('/').length;
-  const last = (p: string): number => Number(p.endsWith('/RECORD'));
-  const files = paths.filter((p) => !plan.dirs.has(p)).sort((a, b) => last(a) - last(b));
+  const files = paths.filter((p) => !plan.dirs.has(p));
+  const records = files.filter((p) => p.endsWith('/RECORD'));
   const dirs = paths.filter((p) => plan.dirs.has(p)).sort((a, b) => depth(b) - depth(a));
-  for (const p of files) await progress.step(p, 'remove', () => ops.unlink(path.join(dir, p)));
+  const unlinkOne = (p: string): Promise<void> => progress.step(p, 'remove', () => ops.unlink(path.join(dir, p)));
+  await forEachLimit(
+    files.filter((p) => !records.includes(p)),
+    16,
+    unlinkOne,
+  );
+  for (const p of records) await unlinkOne(p);
   for (const p of dirs) await progress.step(p, 'remove the directory', () => ops.rmdir(path.join(dir, p)));
 }
 
 /**
- * Carry out a plan on `dir`, after checking that every directory it changes is writable: rewrites first (new file
- * renamed over the old), then every removal but the removed distributions' dist-info directories, then those in
- * `plan.distInfoOrder`. A run that stops anywhere leaves a tree the next run finishes to the same result. `leftovers`
+ * Carry out a plan on `dir`, after checking that every directory it changes is writable: every removal but the
+ * removed distributions' dist-info directories, then those in `plan.distInfoOrder`, then the rewrites (new file
+ * renamed over the old). A run that stops anywhere leaves a tree the next run finishes to the same result: the
+ * RECORDs it decides by are unchanged until the end, and a rewrite drops the rows of files already gone. `leftovers`
  * (new files of a rewrite a killed run left, see {@link isLeftover}) go first.
  * @throws {TreeAccessError} before any change, when a directory to change is not writable
  * @throws {ApplyError} when a change fails part-way
@@ -232,9 +244,6 @@ export async function applyPlan(
   checkWritable(dir, [...removed, ...plan.rewrites.keys(), ...leftovers]);
   const progress = new Progress(dir, leftovers.length + plan.rewrites.size + removed.length);
   for (const p of leftovers) await progress.step(p, 'remove', () => ops.unlink(path.join(dir, p)));
-  await forEachLimit([...plan.rewrites], 8, ([p, rw]) =>
-    progress.step(p, 'rewrite', () => ops.replace(path.join(dir, p), rw.content)),
-  );
   const byDistInfo = new Map<string, string[]>(plan.distInfoOrder.map((k) => [k, []]));
   const rest: string[] = [];
   for (const p of removed) {
@@ -244,4 +253,8 @@ export async function applyPlan(
   }
   await removeAll(dir, rest, plan, ops, progress);
   for (const paths of byDistInfo.values()) await removeDistInfo(dir, paths, plan, ops, progress);
+  // Last: until now every RECORD still says what its distribution owned, so a rerun decides as this run did.
+  await forEachLimit([...plan.rewrites], 8, ([p, rw]) =>
+    progress.step(p, 'rewrite', () => ops.replace(path.join(dir, p), rw.content)),
+  );
 }

@@ -5,7 +5,7 @@
 // the next one to the same tree as a clean run.
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -116,6 +116,8 @@ function keptListed(root: string, kept: readonly string[]): Map<string, string> 
       const rel = line.split(',')[0] ?? '';
       const abs = path.resolve(root, SP, rel);
       if (rel === '' || rel.endsWith('.pyc') || !abs.startsWith(`${root}/`) || rel.endsWith('/RECORD')) continue;
+      // Through a symlink (a row naming lnk/x) the file is not the tree's: a removed distribution may own the link.
+      if (!existsSync(path.dirname(abs)) || realpathSync(path.dirname(abs)) !== path.dirname(abs)) continue;
       if (!lstatSync(abs, { throwIfNoEntry: false })?.isFile()) continue;
       out.set(abs, createHash('sha256').update(readFileSync(abs)).digest('hex'));
     }
@@ -194,7 +196,7 @@ describe('optimizeDirectory on random hostile trees', () => {
           await fsp.rm(dir, { recursive: true, force: true });
         }
       }),
-      { numRuns: 100 },
+      { numRuns: Number(process.env.FOURPASS_PROPERTY_RUNS ?? 100) },
     );
   }, 600_000);
 

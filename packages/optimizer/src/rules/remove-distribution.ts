@@ -22,11 +22,13 @@ function keptClaims(ctx: RuleContext): { listed: Map<string, string>; distInfos:
 type Claims = ReturnType<typeof keptClaims>;
 
 /** Why a path owned by a removed distribution stays: a kept distribution lists it, or it is in a kept dist-info. */
-function keptReason(claims: Claims, p: string): string | undefined {
+function keptReason(claims: Claims, sp: string, p: string): string | undefined {
   const owner = claims.listed.get(p);
   if (owner !== undefined) return `also listed by the RECORD of ${owner}, which is kept`;
-  for (const [key, who] of claims.distInfos) if (isWithin(p, key)) return `in the dist-info of ${who}, which is kept`;
-  return undefined;
+  if (!p.includes('.dist-info') || !isWithin(p, sp)) return undefined;
+  const top = p.slice(sp === '' ? 0 : sp.length + 1).split('/', 1)[0] ?? '';
+  const who = claims.distInfos.get(joinPath(sp, top));
+  return who === undefined ? undefined : `in the dist-info of ${who}, which is kept`;
 }
 
 /** Why a RECORD row is not removed; `null` for a row naming nothing in the tree (normal: never written). */
@@ -37,13 +39,13 @@ function rowReason(ctx: RuleContext, claims: Claims, p: string | undefined): str
   if (protectedWhy !== undefined) return protectedWhy + where;
   if (!ctx.has(p)) return null;
   if (ctx.index.dirs.has(p)) return `a directory${where}; RECORD lists files`;
-  return keptReason(claims, p);
+  return keptReason(claims, ctx.layout.sitePackages, p);
 }
 
 function removeOne(ctx: RuleContext, d: Dist, removedKeys: ReadonlySet<string>, claims: Claims): void {
   const { layout } = ctx;
   const source = `${d.name} ${d.version}`;
-  const keep = (p: string): string | undefined => keptReason(claims, p);
+  const keep = (p: string): string | undefined => keptReason(claims, layout.sitePackages, p);
   d.rows.forEach((row, i) => {
     const p = d.resolved[i];
     const why = rowReason(ctx, claims, p);
