@@ -34,7 +34,7 @@ export function linkFixes<M extends LinkedMember>(
     let target = m.header.type === 'link' ? m : undefined;
     for (let hops = 0; target?.header.type === 'link' && hops < 64; hops++) {
       const name = memberPath(target.header.linkname);
-      target = 'path' in name ? byPath.get(name.path) : undefined;
+      target = typeof name === 'string' ? byPath.get(name) : undefined;
     }
     byPath.set(m.entry.path, m);
     if (target === undefined || target === m || !kept(m.entry.path) || !gone(target.entry.path)) continue;

@@ -126,8 +126,9 @@ async function spoolMembers(
   drop: boolean,
 ): Promise<{ members: Member[]; dropped: DroppedMember[] }> {
   const safe = safeMembers(await spoolTar(input, fh), drop);
-  const members = safe.members.map(({ header, path, start, end, dataStart }) => {
+  const members = safe.members.map(({ header, start, end, dataStart }, i) => {
     const type = entryType(header.type);
+    const path = safe.paths[i] as string;
     return { header, entry: { path, type, size: type === 'file' ? header.size : 0 }, start, end, dataStart };
   });
   return { members, dropped: safe.dropped };

@@ -60,7 +60,7 @@ function tarEntry(header: TarHeader, p: string): RootfsEntry {
       return { path: p, type: 'symlink', size: 0, linkname: header.linkname };
     case 'link': {
       const target = memberPath(header.linkname);
-      return { path: p, type: 'other', size: 0, ...('path' in target ? { hardlinkTo: target.path } : {}) };
+      return { path: p, type: 'other', size: 0, ...(typeof target === 'string' ? { hardlinkTo: target } : {}) };
     }
     default:
       return { path: p, type: 'other', size: 0 };
@@ -79,7 +79,7 @@ export async function rootfsFromTar(
   dropUnsafe = false,
 ): Promise<{ rootfs: Rootfs; members: RootfsMember[] }> {
   const safe = safeMembers(await spoolTar(input, fh), dropUnsafe);
-  const members = safe.members.map((m) => ({ ...m, entry: tarEntry(m.header, m.path) }));
+  const members = safe.members.map((m, i) => ({ ...m, entry: tarEntry(m.header, safe.paths[i] as string) }));
   const byPath = new Map(members.map((m) => [m.entry.path, m]));
   const index = indexTree(members.map((m) => m.entry));
   const member = (p: string): RootfsMember => {
