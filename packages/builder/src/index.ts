@@ -123,6 +123,7 @@ export type {
 export {
   REPORT_SCHEMA_VERSION,
   gateReportSchema,
+  type BuildReport,
   type GateReport,
   type ImageDiff,
   type ImageError,
