@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { closureDirectory } from './closure/closure.js';
-import { OptimizerError } from './errors.js';
+import { OptimizerError } from './shared/errors.js';
 import { optimizeDirectory } from './optimize-directory.js';
 import { parseProfile } from './profile.js';
 

@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ApplyError, OptimizerError, ProfileError } from './errors.js';
+import { ApplyError, OptimizerError, ProfileError } from './shared/errors.js';
 import { formatReport } from './format-report.js';
 import { optimizeDirectory, readInventory } from './optimize-directory.js';
 import { BUILTIN_AWS_SERVICES } from './aws-services.js';

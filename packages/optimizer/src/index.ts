@@ -19,8 +19,8 @@ export {
   UnsafeMemberError,
   UnsupportedNameError,
   type ProfileIssue,
-} from './errors.js';
-export { LIMITS } from './limits.js';
+} from './shared/errors.js';
+export { LIMITS } from './shared/limits.js';
 export {
   defaultProfile,
   parseProfile,
@@ -36,7 +36,7 @@ export type { OrphanRemoval } from './distributions.js';
 export type { AwsServicesReport } from './rules/rule.js';
 export type { Plan } from './plan.js';
 export { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
-export type { EntryType, Layout, TreeEntry } from './tree.js';
+export type { EntryType, Layout, TreeEntry } from './tree/tree.js';
 export { formatReport } from './format-report.js';
 export { generateSmokeProgram, type SmokeProgramOptions } from './smoke-program.js';
 export {

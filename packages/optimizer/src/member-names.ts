@@ -1,7 +1,7 @@
-import { UnsafeMemberError } from './errors.js';
+import { UnsafeMemberError } from './shared/errors.js';
 import type { DroppedMember } from './report.js';
 import type { TarHeader } from './tar-header.js';
-import { parentOf } from './tree.js';
+import { parentOf } from './tree/tree.js';
 
 // Archive member names, made safe: a name is a path of the tree only when it stays below the archive's root as
 // written. Tools that unpack the output (tar, BuildKit's COPY of a context) would otherwise write through `..`, an

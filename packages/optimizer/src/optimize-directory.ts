@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { applyPlan, isLeftover } from './apply-plan.js';
-import { NotSitePackagesError } from './errors.js';
-import { LIMITS, metadataLimit, readBounded } from './limits.js';
+import { NotSitePackagesError } from './shared/errors.js';
+import { LIMITS, metadataLimit, readBounded } from './shared/limits.js';
 import { isMetadataFile, testImports } from './metadata.js';
 import { ownerOfPath, readDistributions } from './distributions.js';
 import { planOptimization, type Plan } from './plan.js';
 import type { OptimizeReport } from './report.js';
 import { checkTarget, userSitePackages } from './target-guard.js';
-import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree-index.js';
+import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
 import { keptServices, type Profile } from './profile.js';
-import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree.js';
-import { walkDirectory } from './walk-directory.js';
+import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree/tree.js';
+import { walkDirectory } from './tree/walk-directory.js';
 
 /** Options of {@link optimizeDirectory}. */
 export interface OptimizeDirectoryOptions {

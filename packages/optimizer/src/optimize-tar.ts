@@ -1,9 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { TarHeader } from './tar-header.js';
-import { SizeLimitError } from './errors.js';
+import { SizeLimitError } from './shared/errors.js';
 import { fixedLinkPieces, linkFixes, type LinkFix } from './hard-links.js';
-import { LIMITS, metadataLimit } from './limits.js';
+import { LIMITS, metadataLimit } from './shared/limits.js';
 import { safeMembers } from './member-names.js';
 import {
   END_OF_ARCHIVE,
@@ -18,7 +18,7 @@ import {
 import { isMetadataFile, testImports } from './metadata.js';
 import { planOptimization, type Plan } from './plan.js';
 import type { DroppedMember, OptimizeReport } from './report.js';
-import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree-index.js';
+import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
 import { keptServices, type Profile } from './profile.js';
 import {
@@ -29,7 +29,7 @@ import {
   type EntryType,
   type Layout,
   type TreeEntry,
-} from './tree.js';
+} from './tree/tree.js';
 
 /** Options of {@link optimizeTar}. */
 export interface OptimizeTarOptions {

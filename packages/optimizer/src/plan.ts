@@ -5,9 +5,9 @@ import type { OptimizeReport } from './report.js';
 import { botocoreData } from './rules/aws-service-data.js';
 import type { AwsServicesReport, RuleContext } from './rules/rule.js';
 import { RULES, type RemovalRule, type RewriteRule } from './rules/rules.js';
-import { protectedReason } from './protected-paths.js';
-import { isPackage, type TreeIndex } from './tree-index.js';
-import { baseName, parentOf, type Layout } from './tree.js';
+import { protectedReason } from './tree/protected-paths.js';
+import { isPackage, type TreeIndex } from './tree/tree-index.js';
+import { baseName, parentOf, type Layout } from './tree/tree.js';
 import type { SkippedPath } from './report.js';
 
 /** Input of {@link planOptimization}. */

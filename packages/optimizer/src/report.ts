@@ -1,7 +1,7 @@
 import type { OrphanRemoval } from './distributions.js';
 import type { AwsServicesReport } from './rules/rule.js';
 import type { RuleName } from './rules/rules.js';
-import type { Layout } from './tree.js';
+import type { Layout } from './tree/tree.js';
 
 /** Bytes of regular files, and count of non-directory entries (files, symlinks, others). */
 export interface Totals {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProfileError } from '../errors.js';
+import { ProfileError } from '../shared/errors.js';
 
 /**
  * Standard library modules a service never imports: tests and their helper extensions, installers and build tools,

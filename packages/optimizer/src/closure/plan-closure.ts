@@ -1,6 +1,6 @@
 import type { DroppedMember, Totals } from '../report.js';
-import { isWithin } from '../tree-index.js';
-import { joinPath, normalizeMemberName } from '../tree.js';
+import { isWithin } from '../tree/tree-index.js';
+import { joinPath, normalizeMemberName } from '../tree/tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';
 import { Claims, type ClosurePart } from './claims.js';
 import { ClosureError } from './closure-error.js';
@@ -12,7 +12,7 @@ import { findInterpreter, type Interpreter } from './interpreter.js';
 import { parseLdCache, type LdCacheEntry } from './ld-cache.js';
 import type { Rootfs } from './rootfs.js';
 import { planStdlib, type DroppedImport, type DroppedModule, type StdlibPlan } from './stdlib.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../shared/limits.js';
 
 /** What the closure kept, part by part, and why. Paths are absolute. */
 export interface ClosureReport {

@@ -1,4 +1,4 @@
-import { NotSitePackagesError } from './errors.js';
+import { NotSitePackagesError } from '../shared/errors.js';
 
 /** Kind of a tree entry. Hard links, devices and fifos are `other` (kept as they are). */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';

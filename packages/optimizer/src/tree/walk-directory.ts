@@ -1,8 +1,8 @@
 import { lstatSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { NotSitePackagesError, TreeAccessError, UnsupportedNameError } from './errors.js';
-import { errnoOf } from './limits.js';
+import { NotSitePackagesError, TreeAccessError, UnsupportedNameError } from '../shared/errors.js';
+import { errnoOf } from '../shared/limits.js';
 import type { TreeEntry } from './tree.js';
 
 /** A name as messages show it: printable ASCII as is, every other byte as `\xNN`. */
