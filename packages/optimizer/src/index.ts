@@ -31,7 +31,8 @@ export {
 } from './profile.js';
 export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
 export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
-export type { DistributionReport, DroppedMember, OptimizeReport, RuleStats, SkippedPath, Totals } from './report.js';
+export type { DistributionReport, OptimizeReport, RuleStats, SkippedPath, Totals } from './report.js';
+export type { DroppedMember } from './archive/member-names.js';
 export type { OrphanRemoval } from './distributions.js';
 export type { AwsServicesReport } from './rules/rule.js';
 export type { Plan } from './plan.js';

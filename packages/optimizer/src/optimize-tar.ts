@@ -1,10 +1,10 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import type { TarHeader } from './tar-header.js';
+import type { TarHeader } from './archive/tar-header.js';
 import { SizeLimitError } from './shared/errors.js';
-import { fixedLinkPieces, linkFixes, type LinkFix } from './hard-links.js';
+import { fixedLinkPieces, linkFixes, type LinkFix } from './archive/hard-links.js';
 import { LIMITS, metadataLimit } from './shared/limits.js';
-import { safeMembers } from './member-names.js';
+import { safeMembers } from './archive/member-names.js';
 import {
   END_OF_ARCHIVE,
   copyRange,
@@ -14,10 +14,11 @@ import {
   withSpool,
   writePieces,
   type Piece,
-} from './tar-spool.js';
+} from './archive/tar-spool.js';
 import { isMetadataFile, testImports } from './metadata.js';
 import { planOptimization, type Plan } from './plan.js';
-import type { DroppedMember, OptimizeReport } from './report.js';
+import type { DroppedMember } from './archive/member-names.js';
+import type { OptimizeReport } from './report.js';
 import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
 import { keptServices, type Profile } from './profile.js';

@@ -1,3 +1,4 @@
+import type { DroppedMember } from './archive/member-names.js';
 import type { OrphanRemoval } from './distributions.js';
 import type { AwsServicesReport } from './rules/rule.js';
 import type { RuleName } from './rules/rules.js';
@@ -34,14 +35,6 @@ export interface SkippedPath {
   /** The distribution (`name version`) or the rule that asked. */
   source: string;
   /** Why it stays (`outside site-packages and bin/`, `also listed by the RECORD of …, which is kept`, …). */
-  reason: string;
-}
-
-/** An archive member left out of the output because it would land outside the root (`dropUnsafeMembers`). */
-export interface DroppedMember {
-  /** The member's name as the archive has it. */
-  name: string;
-  /** Why it would land outside the root. */
   reason: string;
 }
 

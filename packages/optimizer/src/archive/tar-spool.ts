@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
-import { EmptyTarError, InvalidTarError, OptimizerError } from './shared/errors.js';
+import { EmptyTarError, InvalidTarError, OptimizerError } from '../shared/errors.js';
 import type { TarHeader } from './tar-header.js';
 import { TarScanner, type ScannedMember } from './tar-scanner.js';
 

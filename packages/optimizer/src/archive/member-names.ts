@@ -1,11 +1,18 @@
-import { UnsafeMemberError } from './shared/errors.js';
-import type { DroppedMember } from './report.js';
+import { UnsafeMemberError } from '../shared/errors.js';
 import type { TarHeader } from './tar-header.js';
-import { parentOf } from './tree/tree.js';
+import { parentOf } from '../tree/tree.js';
 
 // Archive member names, made safe: a name is a path of the tree only when it stays below the archive's root as
 // written. Tools that unpack the output (tar, BuildKit's COPY of a context) would otherwise write through `..`, an
 // absolute name, or a symlink member that an earlier member planted.
+
+/** An archive member left out of the output because it would land outside the root (`dropUnsafeMembers`). */
+export interface DroppedMember {
+  /** The member's name as the archive has it. */
+  name: string;
+  /** Why it would land outside the root. */
+  reason: string;
+}
 
 /** Why a member name is unsafe. */
 export interface Unsafe {
