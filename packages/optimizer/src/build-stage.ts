@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { closureDirectory } from './closure/closure.js';
 import { OptimizerError } from './shared/errors.js';
 import { optimizeDirectory } from './optimize-directory.js';
-import { parseProfile } from './profile.js';
+import { parseProfile } from './profile/profile.js';
 
 /**
  * The optimizer as a step of a Dockerfile (bundled into one file, `dist/stage/optimizer.cjs`, which @4pass/builder adds

@@ -1,5 +1,5 @@
 import { parseMetadata, parseRecord, parseScriptNames, type RecordRow } from './metadata.js';
-import { normalizeDistName } from './profile.js';
+import { normalizeDistName } from './profile/profile.js';
 import { isWithin, type TreeIndex } from './tree/tree-index.js';
 import { baseName, joinPath, type Layout } from './tree/tree.js';
 

@@ -28,7 +28,7 @@ export {
   type ParseProfileOptions,
   type Profile,
   type ProfileInput,
-} from './profile.js';
+} from './profile/profile.js';
 export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
 export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
 export type { DistributionReport, OptimizeReport, RuleStats, SkippedPath, Totals } from './report.js';
@@ -55,7 +55,7 @@ export {
   parseClosureOptions,
   type ClosureOptions,
   type ClosureOptionsInput,
-} from './closure/closure-options.js';
+} from './profile/closure-options.js';
 export type { ClosureReport } from './closure/plan-closure.js';
 export type { ClosurePart } from './closure/claims.js';
 export type { ClosureLibrary, LibraryVia } from './closure/elf-closure.js';

@@ -8,7 +8,7 @@ import { planOptimization, type Plan } from './plan.js';
 import type { OptimizeReport } from './report.js';
 import { checkTarget, userSitePackages } from './target-guard.js';
 import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
-import { keptServices, type Profile } from './profile.js';
+import { keptServices, type Profile } from './profile/profile.js';
 import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree/tree.js';
 import { walkDirectory } from './tree/walk-directory.js';
 

@@ -21,7 +21,7 @@ import type { DroppedMember } from './archive/member-names.js';
 import type { OptimizeReport } from './report.js';
 import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
-import { keptServices, type Profile } from './profile.js';
+import { keptServices, type Profile } from './profile/profile.js';
 import {
   baseName,
   detectLayout,

@@ -1,6 +1,6 @@
 import { account, distributionReports } from './accounting.js';
 import { ownerOfPath, readDistributions, removeOrphans, moduleNameOf, type OrphanRemoval } from './distributions.js';
-import { normalizeDistName, type Profile } from './profile.js';
+import { normalizeDistName, type Profile } from './profile/profile.js';
 import type { OptimizeReport } from './report.js';
 import { botocoreData } from './rules/aws-service-data.js';
 import type { AwsServicesReport, RuleContext } from './rules/rule.js';

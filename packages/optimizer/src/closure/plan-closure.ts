@@ -5,7 +5,7 @@ import { joinPath, normalizeMemberName } from '../tree/tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';
 import { Claims, type ClosurePart } from './claims.js';
 import { ClosureError } from './closure-error.js';
-import type { ClosureOptions } from './closure-options.js';
+import type { ClosureOptions } from '../profile/closure-options.js';
 import { computeElfClosure, type ClosureLibrary } from './elf-closure.js';
 import { isElf } from './elf.js';
 import { checkImports, sitePackagesOf, type CodeTree } from './import-check.js';

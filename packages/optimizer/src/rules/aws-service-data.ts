@@ -1,5 +1,5 @@
 import { ProfileError } from '../shared/errors.js';
-import { CREDENTIAL_SERVICES, keptServices, serviceIssues } from '../profile.js';
+import { CREDENTIAL_SERVICES, keptServices, serviceIssues } from '../profile/profile.js';
 import { baseName, joinPath, type Layout } from '../tree/tree.js';
 import { defineRule, type RuleContext } from './rule.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BUILTIN_AWS_SERVICES } from './aws-services.js';
-import { closureSchema } from './closure/closure-options.js';
-import { ProfileError, type ProfileIssue } from './shared/errors.js';
+import { closureSchema } from './closure-options.js';
+import { ProfileError, type ProfileIssue } from '../shared/errors.js';
 
 /** Services the seed worker keeps. */
 export const DEFAULT_AWS_SERVICES = ['ecs', 'secretsmanager', 'sts', 'logs', 'sqs'] as const;
