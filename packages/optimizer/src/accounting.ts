@@ -1,5 +1,5 @@
-import { UNOWNED, type Dist } from './distributions.js';
-import type { DistributionReport, RuleStats, Totals } from './report.js';
+import { UNOWNED, type Dist } from './distributions/distributions.js';
+import type { DistributionReport, RuleStats, Totals } from './report/report.js';
 import { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
 import type { TreeIndex } from './tree/tree-index.js';
 

@@ -15,10 +15,10 @@ import {
   writePieces,
   type Piece,
 } from './archive/tar-spool.js';
-import { isMetadataFile, testImports } from './metadata.js';
+import { isMetadataFile, testImports } from './distributions/metadata.js';
 import { planOptimization, type Plan } from './plan.js';
 import type { DroppedMember } from './archive/member-names.js';
-import type { OptimizeReport } from './report.js';
+import type { OptimizeReport } from './report/report.js';
 import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
 import { keptServices, type Profile } from './profile/profile.js';

@@ -1,14 +1,20 @@
 import { account, distributionReports } from './accounting.js';
-import { ownerOfPath, readDistributions, removeOrphans, moduleNameOf, type OrphanRemoval } from './distributions.js';
+import {
+  ownerOfPath,
+  readDistributions,
+  removeOrphans,
+  moduleNameOf,
+  type OrphanRemoval,
+} from './distributions/distributions.js';
 import { normalizeDistName, type Profile } from './profile/profile.js';
-import type { OptimizeReport } from './report.js';
+import type { OptimizeReport } from './report/report.js';
 import { botocoreData } from './rules/aws-service-data.js';
 import type { AwsServicesReport, RuleContext } from './rules/rule.js';
 import { RULES, type RemovalRule, type RewriteRule } from './rules/rules.js';
 import { protectedReason } from './tree/protected-paths.js';
 import { isPackage, type TreeIndex } from './tree/tree-index.js';
 import { baseName, parentOf, type Layout } from './tree/tree.js';
-import type { SkippedPath } from './report.js';
+import type { SkippedPath } from './report/report.js';
 
 /** Input of {@link planOptimization}. */
 export interface PlanInput {

@@ -1,4 +1,4 @@
-import type { Totals } from '../report.js';
+import type { Totals } from '../report/report.js';
 import { isWithin } from '../tree/tree-index.js';
 import { normalizeMemberName, parentOf } from '../tree/tree.js';
 import { resolvePath, type Rootfs } from './rootfs.js';

@@ -1,5 +1,5 @@
 import type { DroppedMember } from '../archive/member-names.js';
-import type { Totals } from '../report.js';
+import type { Totals } from '../report/report.js';
 import { isWithin } from '../tree/tree-index.js';
 import { joinPath, normalizeMemberName } from '../tree/tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';

@@ -1,4 +1,4 @@
-import { moduleNameOf } from '../distributions.js';
+import { moduleNameOf } from '../distributions/distributions.js';
 import { isWithin } from '../tree/tree-index.js';
 import { baseName } from '../tree/tree.js';
 import type { Rootfs } from './rootfs.js';

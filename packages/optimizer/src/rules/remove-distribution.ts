@@ -1,4 +1,4 @@
-import type { Dist } from '../distributions.js';
+import type { Dist } from '../distributions/distributions.js';
 import { protectedReason } from '../tree/protected-paths.js';
 import { isWithin } from '../tree/tree-index.js';
 import { joinPath } from '../tree/tree.js';

@@ -1,4 +1,4 @@
-import type { Dist } from '../distributions.js';
+import type { Dist } from '../distributions/distributions.js';
 import type { Profile } from '../profile/profile.js';
 import type { TreeIndex } from '../tree/tree-index.js';
 import type { Layout } from '../tree/tree.js';

@@ -1,7 +1,7 @@
 import { parseMetadata, parseRecord, parseScriptNames, type RecordRow } from './metadata.js';
-import { normalizeDistName } from './profile/profile.js';
-import { isWithin, type TreeIndex } from './tree/tree-index.js';
-import { baseName, joinPath, type Layout } from './tree/tree.js';
+import { normalizeDistName } from '../profile/profile.js';
+import { isWithin, type TreeIndex } from '../tree/tree-index.js';
+import { baseName, joinPath, type Layout } from '../tree/tree.js';
 
 /** An installed distribution as its dist-info describes it. */
 export interface Dist {

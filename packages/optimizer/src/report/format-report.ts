@@ -1,5 +1,5 @@
 import type { OptimizeReport, Totals } from './report.js';
-import { RULE_NAMES } from './rules/rules.js';
+import { RULE_NAMES } from '../rules/rules.js';
 
 /** Bytes as a short human string (`1.23 MB`, decimal units). */
 export function formatBytes(bytes: number): string {

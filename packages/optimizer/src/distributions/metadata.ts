@@ -1,5 +1,5 @@
-import { MetadataError } from './shared/errors.js';
-import { LIMITS, gunzipBounded } from './shared/limits.js';
+import { MetadataError } from '../shared/errors.js';
+import { LIMITS, gunzipBounded } from '../shared/limits.js';
 
 /** Files whose content the planner reads. Layout-independent, so a tar reader can decide while streaming. */
 export function isMetadataFile(path: string, wantedServices: ReadonlySet<string>): boolean {

@@ -1,8 +1,8 @@
-import type { DroppedMember } from './archive/member-names.js';
-import type { OrphanRemoval } from './distributions.js';
-import type { AwsServicesReport } from './rules/rule.js';
-import type { RuleName } from './rules/rules.js';
-import type { Layout } from './tree/tree.js';
+import type { DroppedMember } from '../archive/member-names.js';
+import type { OrphanRemoval } from '../distributions/distributions.js';
+import type { AwsServicesReport } from '../rules/rule.js';
+import type { RuleName } from '../rules/rules.js';
+import type { Layout } from '../tree/tree.js';
 
 /** Bytes of regular files, and count of non-directory entries (files, symlinks, others). */
 export interface Totals {

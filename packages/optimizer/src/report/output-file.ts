@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { OptimizerError } from './shared/errors.js';
-import { errnoOf } from './shared/limits.js';
-import { isWithin } from './tree/tree-index.js';
+import { OptimizerError } from '../shared/errors.js';
+import { errnoOf } from '../shared/limits.js';
+import { isWithin } from '../tree/tree-index.js';
 
 /** The CLI cannot write a report where it was asked to; checked before anything changes. */
 export class OutputPathError extends OptimizerError {
