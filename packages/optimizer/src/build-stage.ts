@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { closureDirectory } from './closure/closure.js';
 import { OptimizerError } from './shared/errors.js';
-import { optimizeDirectory } from './optimize-directory.js';
+import { optimizeDirectory } from './optimize/optimize-directory.js';
 import { parseProfile } from './profile/profile.js';
 
 /**

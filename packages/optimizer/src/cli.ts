@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ApplyError, OptimizerError, ProfileError } from './shared/errors.js';
 import { formatReport } from './report/format-report.js';
-import { optimizeDirectory, readInventory } from './optimize-directory.js';
+import { optimizeDirectory, readInventory } from './optimize/optimize-directory.js';
 import { BUILTIN_AWS_SERVICES } from './profile/aws-services.js';
 import { prepareOutput, type PreparedOutput } from './report/output-file.js';
 import { parseProfile, type ProfileInput } from './profile/profile.js';

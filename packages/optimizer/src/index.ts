@@ -29,13 +29,13 @@ export {
   type Profile,
   type ProfileInput,
 } from './profile/profile.js';
-export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
-export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
+export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize/optimize-directory.js';
+export { optimizeTar, type OptimizeTarOptions } from './optimize/optimize-tar.js';
 export type { DistributionReport, OptimizeReport, RuleStats, SkippedPath, Totals } from './report/report.js';
 export type { DroppedMember } from './archive/member-names.js';
 export type { OrphanRemoval } from './distributions/distributions.js';
 export type { AwsServicesReport } from './rules/rule.js';
-export type { Plan } from './plan.js';
+export type { Plan } from './plan/plan.js';
 export { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
 export type { EntryType, Layout, TreeEntry } from './tree/tree.js';
 export { formatReport } from './report/format-report.js';

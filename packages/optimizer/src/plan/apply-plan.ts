@@ -2,11 +2,11 @@ import { accessSync, constants } from 'node:fs';
 import { chmod, chown, lstat, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { ApplyError, TreeAccessError } from './shared/errors.js';
-import { errnoOf } from './shared/limits.js';
+import { ApplyError, TreeAccessError } from '../shared/errors.js';
+import { errnoOf } from '../shared/limits.js';
 import type { Plan } from './plan.js';
-import { isWithin } from './tree/tree-index.js';
-import { baseName, parentOf } from './tree/tree.js';
+import { isWithin } from '../tree/tree-index.js';
+import { baseName, parentOf } from '../tree/tree.js';
 
 /** The changes applying a plan makes to the file system, one call each (tests hand in one that fails on the n-th). */
 export interface ApplyOps {

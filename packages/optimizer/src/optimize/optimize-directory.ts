@@ -1,16 +1,16 @@
 import path from 'node:path';
-import { applyPlan, isLeftover } from './apply-plan.js';
-import { NotSitePackagesError } from './shared/errors.js';
-import { LIMITS, metadataLimit, readBounded } from './shared/limits.js';
-import { isMetadataFile, testImports } from './distributions/metadata.js';
-import { ownerOfPath, readDistributions } from './distributions/distributions.js';
-import { planOptimization, type Plan } from './plan.js';
-import type { OptimizeReport } from './report/report.js';
-import { checkTarget, userSitePackages } from './target-guard.js';
-import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
-import { keptServices, type Profile } from './profile/profile.js';
-import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree/tree.js';
-import { walkDirectory } from './tree/walk-directory.js';
+import { applyPlan, isLeftover } from '../plan/apply-plan.js';
+import { NotSitePackagesError } from '../shared/errors.js';
+import { LIMITS, metadataLimit, readBounded } from '../shared/limits.js';
+import { isMetadataFile, testImports } from '../distributions/metadata.js';
+import { ownerOfPath, readDistributions } from '../distributions/distributions.js';
+import { planOptimization, type Plan } from '../plan/plan.js';
+import type { OptimizeReport } from '../report/report.js';
+import { checkTarget, userSitePackages } from '../plan/target-guard.js';
+import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from '../tree/tree-index.js';
+import { keptServices, type Profile } from '../profile/profile.js';
+import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from '../tree/tree.js';
+import { walkDirectory } from '../tree/walk-directory.js';
 
 /** Options of {@link optimizeDirectory}. */
 export interface OptimizeDirectoryOptions {

@@ -1,7 +1,7 @@
-import { UNOWNED, type Dist } from './distributions/distributions.js';
-import type { DistributionReport, RuleStats, Totals } from './report/report.js';
-import { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
-import type { TreeIndex } from './tree/tree-index.js';
+import { UNOWNED, type Dist } from '../distributions/distributions.js';
+import type { DistributionReport, RuleStats, Totals } from '../report/report.js';
+import { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from '../rules/rules.js';
+import type { TreeIndex } from '../tree/tree-index.js';
 
 /** One owner's (dist-info's) bytes before and after, and what each rule took from it. */
 interface OwnerStats {

@@ -1,10 +1,10 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import type { TarHeader } from './archive/tar-header.js';
-import { SizeLimitError } from './shared/errors.js';
-import { fixedLinkPieces, linkFixes, type LinkFix } from './archive/hard-links.js';
-import { LIMITS, metadataLimit } from './shared/limits.js';
-import { safeMembers } from './archive/member-names.js';
+import type { TarHeader } from '../archive/tar-header.js';
+import { SizeLimitError } from '../shared/errors.js';
+import { fixedLinkPieces, linkFixes, type LinkFix } from '../archive/hard-links.js';
+import { LIMITS, metadataLimit } from '../shared/limits.js';
+import { safeMembers } from '../archive/member-names.js';
 import {
   END_OF_ARCHIVE,
   copyRange,
@@ -14,14 +14,14 @@ import {
   withSpool,
   writePieces,
   type Piece,
-} from './archive/tar-spool.js';
-import { isMetadataFile, testImports } from './distributions/metadata.js';
-import { planOptimization, type Plan } from './plan.js';
-import type { DroppedMember } from './archive/member-names.js';
-import type { OptimizeReport } from './report/report.js';
-import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree/tree-index.js';
+} from '../archive/tar-spool.js';
+import { isMetadataFile, testImports } from '../distributions/metadata.js';
+import { planOptimization, type Plan } from '../plan/plan.js';
+import type { DroppedMember } from '../archive/member-names.js';
+import type { OptimizeReport } from '../report/report.js';
+import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from '../tree/tree-index.js';
 import { inventoryOf, type Inventory } from './optimize-directory.js';
-import { keptServices, type Profile } from './profile/profile.js';
+import { keptServices, type Profile } from '../profile/profile.js';
 import {
   baseName,
   detectLayout,
@@ -30,7 +30,7 @@ import {
   type EntryType,
   type Layout,
   type TreeEntry,
-} from './tree/tree.js';
+} from '../tree/tree.js';
 
 /** Options of {@link optimizeTar}. */
 export interface OptimizeTarOptions {

@@ -1,8 +1,8 @@
 import { lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { NotSitePackagesError, SystemDirectoryError } from './shared/errors.js';
-import { errnoOf } from './shared/limits.js';
+import { NotSitePackagesError, SystemDirectoryError } from '../shared/errors.js';
+import { errnoOf } from '../shared/limits.js';
 
 /** What a directory given to the optimizer is. */
 export type TargetKind = 'venv' | 'site-packages' | 'layer';

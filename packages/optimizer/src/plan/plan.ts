@@ -5,16 +5,16 @@ import {
   removeOrphans,
   moduleNameOf,
   type OrphanRemoval,
-} from './distributions/distributions.js';
-import { normalizeDistName, type Profile } from './profile/profile.js';
-import type { OptimizeReport } from './report/report.js';
-import { botocoreData } from './rules/aws-service-data.js';
-import type { AwsServicesReport, RuleContext } from './rules/rule.js';
-import { RULES, type RemovalRule, type RewriteRule } from './rules/rules.js';
-import { protectedReason } from './tree/protected-paths.js';
-import { isPackage, type TreeIndex } from './tree/tree-index.js';
-import { baseName, parentOf, type Layout } from './tree/tree.js';
-import type { SkippedPath } from './report/report.js';
+} from '../distributions/distributions.js';
+import { normalizeDistName, type Profile } from '../profile/profile.js';
+import type { OptimizeReport } from '../report/report.js';
+import { botocoreData } from '../rules/aws-service-data.js';
+import type { AwsServicesReport, RuleContext } from '../rules/rule.js';
+import { RULES, type RemovalRule, type RewriteRule } from '../rules/rules.js';
+import { protectedReason } from '../tree/protected-paths.js';
+import { isPackage, type TreeIndex } from '../tree/tree-index.js';
+import { baseName, parentOf, type Layout } from '../tree/tree.js';
+import type { SkippedPath } from '../report/report.js';
 
 /** Input of {@link planOptimization}. */
 export interface PlanInput {
