@@ -39,14 +39,14 @@ export type { Plan } from './plan/plan.js';
 export { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
 export type { EntryType, Layout, TreeEntry } from './tree/tree.js';
 export { formatReport } from './report/format-report.js';
-export { generateSmokeProgram, type SmokeProgramOptions } from './smoke-program.js';
+export { generateSmokeProgram, type SmokeProgramOptions } from './checks/smoke-program.js';
 export {
   checkServiceUsage,
   scanSourceForServices,
   type ServiceCall,
   type ServiceViolation,
   type SourceFile,
-} from './service-usage.js';
+} from './checks/service-usage.js';
 export { closureDirectory, closureTar, type ClosureTarOptions } from './closure/closure.js';
 export {
   DEFAULT_DLOPEN,

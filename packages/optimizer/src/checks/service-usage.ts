@@ -1,5 +1,5 @@
-import { BUILTIN_AWS_SERVICES } from './profile/aws-services.js';
-import { keptServices, type Profile } from './profile/profile.js';
+import { BUILTIN_AWS_SERVICES } from '../profile/aws-services.js';
+import { keptServices, type Profile } from '../profile/profile.js';
 
 /** A source file to scan. */
 export interface SourceFile {

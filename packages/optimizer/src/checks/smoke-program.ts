@@ -1,4 +1,4 @@
-import { keptServices, type Profile } from './profile/profile.js';
+import { keptServices, type Profile } from '../profile/profile.js';
 
 /** Options of {@link generateSmokeProgram}. */
 export interface SmokeProgramOptions {
