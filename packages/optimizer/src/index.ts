@@ -63,4 +63,4 @@ export type { DroppedImport, DroppedModule } from './closure/stdlib.js';
 export { ClosureError } from './closure/closure-error.js';
 export { MAX_SYMLINKS, walkPath, type PathNode } from './closure/walk-path.js';
 export { formatClosureReport } from './closure/format-closure-report.js';
-export { STAGE_REPORT_PREFIX } from './build-stage.js';
+export { STAGE_REPORT_PREFIX } from './report/stage-report.js';
