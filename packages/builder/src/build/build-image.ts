@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { checkContextPaths } from '../context/create-build-context.js';
 import type { ExtraEntry } from '../context/context-tree.js';
 import type { Engine, EngineBuildRequest, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
-import { EngineRequestError } from '../errors.js';
+import { EngineRequestError } from '../engine/engine-errors.js';
 import { checkSecretBuildArgs } from '../secrets/secret-build-args.js';
 import { SecretSet } from '../secrets/secret-set.js';
 import { resolveBaseImages } from './base-images.js';

@@ -1,7 +1,8 @@
 import type { Engine, EngineJsonMessage, ImageInspect, RegistryAuth } from '../engine/engine.js';
 import { StallError, withIdleDeadline } from '../engine/idle-deadline.js';
-import { EngineRequestError, EngineTimeoutError, FourpassError } from '../errors.js';
-import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
+import { EngineRequestError, EngineTimeoutError } from '../engine/engine-errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
+import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './push-errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
 import { isValidTag } from '../references/tag-pattern.js';
 import { SecretSet } from '../secrets/secret-set.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ReadyProbe } from '../config/config-schema.js';
 import type { ContainerSpec, Engine, ImageInspect } from '../engine/engine.js';
 import { secretEnvValues } from '../secrets/scan-secrets.js';
-import { FourpassError } from '../errors.js';
+import { StartupSetupError } from './startup-errors.js';
 import { parseImportTime, type ImportTimeRecord } from './import-profile.js';
 import { measureOnce } from './measure-once.js';
 import { STARTUP_LABEL, STARTUP_OWNER_LABEL, startupOwner } from './stale-containers.js';
@@ -61,17 +61,6 @@ export interface MeasureStartupOptions {
   profileImports?: boolean;
   onEvent?: (event: StartupEvent) => void;
   signal?: AbortSignal;
-}
-
-/** The image to measure does not exist, or cannot be measured as configured (e.g. no HEALTHCHECK to wait for). */
-export class StartupSetupError extends FourpassError {
-  override readonly name = 'StartupSetupError' as const;
-  constructor(
-    message: string,
-    readonly image: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
