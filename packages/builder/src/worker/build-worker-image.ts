@@ -12,7 +12,7 @@ import {
   type OptimizeReport,
   type Profile,
 } from '@4pass/optimizer';
-import { engineLabel, type Engine } from '../engine/engine.js';
+import { engineLabel, type EngineContainers, type EngineIdentity, type EngineImages } from '../engine/engine.js';
 import type { BuildOptions, BuildResult } from '../build/build-image.js';
 import type { BuildEvent } from '../build/build-events.js';
 import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
@@ -33,7 +33,8 @@ export type WorkerEvent =
   | { type: 'build'; stage: 'build'; event: BuildEvent };
 
 export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEvent'> {
-  engine: Engine;
+  /** A build's engine, and its containers for the smoke run. */
+  engine: BuildOptions['engine'] & EngineContainers;
   /** The optimizer profile (validated by @4pass/optimizer); defaults to the seed's worker profile. */
   profile?: unknown;
   /** Directory with the worker's Python source, scanned for boto3 clients the profile would trim away. */
@@ -184,7 +185,7 @@ function collectStageReport(event: BuildEvent, printed: Map<string, StageReport>
 async function stageReports(
   result: BuildResult,
   printed: ReadonlyMap<string, StageReport>,
-  engine: Engine,
+  engine: EngineIdentity,
   measurements: MeasurementCache | undefined,
 ): Promise<Pick<WorkerBuildResult, 'optimizer' | 'closure'>> {
   const found: Partial<Record<StageReport['command'], unknown>> = {};
@@ -204,7 +205,7 @@ async function stageReports(
 
 /** The smoke program in the final image, unless this image id passed it before. */
 async function smokeOnce(
-  engine: Engine,
+  engine: EngineIdentity & EngineContainers & Pick<EngineImages, 'inspectImage'>,
   imageId: string,
   venvPath: string,
   profile: Profile,
@@ -263,7 +264,7 @@ async function scanWorkerSource(sourceDir: string, profile: Profile): Promise<nu
 }
 
 async function runSmoke(
-  engine: Engine,
+  engine: EngineContainers & Pick<EngineImages, 'inspectImage'>,
   image: string,
   venvPath: string,
   program: string,
