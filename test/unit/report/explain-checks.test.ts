@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Check } from '@4pass/builder';
-import { explainChecks, type ExplainInput } from '../../../packages/builder/src/budgets/explain-budget.js';
-import { KNOWN_FIXES, knownFix } from '../../../packages/builder/src/budgets/known-fixes.js';
+import { explainChecks, type ExplainInput } from '../../../packages/builder/src/report/explain-checks.js';
+import { KNOWN_FIXES, knownFix } from '../../../packages/builder/src/report/known-fixes.js';
 
 const SITE = '/opt/venv/lib/python3.11/site-packages';
 const fail = (id: string, message = `${id} over budget`): Check => ({

@@ -1,13 +1,4 @@
-/**
- * Typed errors of @4pass/builder. Every error has a literal `name`, structured fields and, where there is one, the
- * underlying `cause`. Messages never contain credentials.
- */
-export class FourpassError extends Error {
-  override readonly name: string = 'FourpassError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+import { FourpassError } from '../errors/fourpass-error.js';
 
 /**
  * The engine's Engine API range and ours do not meet, or a feature needs a version the engine does not speak:
@@ -95,51 +86,6 @@ export class EngineSshError extends FourpassError {
     options?: { cause?: unknown },
   ) {
     super(`SSH to engine ${address} (from ${source}): ${problem}`, options);
-  }
-}
-
-/** A configuration file or option is invalid. `issues` lists every problem with its path. */
-export class ConfigError extends FourpassError {
-  override readonly name = 'ConfigError' as const;
-  constructor(
-    readonly file: string,
-    readonly issues: readonly { path: string; message: string }[],
-  ) {
-    super(`invalid config ${file}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
-  }
-}
-
-/**
- * Registry settings that cannot work for a push — no registry configured, no AWS region for ECR — found before
- * anything is built. The message names the fix.
- */
-export class RegistrySettingsError extends FourpassError {
-  override readonly name = 'RegistrySettingsError' as const;
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
-
-/** Name a build context / Dockerfile problem (missing file, unreadable path). */
-export class ContextError extends FourpassError {
-  override readonly name = 'ContextError' as const;
-  constructor(
-    message: string,
-    readonly path: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** A repository reference is not `host[:port]/name` (lower-case path components, no tag or digest). */
-export class InvalidRepositoryError extends FourpassError {
-  override readonly name = 'InvalidRepositoryError' as const;
-  constructor(
-    readonly repository: string,
-    readonly reason: string,
-  ) {
-    super(`invalid repository "${repository}": ${reason} (expected host[:port]/name, e.g. 127.0.0.1:5000/app)`);
   }
 }
 

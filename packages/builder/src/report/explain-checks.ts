@@ -1,7 +1,7 @@
 import { formatBytes, formatBytesDelta, formatDuration } from '../units/format-units.js';
-import type { ContentsReport, ImportChange, PackageChange, PathGrowth } from '../report/contents-report.js';
+import type { ContentsReport, ImportChange, PackageChange, PathGrowth } from './contents-report.js';
 import type { ImportProfile } from '../startup/import-profile.js';
-import { violated, type Check } from './check.js';
+import { violated, type Check } from '../budgets/check.js';
 import { knownFix, type Contributor, type FixContext } from './known-fixes.js';
 
 /**

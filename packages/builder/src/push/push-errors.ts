@@ -1,4 +1,4 @@
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 
 /**
  * Errors of the tag/push stage. None of them ever carries a password, token or auth header: messages are built from
