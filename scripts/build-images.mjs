@@ -5,9 +5,15 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { minimist } from 'zx';
 // Only the config module at first: flags, the config file and the push settings are checked (exit 2) before the
 // library with its engine and AWS adapters is even loaded, so a usage error answers at once.
-import { DEFAULT_CONFIG_FILE, loadConfig, resolveRegistryDestination } from '@4pass/builder/config';
+import {
+  DEFAULT_CONFIG_FILE,
+  loadConfig,
+  parseEngineSpecs,
+  resolveRegistryDestination,
+  withCacheOverrides,
+} from '@4pass/builder/config';
 
-const EXIT = { ok: 0, budget: 1, usage: 2, failure: 3 };
+const EXIT = { ok: 0, usage: 2 };
 const HELP = `Usage: pnpm build:images [options]
 
 Builds every image of images.config.json through the Docker Engine API (BuildKit), measures it (size, compressed
@@ -86,12 +92,12 @@ if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
   fail(EXIT.usage, `--progress must be auto, plain or tty`);
 if (args.registry !== undefined && !args.push && !args['baseline-image'])
   fail(EXIT.usage, '--registry only makes sense with --push or --baseline-image');
-const engineFlags = [args.engine ?? []].flat().map((value) => {
-  const match = /^([a-zA-Z0-9][a-zA-Z0-9._-]*)=((?:unix|tcp|ssh):\/\/.+)$/.exec(value);
-  if (!match) fail(EXIT.usage, `--engine ${value}: use NAME=ADDRESS, e.g. b=tcp://10.0.0.5:2376 or b=ssh://ci@builder`);
-  return { name: match[1], host: match[2], source: `--engine ${match[1]}` };
-});
-if (new Set(engineFlags.map((e) => e.name)).size !== engineFlags.length) fail(EXIT.usage, '--engine names must differ');
+let engineFlags = [];
+try {
+  engineFlags = parseEngineSpecs([args.engine ?? []].flat());
+} catch (error) {
+  fail(EXIT.usage, error.message);
+}
 for (const flag of VALUE_FLAGS)
   if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
 
@@ -123,14 +129,9 @@ try {
 }
 
 const {
-  ConfigError,
-  DirtyWorkTreeError,
-  InvalidRepositoryError,
-  RegistrySettingsError,
   connectEngine,
   connectEngines,
   createPipelineRenderer,
-  gateExitCode,
   loadGateReport,
   openLayerSizeCache,
   openMeasurementCache,
@@ -140,9 +141,9 @@ const {
   renderMarkdownReport,
   renderTextReport,
   resolveRegistryHost,
+  runExit,
   runImages,
 } = await import('@4pass/builder');
-const USAGE_ERRORS = [ConfigError, DirtyWorkTreeError, RangeError, RegistrySettingsError, InvalidRepositoryError];
 let baseline;
 try {
   if (args.baseline) baseline = await loadGateReport(args.baseline);
@@ -161,17 +162,7 @@ try {
         allowDirty: args['allow-dirty'],
       }
     : undefined;
-  if (args['cache-from'] !== undefined || args['cache-to'] !== undefined) {
-    const from = [args['cache-from'] ?? []].flat();
-    const to = args['cache-to'];
-    config = {
-      ...config,
-      images: config.images.map((image) => ({
-        ...image,
-        cache: { from: from.map((p) => `${p}/${image.name}`), ...(to && { to: `${to}/${image.name}` }) },
-      })),
-    };
-  }
+  config = withCacheOverrides(config, { from: [args['cache-from'] ?? []].flat(), to: args['cache-to'] });
   const connect = { requestTimeoutMs: config.network.requestTimeout };
   const specs = engineFlags.length
     ? engineFlags
@@ -194,9 +185,8 @@ try {
     onEvent: createPipelineRenderer(process.stderr, { mode: args.progress ?? 'auto' }),
   });
 } catch (error) {
-  if (interrupted) fail(interrupted.code, 'interrupted before anything was built: nothing was pushed');
-  if (USAGE_ERRORS.some((type) => error instanceof type)) fail(EXIT.usage, error.message);
-  fail(EXIT.failure, error.message);
+  const exit = runExit({ error, signal: interrupted?.signal });
+  fail(exit.code, exit.messages.join('\n'));
 }
 
 await layerSizeCache.save();
@@ -211,14 +201,7 @@ if (args.junit) await writeFile(args.junit, renderJUnitReport(report));
 if (args.html) await writeFile(args.html, renderHtmlReport(report));
 if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY)
   await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
-if (result.interrupted || interrupted) {
-  const pushed = (result.interrupted?.pushed ?? []).flatMap((p) => p.tags.map((t) => `${p.image}:${t.tag}`));
-  const stage = result.interrupted?.stage ?? 'the end of the run';
-  fail(
-    interrupted?.code ?? 130,
-    `interrupted during ${stage}: ${pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing was pushed'}`,
-  );
-}
-const pushFailures = Object.entries(result.pushes).filter(([, p]) => p.status === 'failed');
-for (const [image, p] of pushFailures) log(`build:images: push of ${image} failed: ${p.message}`);
-process.exitCode = pushFailures.length ? EXIT.failure : gateExitCode(report);
+const exit = runExit({ result, signal: interrupted?.signal });
+for (const message of exit.messages) log(`build:images: ${message}`);
+if (exit.code >= 128) process.exit(exit.code); // interrupted: leave now, the reports are written
+process.exitCode = exit.code;

@@ -1,10 +1,10 @@
+import { gateExitCode } from '../../packages/builder/src/report/evaluate-image.js';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildImage,
-  gateExitCode,
   gateReportSchema,
   inspectImage,
   measureStartup,

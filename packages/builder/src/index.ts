@@ -45,7 +45,7 @@ export {
 } from './push/push-errors.js';
 
 // Engine: find and connect to a Docker engine; `Engine` is the small interface every function takes.
-export { connectEngine, connectEngines, type ConnectOptions, type EngineSpec } from './engine/connection.js';
+export { connectEngine, connectEngines, type ConnectOptions } from './engine/connection.js';
 export type {
   ContainerInspect,
   ContainerSpec,
@@ -150,7 +150,7 @@ export type {
 } from './report/contents-report.js';
 export type { Check, CheckStatus, CheckUnit } from './budgets/check.js';
 export { loadGateReport, parseGateReport } from './report/load-report.js';
-export { gateExitCode } from './report/evaluate-image.js';
+export { runExit, RUN_EXIT, type RunExit } from './pipeline/run-exit.js';
 export { renderTextReport, type RenderTextOptions } from './report/render-text.js';
 export { MARKDOWN_MARKER, renderMarkdownReport } from './report/render-markdown.js';
 export { renderJUnitReport } from './report/render-junit.js';

@@ -13,6 +13,7 @@ interface Types {
   built: string;
   facts: string;
   startup: string;
+  baseline: undefined;
   evaluated: { name: string; pass: boolean };
   report: { pass: boolean; images: string[]; errors: string[] };
   pushed: string;
@@ -76,7 +77,7 @@ function recordingStages(hold: Partial<Record<string, Promise<void>>> = {}) {
       images: evaluated.map((e) => e.name),
       errors: errors.map((e) => `${e.name}:${e.stage}:${e.message}`),
     }),
-    push: (image, built, at) => step('push', image, at, `pushed-${built}`),
+    push: (image, built, _report, at) => step('push', image, at, `pushed-${built}`),
   };
   return { log, stages, maxPerEngine: () => maxPerEngine };
 }
@@ -208,9 +209,9 @@ describe('scheduleImages interrupted', () => {
     const controller = new AbortController();
     const { stages } = recordingStages({ 'push b': new Promise<void>(() => undefined) });
     const push = stages.push;
-    stages.push = (image, built, ctx) => {
+    stages.push = (image, built, report, ctx) => {
       if (image.name === 'b') setTimeout(() => controller.abort(new Error('interrupted')), 20);
-      return push!(image, built, ctx);
+      return push!(image, built, report, ctx);
     };
     const { result } = await schedule({
       images: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],

@@ -10,3 +10,14 @@ export class RegistrySettingsError extends FourpassError {
     super(reason);
   }
 }
+
+/** `only` (`--only`) names an image the config does not have. */
+export class UnknownImageError extends FourpassError {
+  override readonly name = 'UnknownImageError' as const;
+  constructor(
+    readonly unknown: readonly string[],
+    readonly configured: readonly string[],
+  ) {
+    super(`unknown image ${unknown.map((n) => `"${n}"`).join(', ')} (configured: ${configured.join(', ')})`);
+  }
+}

@@ -4,13 +4,15 @@
  * packages/builder/api/builder-config.api.md.
  */
 export { ConfigError } from '../errors/config-error.js';
-export { RegistrySettingsError } from './config-errors.js';
+export { RegistrySettingsError, UnknownImageError } from './config-errors.js';
+export { parseEngineSpecs, type EngineSpec } from './engine-specs.js';
 export { FourpassError } from '../errors/fourpass-error.js';
 export { InvalidRepositoryError } from '../references/reference-errors.js';
 export {
   DEFAULT_CONFIG_FILE,
   loadConfig,
   parseConfig,
+  withCacheOverrides,
   type LoadConfigOptions,
   type ParseConfigOptions,
 } from './load-config.js';

@@ -129,3 +129,22 @@ export function formatPath(path: readonly PropertyKey[]): string {
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
 }
+
+/**
+ * `--cache-from PREFIX` / `--cache-to PREFIX` for every image: each reads (and writes) its registry build cache at
+ * `PREFIX/<image>`, replacing the config's `cache`. No flags: the config as it is.
+ */
+export function withCacheOverrides(
+  config: ImagesConfig,
+  flags: { from?: readonly string[]; to?: string },
+): ImagesConfig {
+  if (!flags.from?.length && flags.to === undefined) return config;
+  const { from = [], to } = flags;
+  return {
+    ...config,
+    images: config.images.map((image) => ({
+      ...image,
+      cache: { from: from.map((p) => `${p}/${image.name}`), ...(to && { to: `${to}/${image.name}` }) },
+    })),
+  };
+}

@@ -7,6 +7,7 @@ import type { Engine, EngineEndpoint } from './engine.js';
 import { readTlsFiles, type TlsDirectory } from './read-tls-files.js';
 import { resolveSshSettings } from './resolve-ssh-settings.js';
 import { ConfigError } from '../errors/config-error.js';
+import type { EngineSpec } from '../config/engine-specs.js';
 
 export interface ConnectOptions {
   /** An explicit engine address; wins over the environment. */
@@ -174,19 +175,6 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   });
   await engine.ping();
   return engine;
-}
-
-/** One engine of a pool, as the config's `engines` or `--engine NAME=ADDRESS` give it. */
-export interface EngineSpec {
-  name: string;
-  /** `unix://…`, `tcp://host[:port]`, `ssh://[user@]host[:port]`. */
-  host: string;
-  /** The directory with ca.pem, cert.pem, key.pem (default: DOCKER_CERT_PATH / DOCKER_TLS_VERIFY as for one engine). */
-  certPath?: string;
-  /** Verify the engine's certificate (default true when `certPath` is given). */
-  tlsVerify?: boolean;
-  /** Where the spec came from, for messages: `--engine b`, `images.config.json engines[1]`. */
-  source?: string;
 }
 
 /**

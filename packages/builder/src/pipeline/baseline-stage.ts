@@ -7,25 +7,24 @@ import { baselineImage } from '../report/diff-reports.js';
 import { evaluateImage } from '../report/evaluate-image.js';
 import type { ImageReport } from '../report/gate-report.js';
 import { parseGateReport } from '../report/load-report.js';
-import { repositoryName, type RunPlan } from './config-stage.js';
+import { repositoryName, type BaselineSettings } from './config-stage.js';
 
 /**
  * `--baseline-image REF`: the same image at `REF` in its registry (e.g. `latest`), never pulled into the engine. The
  * report the push stored with it is used as is; without one the image is measured from the registry (manifest,
  * config, and only the layers it does not share with the image just built). Undefined when the tag does not exist.
  */
-export async function baselineFromRegistry(
+export async function baselineStage(
   image: ImageConfig,
   facts: ImageFacts,
-  plan: RunPlan,
+  settings: BaselineSettings,
 ): Promise<ImageReport | undefined> {
-  const reference = plan.options.baselineImage;
-  if (!reference) return undefined;
+  const { reference } = settings;
   const { client, name } = await openRegistry({
-    registry: plan.options.push?.registry ?? plan.options.config.registry,
+    registry: settings.registry,
     name: repositoryName(image),
-    ...(plan.options.push?.auth && { auth: plan.options.push.auth }),
-    ...(plan.options.push?.env && { env: plan.options.push.env }),
+    ...(settings.auth && { auth: settings.auth }),
+    ...(settings.env && { env: settings.env }),
   });
   const digest = await client.manifestDigest(name, reference);
   if (!digest) return undefined;

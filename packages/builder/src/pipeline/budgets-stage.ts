@@ -1,4 +1,3 @@
-import { baselineFromRegistry } from './baseline-stage.js';
 import { engineLabel } from '../engine/engine.js';
 import { evaluateImage } from '../report/evaluate-image.js';
 import type { ImageReport } from '../report/gate-report.js';
@@ -7,22 +6,21 @@ import type { MeasuredRun, StageContext } from './schedule-images.js';
 import type { ImageStageTypes } from './stage-types.js';
 
 /**
- * The budgets stage: rules, structure checks and growth against the baseline (the `--baseline` report, or with
- * `--baseline-image` the image in the registry), into the image's report.
+ * The budgets stage: rules, structure checks and growth against the baseline (the registry's image the baseline
+ * stage found, else the `--baseline` report), into the image's report. Evaluation only: nothing is fetched here.
  */
-export async function budgetsStage(
+export function budgetsStage(
   run: MeasuredRun<ImageStageTypes>,
-  plan: RunPlan,
+  settings: RunPlan['budgets'],
   at: StageContext,
-): Promise<ImageReport> {
-  const fromRegistry = await baselineFromRegistry(run.image, run.facts, plan);
+): ImageReport {
   const { result } = run.built;
-  const report = evaluateImage(run.facts, run.image, run.startup, fromRegistry ?? plan.options.baseline, {
+  const report = evaluateImage(run.facts, run.image, run.startup, run.baseline ?? settings.baseline, {
     durations: { ...run.durations },
     build: { stages: result.stages, context: result.context },
     reused: reusedMeasurements(run),
     engine: engineLabel(at.engine),
-    budgets: plan.options.budgets !== false,
+    budgets: settings.budgets,
   });
   at.emit({ type: 'image-done', image: run.image.name, report });
   return report;

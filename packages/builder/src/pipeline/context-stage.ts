@@ -2,7 +2,7 @@ import type { ImageConfig } from '../config/config-schema.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import type { RegistryCacheAccess } from '../push/registry-cache.js';
 import type { ResolvedTags } from '../push/tags.js';
-import type { RunPlan } from './config-stage.js';
+import type { BuildSettings } from './config-stage.js';
 
 /** What goes to the engine for one image: context directory, Dockerfile, build args, labels and local tags. */
 export interface BuildRequest {
@@ -37,7 +37,7 @@ function commitTags(tags: ResolvedTags | undefined): string[] {
 }
 
 /** The context stage: the build's inputs, from the image's config and the run's tags. */
-export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
+export function contextStage(image: ImageConfig, settings: BuildSettings): BuildRequest {
   const repository = image.repository ?? `4pass/${image.name}`;
   return {
     image,
@@ -45,12 +45,12 @@ export function contextStage(image: ImageConfig, plan: RunPlan): BuildRequest {
     dockerfile: image.dockerfile,
     buildArgs: image.buildArgs,
     allowSecretBuildArgs: image.allowSecretBuildArgs,
-    secrets: plan.secrets.values,
-    secretSources: plan.secrets.sources,
-    labels: { ...image.labels, ...plan.tags?.labels },
-    localTags: (image.tags ?? commitTags(plan.tags)).map((t) => `${repository}:${t}`),
-    noCache: plan.options.noCache === true,
-    cacheAccess: plan.cacheAccess,
-    measurements: plan.measurements,
+    secrets: settings.secrets.values,
+    secretSources: settings.secrets.sources,
+    labels: { ...image.labels, ...settings.tags?.labels },
+    localTags: (image.tags ?? commitTags(settings.tags)).map((t) => `${repository}:${t}`),
+    noCache: settings.noCache,
+    cacheAccess: settings.cacheAccess,
+    measurements: settings.measurements,
   };
 }

@@ -12,12 +12,12 @@ const FACTS_VERSION = 1;
 
 /**
  * The inspect stage: export + layer analysis + compressed sizes, on the engine that built the image — or, for an
- * image id measured before (`plan.measurements`), what was measured then, without exporting anything.
+ * image id measured before (`settings.measurements`), what was measured then, without exporting anything.
  */
 export async function inspectStage(
   image: ImageConfig,
   built: BuiltImage,
-  plan: RunPlan,
+  settings: RunPlan['inspect'],
   at: StageContext,
 ): Promise<ImageFacts & { reused: boolean }> {
   const key = {
@@ -26,15 +26,15 @@ export async function inspectStage(
     imageId: built.result.imageId,
     input: { version: FACTS_VERSION, paths: image.paths ?? [] },
   };
-  const stored = await plan.measurements?.get<StoredFacts>(key);
+  const stored = await settings.measurements?.get<StoredFacts>(key);
   const facts = stored
     ? restoreFacts(stored)
     : await inspectImage(at.engine, built.result.imageId, {
         paths: image.paths,
-        cache: plan.layerSizeCache,
+        cache: settings.layerSizeCache,
         signal: at.signal,
       });
-  if (!stored) await plan.measurements?.set(key, storeFacts(facts));
+  if (!stored) await settings.measurements?.set(key, storeFacts(facts));
   at.describe(
     `${formatMegabytes(facts.sizeBytes)}, ${facts.layers.length} layers${stored ? ' (measured before)' : ''}`,
   );

@@ -4,10 +4,10 @@ import type { ImageReport } from '../report/gate-report.js';
 import type { WorkerEvent } from '../worker/build-worker-image.js';
 
 /** The per-image stages `runImages` times and reports, in pipeline order. */
-export type PipelineStage = 'build' | 'inspect' | 'startup' | 'budgets' | 'push';
+export type PipelineStage = 'build' | 'inspect' | 'startup' | 'baseline' | 'budgets' | 'push';
 
 /** Pipeline order: a later stage is "further along" (used to say where a run was interrupted). */
-export const PIPELINE_STAGES: readonly PipelineStage[] = ['build', 'inspect', 'startup', 'budgets', 'push'];
+export const PIPELINE_STAGES: readonly PipelineStage[] = ['build', 'inspect', 'startup', 'baseline', 'budgets', 'push'];
 
 /** What `runImages` reports while it runs; the CLI renders these (`createPipelineRenderer`). */
 export type PipelineEvent =

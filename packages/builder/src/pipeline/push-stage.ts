@@ -1,6 +1,7 @@
 import type { ImageConfig } from '../config/config-schema.js';
 import { pushToRegistry } from '../push/push-to-registry.js';
-import type { PushEvent, PushResult } from '../push/push-image.js';
+import type { PushedTag, PushEvent, PushResult } from '../push/push-image.js';
+import type { GateReport } from '../report/gate-report.js';
 import type { BuiltImage } from './build-stage.js';
 import { repositoryName, type PushPlan } from './config-stage.js';
 import type { StageContext } from './schedule-images.js';
@@ -8,22 +9,52 @@ import { openRegistry } from '../push/open-registry.js';
 import { imageSubject, storeArtifact } from '../push/image-artifacts.js';
 import { pushBuildCache } from '../push/registry-cache.js';
 
+/** A push that failed, with the tags that had reached the registry before it did (usually none). */
+export class PushStageError extends Error {
+  override readonly name = 'PushStageError' as const;
+  constructor(
+    readonly tags: readonly PushedTag[],
+    options: { cause: unknown },
+  ) {
+    super((options.cause as Error).message, options);
+  }
+}
+
 /**
- * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its gate report stored next
- * to it, then its build cache. `latest` is not among the tags: only a release (`promoteImage`) moves it.
+ * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its part of the gate report
+ * stored next to it, then its build cache. `latest` is not among the tags: only a release (`promoteImage`) moves it.
+ * Returns what it pushed.
+ * @throws {PushStageError} carrying the tags that reached the registry before the push failed.
  */
 export async function pushStage(
   image: ImageConfig,
   built: BuiltImage,
+  report: GateReport,
   push: PushPlan,
   at: StageContext,
 ): Promise<PushResult> {
-  const onEvent = (event: PushEvent) => {
-    if (event.type === 'tag-pushed' || event.type === 'tag-pointed' || event.type === 'tag-unchanged')
-      record(push, image.name, event);
-    at.emit({ type: 'push', image: image.name, event });
-  };
-  const result = await pushToRegistry({
+  const reached: PushedTag[] = [];
+  try {
+    const result = await pushImageTags(image, built, push, at, reached);
+    const stored = await storeImageReport(image, result.digest, report, push);
+    const cache = await pushCache(image, push, at);
+    at.describe(
+      `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}${cache}`,
+    );
+    return result;
+  } catch (error) {
+    throw new PushStageError(reached, { cause: error });
+  }
+}
+
+async function pushImageTags(
+  image: ImageConfig,
+  built: BuiltImage,
+  push: PushPlan,
+  at: StageContext,
+  reached: PushedTag[],
+): Promise<PushResult> {
+  return pushToRegistry({
     engine: at.engine,
     image: built.result.imageId,
     name: repositoryName(image),
@@ -32,32 +63,38 @@ export async function pushStage(
     ...(push.auth && { auth: push.auth }),
     ...(push.env && { env: push.env }),
     ...(push.network.retries !== undefined && { retries: { max: push.network.retries } }),
-    timeouts: {
-      ...(push.network.requestTimeout !== undefined && { headersMs: push.network.requestTimeout }),
-      ...(push.network.idleTimeout !== undefined && {
-        streamIdleMs: push.network.idleTimeout,
-        bodyIdleMs: push.network.idleTimeout,
-      }),
-    },
+    timeouts: pushTimeouts(push),
     signal: at.signal,
-    onEvent,
+    onEvent: (event) => {
+      if (event.type === 'tag-pushed' || event.type === 'tag-pointed' || event.type === 'tag-unchanged')
+        record(reached, event);
+      at.emit({ type: 'push', image: image.name, event });
+    },
   });
-  const stored = await storeImageReport(image, result.digest, push);
+}
+
+function pushTimeouts(push: PushPlan): NonNullable<Parameters<typeof pushToRegistry>[0]['timeouts']> {
+  return {
+    ...(push.network.requestTimeout !== undefined && { headersMs: push.network.requestTimeout }),
+    ...(push.network.idleTimeout !== undefined && {
+      streamIdleMs: push.network.idleTimeout,
+      bodyIdleMs: push.network.idleTimeout,
+    }),
+  };
+}
+
+/** The image's build cache (`cache.to`), pushed after the image: `; cache <tags>` for the stage's line. */
+async function pushCache(image: ImageConfig, push: PushPlan, at: StageContext): Promise<string> {
   const to = image.cache?.to;
-  const cacheTags = to
-    ? await pushBuildCache({
-        engine: at.engine,
-        repository: to,
-        access: push.cacheAccess,
-        signal: at.signal,
-        onEvent: (event) => at.emit({ type: 'push', image: image.name, event }),
-      })
-    : [];
-  const cache = cacheTags.length ? `; cache ${cacheTags.join(', ')}` : '';
-  at.describe(
-    `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}${cache}`,
-  );
-  return result;
+  if (!to) return '';
+  const cacheTags = await pushBuildCache({
+    engine: at.engine,
+    repository: to,
+    access: push.cacheAccess,
+    signal: at.signal,
+    onEvent: (event) => at.emit({ type: 'push', image: image.name, event }),
+  });
+  return cacheTags.length ? `; cache ${cacheTags.join(', ')}` : '';
 }
 
 /**
@@ -65,9 +102,14 @@ export async function pushStage(
  * the baseline of `--baseline-image`. The image is pushed already, so a failure here is only noted: a release of this
  * image is then refused (no report), and the next run measures the image from the registry.
  */
-async function storeImageReport(image: ImageConfig, digest: string, push: PushPlan): Promise<string> {
-  const mine = push.report?.images.find((i) => i.name === image.name);
-  if (!push.report || !mine) return '';
+async function storeImageReport(
+  image: ImageConfig,
+  digest: string,
+  report: GateReport,
+  push: PushPlan,
+): Promise<string> {
+  const mine = report.images.find((i) => i.name === image.name);
+  if (!mine) return '';
   try {
     const { client, name } = await openRegistry({
       registry: push.registry,
@@ -77,7 +119,7 @@ async function storeImageReport(image: ImageConfig, digest: string, push: PushPl
     });
     const subject = await imageSubject(client, name, digest);
     if (!subject) return `, report not stored: ${name}@${digest} is not in the registry`;
-    const content = { ...push.report, images: [mine], errors: [] };
+    const content = { ...report, images: [mine], errors: [] };
     const { tag } = await storeArtifact(client, { kind: 'report', name, subject, content });
     return `, report stored as ${tag}`;
   } catch (error) {
@@ -87,12 +129,11 @@ async function storeImageReport(image: ImageConfig, digest: string, push: PushPl
 
 /** Remembers each tag that reached the registry (once per tag), so a failed or interrupted push says what moved. */
 function record(
-  push: PushPlan,
-  image: string,
+  reached: PushedTag[],
   event: Extract<PushEvent, { type: 'tag-pushed' | 'tag-pointed' | 'tag-unchanged' }>,
 ): void {
-  const tags = (push.pushed.get(image) ?? []).filter((t) => t.tag !== event.tag);
+  const at = reached.findIndex((t) => t.tag === event.tag);
+  if (at >= 0) reached.splice(at, 1);
   const via = event.type === 'tag-pointed' ? event.via : event.type === 'tag-unchanged' ? 'unchanged' : 'engine-push';
-  tags.push({ tag: event.tag, digest: event.digest, via });
-  push.pushed.set(image, tags);
+  reached.push({ tag: event.tag, digest: event.digest, via });
 }

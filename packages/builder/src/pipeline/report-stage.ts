@@ -3,12 +3,6 @@ import type { GateReport, ImageError, ImageReport } from '../report/gate-report.
 import type { RunPlan } from './config-stage.js';
 
 /** The report stage: every image's report and every error in one gate report (the push happens only if it passes). */
-export function reportStage(evaluated: ImageReport[], errors: ImageError[], plan: RunPlan): GateReport {
-  const report = buildGateReport(evaluated, {
-    errors,
-    baseline: plan.options.baseline,
-    baselineSource: plan.options.baselineSource,
-  });
-  if (plan.push) plan.push.report = report;
-  return report;
+export function reportStage(evaluated: ImageReport[], errors: ImageError[], settings: RunPlan['report']): GateReport {
+  return buildGateReport(evaluated, { errors, ...settings });
 }

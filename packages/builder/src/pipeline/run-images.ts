@@ -1,6 +1,7 @@
 import { budgetsStage } from './budgets-stage.js';
 import { buildStage } from './build-stage.js';
 import { configStage } from './config-stage.js';
+import { baselineStage } from './baseline-stage.js';
 import { contextStage } from './context-stage.js';
 import { inspectStage } from './inspect-stage.js';
 import { pushStage } from './push-stage.js';
@@ -9,7 +10,7 @@ import { runResult, type RunImagesResult } from './run-result.js';
 import type { RunImagesOptions } from './run-options.js';
 import { scheduleImages } from './schedule-images.js';
 import type { ImageStageTypes } from './stage-types.js';
-import { measuresStartup, startupStage } from './startup-stage.js';
+import { startupRuns } from './startup-stage.js';
 
 /**
  * The whole job, one stage per line: config → context → build → inspect → start-up → budgets → report → tag/push.
@@ -22,25 +23,21 @@ import { measuresStartup, startupStage } from './startup-stage.js';
  */
 export async function runImages(options: RunImagesOptions): Promise<RunImagesResult> {
   const plan = await configStage(options);
-  const { push, secrets } = plan;
+  const { build, inspect, startup, baseline, budgets, report, push } = plan;
   const scheduled = await scheduleImages<ImageStageTypes>({
+    ...plan.schedule,
     images: plan.images,
     engines: plan.engines,
-    ...(options.perEngine !== undefined && { perEngine: options.perEngine }),
-    ...(options.signal && { signal: options.signal }),
-    onEvent: (event) => options.onEvent?.(secrets.redactor.redactDeep(event)),
+    onEvent: (event) => plan.schedule.onEvent(plan.redactor.redactDeep(event)),
     stages: {
-      build: (image, at) => buildStage(contextStage(image, plan), at, plan.engines[0]),
-      inspect: (image, built, at) => inspectStage(image, built, plan, at),
-      startup: {
-        when: (image) => measuresStartup(image, plan),
-        run: (image, built, at, facts) => startupStage(image, built, at, facts, plan),
-      },
-      budgets: (run, at) => budgetsStage(run, plan, at),
-      report: (evaluated, errors) => reportStage(evaluated, errors, plan),
-      ...(push && { push: (image, built, at) => pushStage(image, built, push, at) }),
+      build: (image, at) => buildStage(contextStage(image, build), at, build.home),
+      inspect: (image, built, at) => inspectStage(image, built, inspect, at),
+      ...(startup && { startup: startupRuns(startup) }),
+      ...(baseline && { baseline: (image, facts) => baselineStage(image, facts, baseline) }),
+      budgets: (run, at) => budgetsStage(run, budgets, at),
+      report: (evaluated, errors) => reportStage(evaluated, errors, report),
+      ...(push && { push: (image, built, gate, at) => pushStage(image, built, gate, push, at) }),
     },
   });
-  const result = runResult(plan, scheduled);
-  return { ...result, report: secrets.redactor.redactDeep(result.report) };
+  return runResult(plan, scheduled);
 }

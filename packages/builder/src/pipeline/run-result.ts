@@ -6,6 +6,7 @@ import type { GateReport, PushReport } from '../report/gate-report.js';
 import type { WorkerBuildResult } from '../worker/build-worker-image.js';
 import type { RunPlan } from './config-stage.js';
 import type { PipelineStage } from './pipeline-events.js';
+import { PushStageError } from './push-stage.js';
 import type { ImageRun, Interruption, ScheduleResult } from './schedule-images.js';
 import type { ImageStageTypes } from './stage-types.js';
 
@@ -45,8 +46,8 @@ export interface RunImagesResult {
 export function runResult(plan: RunPlan, scheduled: ScheduleResult<ImageStageTypes>): RunImagesResult {
   const named = <V>(pick: (run: ImageRun<ImageStageTypes>) => V | undefined): Record<string, V> =>
     Object.fromEntries(scheduled.runs.flatMap((r) => (pick(r) === undefined ? [] : [[r.image.name, pick(r) as V]])));
-  const pushes = named((r) => r.push && pushOutcome(r.push, plan.push?.pushed.get(r.image.name) ?? []));
-  return {
+  const pushes = named((r) => r.push && pushOutcome(r.push));
+  const result = {
     report: withPushes(scheduled.report, pushes),
     builds: named((r) => r.built?.result),
     pushes,
@@ -56,12 +57,16 @@ export function runResult(plan: RunPlan, scheduled: ScheduleResult<ImageStageTyp
       interrupted: { ...scheduled.interrupted, pushed: pushedSoFar(pushes) },
     }),
   };
+  return { ...result, report: plan.redactor.redactDeep(result.report) };
 }
 
-function pushOutcome(push: NonNullable<ImageRun<ImageStageTypes>['push']>, tags: PushedTag[]): ImagePushOutcome {
+function pushOutcome(push: NonNullable<ImageRun<ImageStageTypes>['push']>): ImagePushOutcome {
   if (push.status === 'pushed') return { status: 'pushed', ...push.value };
   if (push.status === 'skipped') return push;
-  return { status: 'failed', message: push.error.message, error: push.error, interrupted: push.interrupted, tags };
+  // The push stage's error carries the tags that reached the registry before the failure; the cause is the failure.
+  const { error } = push;
+  const [cause, tags] = error instanceof PushStageError ? [error.cause as Error, [...error.tags]] : [error, []];
+  return { status: 'failed', message: cause.message, error: cause, interrupted: push.interrupted, tags };
 }
 
 /** The report with each pushed (or not pushed) image's push section. */

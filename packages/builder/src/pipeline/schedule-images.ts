@@ -30,6 +30,7 @@ export interface StageTypes {
   built: unknown;
   facts: unknown;
   startup: unknown;
+  baseline: unknown;
   evaluated: unknown;
   report: { readonly pass: boolean };
   pushed: unknown;
@@ -51,6 +52,7 @@ export interface ImageRun<T extends StageTypes> {
   built?: T['built'];
   facts?: T['facts'];
   startup?: T['startup'];
+  baseline?: T['baseline'];
   evaluated?: T['evaluated'];
   push?: PushOutcome<T['pushed']>;
   /** Milliseconds per finished stage. */
@@ -72,12 +74,14 @@ export interface ImageStages<T extends StageTypes> {
     /** `facts` is the image's inspection (it always finished first). */
     run(image: T['image'], built: T['built'], at: StageContext, facts: T['facts']): Promise<T['startup']>;
   };
+  /** What the image is compared with (e.g. the same image in the registry); before its budgets. */
+  baseline?(image: T['image'], facts: T['facts'], at: StageContext): Promise<T['baseline']>;
   /** Budget and structure evaluation (pure); it has no stage events of its own. */
   budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'] | Promise<T['evaluated']>;
   /** The gate over every evaluated image (config order) and every error: pushes run only when it passed. */
   report(evaluated: T['evaluated'][], errors: ImageError[]): T['report'];
-  /** Pushes one image, on the engine that built it. */
-  push?(image: T['image'], built: T['built'], at: StageContext): Promise<T['pushed']>;
+  /** Pushes one image, on the engine that built it, with the gate's report (whose verdict let it through). */
+  push?(image: T['image'], built: T['built'], report: T['report'], at: StageContext): Promise<T['pushed']>;
 }
 
 export interface ScheduleOptions<T extends StageTypes> {
@@ -207,6 +211,12 @@ async function measure<T extends StageTypes>(s: Scheduler<T>, run: ImageRun<T>):
     if (!measured.ok) return;
     run.startup = measured.value;
   }
+  const { baseline } = s.options.stages;
+  if (baseline) {
+    const compared = await attempt(s, run, 'baseline', (at) => baseline(run.image, run.facts, at));
+    if (!compared.ok) return;
+    run.baseline = compared.value;
+  }
   const evaluated = await attempt(s, run, 'budgets', async (at) => budgets(run as MeasuredRun<T>, at), false);
   if (evaluated.ok) run.evaluated = evaluated.value;
 }
@@ -230,7 +240,10 @@ async function pushAll<T extends StageTypes>(s: Scheduler<T>, report: T['report'
     }
     try {
       s.signal.throwIfAborted();
-      run.push = { status: 'pushed', value: await timed(s, run, 'push', (at) => push(run.image, run.built, at)) };
+      run.push = {
+        status: 'pushed',
+        value: await timed(s, run, 'push', (at) => push(run.image, run.built, report, at)),
+      };
     } catch (error) {
       const interrupted = s.signal.aborted;
       run.push = { status: 'failed', error: toError(error), interrupted };

@@ -12,6 +12,8 @@ export interface ImageStageTypes {
   /** `reused`: measured in an earlier run of the same image id (`RunImagesOptions.measurements`). */
   facts: ImageFacts & { reused?: boolean };
   startup: StartupResult & { reused?: boolean };
+  /** The same image in the registry (`--baseline-image`), as a report; undefined when the tag does not exist. */
+  baseline: ImageReport | undefined;
   evaluated: ImageReport;
   report: GateReport;
   pushed: PushResult;
