@@ -6,7 +6,7 @@
 //   - the same Engine 26.1 with the containerd image store,
 // the engines taking turns image by image (rotated each round), and one table printed: build times (median over the
 // rounds), then size, compressed size and the reported identity of the image each engine built. Engine 26 is started
-// beside the host's engine with the engine tests' harness (test/engine/engine-matrix.ts: own roots, socket, bridge,
+// beside the host's engine with the engine tests' harness (harness/engine-matrix.ts: own roots, socket, bridge,
 // outbound NAT; scripts/bench.mjs runs this file under tsx for that), after `bash scripts/bootstrap.sh --test` has
 // unpacked it. An engine that cannot build an image gets "failed" in its row and the error under the table; the
 // others go on. Everything started here is stopped and checked gone at the end. Options (through pnpm bench, give
@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { argv, path } from 'zx';
 import { connectEngine, loadConfig, runImages } from '@4pass/builder';
-import { MATRIX_ENGINES, startMatrixEngine, stopMatrixEngine } from '../test/engine/engine-matrix.js';
+import { MATRIX_ENGINES, startMatrixEngine, stopMatrixEngine } from '../harness/engine-matrix.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const rounds = Number(argv.rounds ?? 1);

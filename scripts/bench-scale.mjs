@@ -6,7 +6,7 @@
 //       docker-registry with basic auth, written once by a gate run with --push and cache.to);
 //   (c) the same warm build on a remote engine over mutual TLS vs the local engine; and the bytes a no-change rebuild
 //       moves over the TLS connection (counted by a TCP relay in front of the engine; target under 1 MB).
-// Second engines are started with the engine tests' harness (test/engine/second-engine.ts: own data root, bridge,
+// Second engines are started with the engine tests' harness (harness/second-engine.ts: own data root, bridge,
 // certificates; NAT for the API's npm and Debian downloads) — scripts/bench.mjs runs this file under tsx for that.
 // Base images reach them through the Engine API (exported once from the local engine). Everything started here is
 // stopped and checked gone at the end. Options: --rounds N (default 3), --parts a,b,c (default all).
@@ -18,8 +18,8 @@ import { pipeline } from 'node:stream/promises';
 import { argv, path } from 'zx';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { connectEngine, connectEngines, createMemoryMeasurementCache, loadConfig, runImages } from '@4pass/builder';
-import { startRegistry } from '../test/engine/registry.js';
-import { startSecondEngine } from '../test/engine/second-engine.js';
+import { startRegistry } from '../harness/registry.js';
+import { startSecondEngine } from '../harness/second-engine.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const rounds = Number(argv.rounds ?? 3);

@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // `pnpm bench [build|optimizer|worker|api|scale|engines]...`: runs the named benchmarks (all when none is named). Each
 // prints a table measured side by side against the baseline its issue names. `scale` and `engines` run under tsx: they
-// start engines with the engine tests' TypeScript harness.
+// start engines with the TypeScript harness in harness/ (shared with the engine tests; benches never import test code).
 import { fileURLToPath } from 'node:url';
 
 const all = ['build', 'optimizer', 'worker', 'api', 'scale', 'engines'];

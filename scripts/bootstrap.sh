@@ -207,7 +207,7 @@ if [ "$WITH_TEST_TOOLS" = 1 ]; then
 fi
 
 # --- 7. the engine matrix (only with --test): Debian 13's Docker Engine 26, fetched and unpacked, never installed -----
-# The engine tests start it beside the host's engine (test/engine/second-engine.ts), once with the classic image store
+# The engine tests start it beside the host's engine (harness/second-engine.ts), once with the classic image store
 # and once with the containerd image store. It is unpacked into the checkout (.cache/engines/, gitignored), not into
 # $CACHE: root's $CACHE and a CI user's differ, while the tests find it by a path in the repository whoever runs them,
 # anyone who can write the checkout can write it, and a CI cache can save and restore it by that path.

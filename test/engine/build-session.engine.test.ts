@@ -14,7 +14,7 @@ import {
   type SessionRequest,
 } from '../../packages/builder/src/build/build-session.js';
 import { engine as sharedEngine, localPythonBase, runId, testLabel } from './helpers.js';
-import { startRegistry } from './registry.js';
+import { startRegistry } from '../../harness/registry.js';
 
 const PYTHON_BASE = await localPythonBase();
 

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from './exec.js';
+import { execa } from '../../harness/exec.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateReportSchema, type GateReport } from '@4pass/builder';
 import { engine } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
 const root = resolve(import.meta.dirname, '../..');
 /**

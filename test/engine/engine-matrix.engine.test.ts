@@ -14,11 +14,17 @@ import {
 } from '@4pass/builder';
 import { readDockerSave } from '../../packages/builder/src/inspect/read-docker-save.js';
 import { dockerSaveOf } from '../unit/inspect/docker-save-fixtures.js';
-import { copyImage, MATRIX_ENGINES, startMatrixEngine, stopMatrixEngine, type MatrixEngine } from './engine-matrix.js';
-import { execa } from './exec.js';
+import {
+  copyImage,
+  MATRIX_ENGINES,
+  startMatrixEngine,
+  stopMatrixEngine,
+  type MatrixEngine,
+} from '../../harness/engine-matrix.js';
+import { execa } from '../../harness/exec.js';
 import { engine as hostEngine, runId, testLabel } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
-import { CONTAINERD_SNAPSHOTTER } from './second-engine.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
+import { CONTAINERD_SNAPSHOTTER } from '../../harness/second-engine.js';
 
 /**
  * The engine matrix (issue 18): Debian 13's Docker Engine 26.1 started beside the host's engine (its own roots,

@@ -8,7 +8,7 @@ import { createBuildContext } from '../../packages/builder/src/context/create-bu
 import { RegistryHttpClient } from '../../packages/builder/src/push/registry-http-client.js';
 import { engine as sharedEngine, runId, testLabel } from './helpers.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import { startRegistry, type TestRegistry } from './registry.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
 /**
  * The fault proxy in front of the real registry, and the registry client's deadlines and failure kinds through it:

@@ -8,7 +8,7 @@ import { gateReportSchema, type GateReport } from '@4pass/builder';
 import { STARTUP_LABEL, STARTUP_OWNER_LABEL } from '../../packages/builder/src/startup/stale-containers.js';
 import { engine, localPythonBase, runId } from './helpers.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import { startRegistry, type TestRegistry } from './registry.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
 /**
  * The fault suite of issue 10, end to end: the real CLI (`scripts/build-images.mjs` over the built library) against

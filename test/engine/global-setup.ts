@@ -1,7 +1,7 @@
 import { connectEngine } from '../../packages/builder/src/engine/connection.js';
 import type { Engine } from '../../packages/builder/src/engine/engine.js';
 import { OFFICIAL_BASES } from './helpers.js';
-import { sweepOrphanedEngines } from './second-engine.js';
+import { sweepOrphanedEngines } from '../../harness/second-engine.js';
 
 /**
  * Engine tests need a real engine. When none answers, the whole run fails here with the adapter's own error (never a

@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Engine } from '../../packages/builder/src/engine/engine.js';
 import { connectEngine } from '../../packages/builder/src/engine/connection.js';
+import { OFFICIAL_BASES } from '../../harness/bases.js';
+
+export { OFFICIAL_BASES };
 
 /** One id per test process: every image tag and container label a test makes carries it. */
 export const runId = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 export const testLabel = { 'org.4pass.test': runId };
 
-/** The official bases the test Dockerfiles name, and the local stand-ins the library falls back to without them. */
-export const OFFICIAL_BASES = {
-  'python:3.11-slim': '4pass-local/python:3.11-slim',
-  'node:20-slim': '4pass-local/node:20-slim',
-} as const;
 /**
  * The first lines of a test Dockerfile on Python: it names the official image, as a user's would, and the library
  * resolves it (the official image when the engine has it or can pull it, else the stand-in; see `BuildResult.baseImages`).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from './exec.js';
+import { execa } from '../../harness/exec.js';
 import { engine, runId } from './helpers.js';
 
 /**

@@ -11,7 +11,7 @@ import {
 } from '@4pass/builder';
 import { pushImage } from '../../packages/builder/src/push/push-image.js';
 import { engine, runId, testLabel } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
 /** A minimal ustar archive (enough for a build context of a few small files). */
 function tarOf(files: Record<string, string>): Buffer {

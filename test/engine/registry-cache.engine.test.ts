@@ -12,8 +12,8 @@ import {
 } from '@4pass/builder';
 import { createRegistryAuth } from '../../packages/builder/src/push/registry-auth.js';
 import { OFFICIAL_BASES, engine as localEngine, runId, testLabel } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
-import { startSecondEngine, type SecondEngine } from './second-engine.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
+import { startSecondEngine, type SecondEngine } from '../../harness/second-engine.js';
 
 /**
  * The registry build cache end to end, with the project's own example images: the gate with `--push` and `cache.to`

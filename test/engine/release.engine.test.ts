@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseRecord, ReleaseReport } from '@4pass/builder';
 import { loadArtifact, storeArtifact, imageSubject } from '../../packages/builder/src/push/image-artifacts.js';
 import { RegistryHttpClient } from '../../packages/builder/src/push/registry-http-client.js';
-import { execa } from './exec.js';
+import { execa } from '../../harness/exec.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { engine, runId } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
 /**
  * Deliberate releases end to end, through the real CLIs against a real registry (behind the fault proxy): what

@@ -18,12 +18,12 @@ import {
   type Engine,
 } from '@4pass/builder';
 import { pushImage } from '../../packages/builder/src/push/push-image.js';
-import { execa } from './exec.js';
+import { execa } from '../../harness/exec.js';
 import { FROM_PYTHON, engine as localEngine, localPythonBase, runId, testLabel } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
-import { startSecondEngine, type SecondEngine } from './second-engine.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
+import { startSecondEngine, type SecondEngine } from '../../harness/second-engine.js';
 import { startSshServer, type SshServer } from './ssh-server.js';
-import { makeCertificates } from './test-certificates.js';
+import { makeCertificates } from '../../harness/test-certificates.js';
 
 /**
  * The same library calls against a REMOTE engine: a second dockerd started here (mutual TLS on 127.0.0.1, its own

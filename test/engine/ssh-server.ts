@@ -3,9 +3,9 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { execa } from './exec.js';
-import { freePort } from './registry.js';
-import { processesUnder, stopProcess } from './host-processes.js';
+import { execa } from '../../harness/exec.js';
+import { freePort } from '../../harness/registry.js';
+import { processesUnder, stopProcess } from '../../harness/host-processes.js';
 
 /**
  * Debian's OpenSSH server on 127.0.0.1 for `ssh://` engine tests, as a remote builder host would run it: its own

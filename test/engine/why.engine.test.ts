@@ -22,7 +22,7 @@ import { imageSubject, loadArtifact, storeArtifact } from '../../packages/builde
 import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { openHtml, screenshot } from '../browser/chromium.js';
 import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
-import { startRegistry, type TestRegistry } from './registry.js';
+import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
 // Wheels from the machine's local store (`python3 -m pip config list`: find-links); no index is reached.
 const WHEELS = (process.env.FOURPASS_WHEEL_DIRS ?? '/opt/pypi/files:/opt/pypi-more/files').split(':');

@@ -16,7 +16,7 @@ import {
 import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { resolveTreePath } from '../../packages/builder/src/inspect/resolve-tree-path.js';
 import { openHtml, screenshot } from '../browser/chromium.js';
-import { execa } from './exec.js';
+import { execa } from '../../harness/exec.js';
 import { engine as getEngine, runId, testLabel } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');

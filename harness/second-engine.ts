@@ -56,7 +56,7 @@ export type ImageStore = 'classic' | 'containerd';
  * Debian 13's Docker Engine 26.1 and containerd 1.7, unpacked (not installed) by `bash scripts/bootstrap.sh --test`.
  * In the checkout, so the tests find it whoever ran the bootstrap.
  */
-export const ENGINE_26_DIR = resolve(import.meta.dirname, '../../.cache/engines/debian-13');
+export const ENGINE_26_DIR = resolve(import.meta.dirname, '../.cache/engines/debian-13');
 
 /** {@link ENGINE_26_DIR} when its dockerd is there; otherwise throws, naming the command that fetches it. */
 export function engine26Binaries(): string {

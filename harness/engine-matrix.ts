@@ -1,5 +1,5 @@
 import { connectEngine, type Engine } from '@4pass/builder';
-import { OFFICIAL_BASES } from './helpers.js';
+import { OFFICIAL_BASES } from './bases.js';
 import { engine26Binaries, startSecondEngine, type ImageStore, type SecondEngine } from './second-engine.js';
 
 /**
