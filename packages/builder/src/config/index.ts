@@ -5,7 +5,7 @@
  */
 export { ConfigError } from '../errors/config-error.js';
 export { RegistrySettingsError, UnknownImageError } from './config-errors.js';
-export { parseEngineSpecs, type EngineSpec } from './engine-specs.js';
+export { parseEngineSpecs, type EngineSpec } from '../engine/engine-specs.js';
 export { FourpassError } from '../errors/fourpass-error.js';
 export { InvalidRepositoryError } from '../references/reference-errors.js';
 export {

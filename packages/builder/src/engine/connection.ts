@@ -7,7 +7,7 @@ import type { Engine, EngineEndpoint } from './engine.js';
 import { readTlsFiles, type TlsDirectory } from './read-tls-files.js';
 import { resolveSshSettings } from './resolve-ssh-settings.js';
 import { ConfigError } from '../errors/config-error.js';
-import type { EngineSpec } from '../config/engine-specs.js';
+import type { EngineSpec } from './engine-specs.js';
 
 export interface ConnectOptions {
   /** An explicit engine address; wins over the environment. */
