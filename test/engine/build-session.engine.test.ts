@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '@4pass/builder';
-import { decodeBuildkitTrace } from '../../packages/builder/src/build/trace-wire.js';
-import { TraceTracker } from '../../packages/builder/src/build/trace-tracker.js';
+import { decodeBuildkitTrace } from '../../packages/builder/src/buildkit/trace-wire.js';
+import { TraceTracker } from '../../packages/builder/src/buildkit/trace-tracker.js';
 import { createBuildContext } from '../../packages/builder/src/context/create-build-context.js';
 import {
   openBuildSession,
   type BuildSession,
   type SessionRequest,
-} from '../../packages/builder/src/build/build-session.js';
+} from '../../packages/builder/src/buildkit/build-session.js';
 import { engine as sharedEngine, localPythonBase, runId, testLabel } from './helpers.js';
 import { startRegistry } from '../../harness/registry.js';
 

@@ -22,7 +22,7 @@ export {
 } from './engine/engine-errors.js';
 export { FourpassError } from './errors/fourpass-error.js';
 export { InvalidRepositoryError } from './references/reference-errors.js';
-export { BaseImageError, BuildCanceledError, BuildError } from './build/build-errors.js';
+export { BaseImageError, BuildCanceledError, BuildError } from './buildkit/build-errors.js';
 export { ImageArchiveError, ImageNotFoundError } from './inspect/inspect-errors.js';
 export { StartupSetupError } from './startup/startup-errors.js';
 export { ServiceUsageError, SmokeTestError } from './worker/worker-errors.js';
@@ -70,13 +70,13 @@ export type {
 export * from './config/index.js';
 
 // Build: one image through BuildKit, its progress as typed events, and the renderers for them.
-export { buildImage, type BuildOptions, type BuildResult } from './build/build-image.js';
-export type { ContextTransfer, ContextTransportKind } from './build/context-transport.js';
-export type { StageTiming } from './build/stage-timings.js';
+export { buildImage, type BuildOptions, type BuildResult } from './buildkit/build-image.js';
+export type { ContextTransfer, ContextTransportKind } from './buildkit/context-transport.js';
+export type { StageTiming } from './buildkit/stage-timings.js';
 export type { EngineApi, EngineFeature, EngineVersion } from './engine/api-version.js';
-export type { BuildEvent, BuildEventType, StepRef } from './build/build-events.js';
-export type { StepSummary } from './build/trace-tracker.js';
-export type { BaseImageResolution } from './build/base-images.js';
+export type { BuildEvent, BuildEventType, StepRef } from './buildkit/build-events.js';
+export type { StepSummary } from './buildkit/trace-tracker.js';
+export type { BaseImageResolution } from './buildkit/base-images.js';
 export type { ExtraDirEntry, ExtraEntry, ExtraFileEntry } from './context/context-tree.js';
 export { createRenderer, type RendererOptions, type RenderStream } from './render/create-renderer.js';
 export type { PlainRendererOptions } from './render/plain-renderer.js';
@@ -189,7 +189,7 @@ export {
   type RegistryCacheAccess,
   type RegistryCacheAccessOptions,
 } from './push/registry-cache.js';
-export { buildWithCache, type BuildCache } from './build/build-with-cache.js';
+export { buildWithCache, type BuildCache } from './buildkit/build-with-cache.js';
 export type { RegistryTimeouts } from './push/registry-http-client.js';
 export {
   DEFAULT_LIFECYCLE,

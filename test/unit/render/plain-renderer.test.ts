@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildImage } from '@4pass/builder';
 import { createPlainRenderer } from '../../../packages/builder/src/render/plain-renderer.js';
 import type { BuildEvent } from '@4pass/builder';
-import { recorded, replayEngine } from '../build/replay-engine.js';
+import { recorded, replayEngine } from '../buildkit/replay-engine.js';
 
 const context = (name: string): string => fileURLToPath(new URL(`../../fixtures/contexts/${name}`, import.meta.url));
 const golden = (name: string): string =>

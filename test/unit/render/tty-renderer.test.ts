@@ -4,7 +4,7 @@ import { buildImage, createRenderer } from '@4pass/builder';
 import { createPlainRenderer } from '../../../packages/builder/src/render/plain-renderer.js';
 import { createTtyRenderer } from '../../../packages/builder/src/render/tty-renderer.js';
 import type { BuildEvent } from '@4pass/builder';
-import { recorded, replayEngine } from '../build/replay-engine.js';
+import { recorded, replayEngine } from '../buildkit/replay-engine.js';
 
 const context = (name: string): string => fileURLToPath(new URL(`../../fixtures/contexts/${name}`, import.meta.url));
 

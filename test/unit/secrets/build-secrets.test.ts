@@ -6,7 +6,7 @@ import { SecretBuildArgError } from '@4pass/builder';
 import { checkSecretBuildArgs, findSecretBuildArgs } from '../../../packages/builder/src/secrets/secret-build-args.js';
 import { loadBuildSecrets } from '../../../packages/builder/src/secrets/load-build-secrets.js';
 import { SecretSet } from '../../../packages/builder/src/secrets/secret-set.js';
-import { findSecretMounts } from '../../../packages/builder/src/build/secret-mounts.js';
+import { findSecretMounts } from '../../../packages/builder/src/buildkit/secret-mounts.js';
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -1,5 +1,5 @@
-import type { BuildResult } from '../build/build-image.js';
-import { buildWithCache } from '../build/build-with-cache.js';
+import type { BuildResult } from '../buildkit/build-image.js';
+import { buildWithCache } from '../buildkit/build-with-cache.js';
 import { buildWorkerImage, type WorkerBuildResult } from '../worker/build-worker-image.js';
 import type { Engine, RegistryAuth } from '../engine/engine.js';
 import type { BuildRequest } from './context-stage.js';

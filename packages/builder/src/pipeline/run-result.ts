@@ -1,4 +1,4 @@
-import type { BuildResult } from '../build/build-image.js';
+import type { BuildResult } from '../buildkit/build-image.js';
 import { engineLabel } from '../engine/engine.js';
 import type { PushedTag, PushResult } from '../push/push-image.js';
 import type { ResolvedTags } from '../push/tags.js';

@@ -1,4 +1,4 @@
-import type { BuildEvent } from '../build/build-events.js';
+import type { BuildEvent } from '../buildkit/build-events.js';
 import { createPlainRenderer } from './plain-renderer.js';
 import type { PlainRendererOptions } from './plain-renderer.js';
 import { createTtyRenderer } from './tty-renderer.js';

@@ -1,4 +1,4 @@
-import type { BuildEvent } from '../build/build-events.js';
+import type { BuildEvent } from '../buildkit/build-events.js';
 import type { PipelineEvent } from '../pipeline/pipeline-events.js';
 import type { PushEvent } from '../push/push-image.js';
 import type { WorkerEvent } from '../worker/build-worker-image.js';

@@ -1,4 +1,4 @@
-import type { BuildEvent, StepRef } from '../build/build-events.js';
+import type { BuildEvent, StepRef } from '../buildkit/build-events.js';
 import { formatBuildkitBytes } from '../units/format-units.js';
 import { formatLogTime, formatSeconds } from './format.js';
 

@@ -1,4 +1,4 @@
-import type { BuildEvent } from '../build/build-events.js';
+import type { BuildEvent } from '../buildkit/build-events.js';
 import { formatLogTime, formatSeconds } from './format.js';
 import { liveLines, redrawText, stepLine, terminalWidth, failureLogLines } from './tty-layout.js';
 import type { TtyFrame, TtyStep, TtyStepState } from './tty-layout.js';

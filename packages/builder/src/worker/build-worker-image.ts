@@ -13,9 +13,9 @@ import {
   type Profile,
 } from '@4pass/optimizer';
 import { engineLabel, type EngineContainers, type EngineIdentity, type EngineImages } from '../engine/engine.js';
-import type { BuildOptions, BuildResult } from '../build/build-image.js';
-import type { BuildEvent } from '../build/build-events.js';
-import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
+import type { BuildOptions, BuildResult } from '../buildkit/build-image.js';
+import type { BuildEvent } from '../buildkit/build-events.js';
+import { buildWithCache, type BuildCache } from '../buildkit/build-with-cache.js';
 import type { ExtraFileEntry } from '../context/context-tree.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import { ServiceUsageError, SmokeTestError } from './worker-errors.js';

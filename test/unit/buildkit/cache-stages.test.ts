@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheRefs, dependencyStages } from '../../../packages/builder/src/build/cache-stages.js';
+import { cacheRefs, dependencyStages } from '../../../packages/builder/src/buildkit/cache-stages.js';
 
 const API = `ARG NODE_IMAGE=node:20-slim
 ARG PYTHON_IMAGE=python:3.11-slim

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { findBaseImageArgs, localStandIn } from '../../../packages/builder/src/build/base-images.js';
-import { TraceTracker } from '../../../packages/builder/src/build/trace-tracker.js';
-import { decodeBuildkitTrace } from '../../../packages/builder/src/build/trace-wire.js';
-import type { WireStatusResponse, WireVertex } from '../../../packages/builder/src/build/trace-wire.js';
+import { findBaseImageArgs, localStandIn } from '../../../packages/builder/src/buildkit/base-images.js';
+import { TraceTracker } from '../../../packages/builder/src/buildkit/trace-tracker.js';
+import { decodeBuildkitTrace } from '../../../packages/builder/src/buildkit/trace-wire.js';
+import type { WireStatusResponse, WireVertex } from '../../../packages/builder/src/buildkit/trace-wire.js';
 import { recorded } from './replay-engine.js';
 
 const ts = (ms: number): { seconds: number; nanos: number } => ({

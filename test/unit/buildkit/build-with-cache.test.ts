@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildWithCache } from '../../../packages/builder/src/build/build-with-cache.js';
+import { buildWithCache } from '../../../packages/builder/src/buildkit/build-with-cache.js';
 import { recorded, replayEngine } from './replay-engine.js';
 
 const contextDir = fileURLToPath(new URL('../../fixtures/contexts/multistage', import.meta.url));

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BaseImageError, type Engine, type ImageInspect } from '@4pass/builder';
-import { resolveBaseImages } from '../../../packages/builder/src/build/base-images.js';
+import { resolveBaseImages } from '../../../packages/builder/src/buildkit/base-images.js';
 import { fakeEngine } from '../fakes/engine-fakes.js';
 
 /** An engine that knows `images`; `loadImage` adds whatever the tar names (the tar is the ref's name here). */

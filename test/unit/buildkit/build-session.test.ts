@@ -9,7 +9,7 @@ import {
   type BuildSession,
   type BuildSessionOptions,
   type SessionRequest,
-} from '../../../packages/builder/src/build/build-session.js';
+} from '../../../packages/builder/src/buildkit/build-session.js';
 import { socketPair } from './socket-pair.js';
 
 /** Hand-encoded protobuf: field 1 (and 2) as length-delimited strings, so the test does not share the code's codec. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { stageTimings } from '../../../packages/builder/src/build/stage-timings.js';
-import type { StepSummary } from '../../../packages/builder/src/build/trace-tracker.js';
+import { stageTimings } from '../../../packages/builder/src/buildkit/stage-timings.js';
+import type { StepSummary } from '../../../packages/builder/src/buildkit/trace-tracker.js';
 
 const step = (name: string, cached: boolean, durationMs = 0): StepSummary => ({
   index: 0,

@@ -6,7 +6,7 @@ import protobuf from 'protobufjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { EngineSessionRequest } from '../../../packages/builder/src/engine/engine.js';
 import { fakeBuilds } from '../fakes/engine-fakes.js';
-import { openBuildSession, type BuildSession } from '../../../packages/builder/src/build/build-session.js';
+import { openBuildSession, type BuildSession } from '../../../packages/builder/src/buildkit/build-session.js';
 import type { ContextRoot } from '../../../packages/builder/src/context/context-tree.js';
 import { makeTree } from '../../fixtures/contexts/make-tree.js';
 import { socketPair } from './socket-pair.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyBuildMessage } from '../../../packages/builder/src/build/read-build-stream.js';
+import { classifyBuildMessage } from '../../../packages/builder/src/buildkit/read-build-stream.js';
 
 describe('classifyBuildMessage', () => {
   it('prefers errorDetail over error and keeps the code', () => {
