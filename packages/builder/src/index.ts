@@ -98,7 +98,9 @@ export {
   type LayerFacts,
 } from './inspect/inspect-image.js';
 export type { EntryType, Inefficiency, LayerEntry, TreeEntry } from './inspect/analyze-layers.js';
-export type { ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { HashedFile, ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { ElfOwnership } from './inspect/elf-owners.js';
+export type { OsRelease } from './inspect/os-release.js';
 export type { DistributionPath, PythonDistribution } from './inspect/python-distributions.js';
 export type { DebianPackage } from './inspect/debian-packages.js';
 export type { KnownLayer } from './inspect/registry-image.js';
@@ -124,6 +126,7 @@ export type {
 export {
   REPORT_SCHEMA_VERSION,
   gateReportSchema,
+  type BuildReport,
   type GateReport,
   type ImageDiff,
   type ImageError,
@@ -132,6 +135,7 @@ export {
   type LayerReport,
   type PathChange,
   type PushReport,
+  type SbomReport,
   type SizeChange,
   type StartupReport,
 } from './report/gate-report.js';
@@ -143,6 +147,16 @@ export type {
   PathSizeChange,
 } from './report/contents-report.js';
 export type { Check, CheckStatus, CheckUnit } from './budgets/check.js';
+
+// The SBOM of every image (CycloneDX 1.6 JSON, from its contents): `RunImagesResult.sboms`, stored with a push.
+export {
+  imageSbom,
+  type CycloneDxBom,
+  type CycloneDxComponent,
+  type ImageSbomOptions,
+  type SbomFacts,
+} from './sbom/image-sbom.js';
+export { SbomValidationError, validateSbom } from './sbom/validate-sbom.js';
 export { loadGateReport, parseGateReport } from './report/load-report.js';
 export { gateExitCode } from './report/evaluate-image.js';
 export { renderTextReport, type RenderTextOptions } from './report/render-text.js';

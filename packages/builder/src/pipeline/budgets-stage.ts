@@ -1,6 +1,7 @@
 import { baselineFromRegistry } from './baseline-stage.js';
 import { engineLabel } from '../engine/engine.js';
 import { evaluateImage } from '../report/evaluate-image.js';
+import { sbomReport } from '../sbom/image-sbom.js';
 import type { ImageReport } from '../report/gate-report.js';
 import type { RunPlan } from './config-stage.js';
 import type { MeasuredRun, StageContext } from './schedule-images.js';
@@ -17,12 +18,17 @@ export async function budgetsStage(
 ): Promise<ImageReport> {
   const fromRegistry = await baselineFromRegistry(run.image, run.facts, plan);
   const { result } = run.built;
-  const report = evaluateImage(run.facts, run.image, run.startup, fromRegistry ?? plan.options.baseline, {
+  // Images built FROM scratch are checked for what scanners see unless the config says otherwise.
+  const { structure } = run.image;
+  const scannerVisible = structure.scannerVisible ?? run.built.fromScratch;
+  const image = { ...run.image, structure: { ...structure, scannerVisible } };
+  const report = evaluateImage(run.facts, image, run.startup, fromRegistry ?? plan.options.baseline, {
     durations: { ...run.durations },
     build: { stages: result.stages, context: result.context },
     reused: reusedMeasurements(run),
     engine: engineLabel(at.engine),
     budgets: plan.options.budgets !== false,
+    ...(run.facts.sbom && { sbom: sbomReport(run.facts.sbom) }),
   });
   at.emit({ type: 'image-done', image: run.image.name, report });
   return report;

@@ -1,23 +1,30 @@
 import type { ImageConfig } from '../config/config-schema.js';
 import { pushToRegistry } from '../push/push-to-registry.js';
-import type { PushEvent, PushResult } from '../push/push-image.js';
+import type { PushEvent } from '../push/push-image.js';
 import type { BuiltImage } from './build-stage.js';
 import { repositoryName, type PushPlan } from './config-stage.js';
 import type { StageContext } from './schedule-images.js';
 import { openRegistry } from '../push/open-registry.js';
 import { imageSubject, storeArtifact } from '../push/image-artifacts.js';
 import { pushBuildCache } from '../push/registry-cache.js';
+import type { CycloneDxBom } from '../sbom/image-sbom.js';
+import { validateSbom } from '../sbom/validate-sbom.js';
+import type { ImageStageTypes } from './stage-types.js';
 
 /**
- * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its gate report stored next
- * to it, then its build cache. `latest` is not among the tags: only a release (`promoteImage`) moves it.
+ * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its SBOM (validated) and its
+ * gate report (which links the SBOM) stored next to it, then its build cache. `latest` is not among the tags: only a
+ * release (`promoteImage`) moves it.
+ * @throws {SbomValidationError} the SBOM does not validate (before anything is pushed).
  */
 export async function pushStage(
   image: ImageConfig,
   built: BuiltImage,
   push: PushPlan,
   at: StageContext,
-): Promise<PushResult> {
+  sbom?: CycloneDxBom,
+): Promise<ImageStageTypes['pushed']> {
+  if (sbom) await validateSbom(sbom, image.name);
   const onEvent = (event: PushEvent) => {
     if (event.type === 'tag-pushed' || event.type === 'tag-pointed' || event.type === 'tag-unchanged')
       record(push, image.name, event);
@@ -42,7 +49,7 @@ export async function pushStage(
     signal: at.signal,
     onEvent,
   });
-  const stored = await storeImageReport(image, result.digest, push);
+  const evidence = await storeEvidence(image, result.digest, push, sbom);
   const to = image.cache?.to;
   const cacheTags = to
     ? await pushBuildCache({
@@ -55,19 +62,25 @@ export async function pushStage(
     : [];
   const cache = cacheTags.length ? `; cache ${cacheTags.join(', ')}` : '';
   at.describe(
-    `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}${cache}`,
+    `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${evidence.note}${cache}`,
   );
-  return result;
+  return { ...result, ...(evidence.sbom && { sbom: evidence.sbom }) };
 }
 
 /**
- * Stores the image's gate report with the pushed image (tag `sha256-<hex>.report`): the evidence a release checks, and
- * the baseline of `--baseline-image`. The image is pushed already, so a failure here is only noted: a release of this
- * image is then refused (no report), and the next run measures the image from the registry.
+ * Stores the image's SBOM (tag `sha256-<hex>.sbom`), then its gate report (`sha256-<hex>.report`, naming the SBOM's
+ * tag and digest) with the pushed image: the evidence a release checks, and the baseline of `--baseline-image`. The
+ * image is pushed already, so a failure here is only noted: a release of this image is then refused (no SBOM or no
+ * report), and the next run measures the image from the registry.
  */
-async function storeImageReport(image: ImageConfig, digest: string, push: PushPlan): Promise<string> {
+async function storeEvidence(
+  image: ImageConfig,
+  digest: string,
+  push: PushPlan,
+  sbom: CycloneDxBom | undefined,
+): Promise<{ note: string; sbom?: { tag: string; digest: string } }> {
   const mine = push.report?.images.find((i) => i.name === image.name);
-  if (!push.report || !mine) return '';
+  if (!sbom && !mine) return { note: '' };
   try {
     const { client, name } = await openRegistry({
       registry: push.registry,
@@ -76,12 +89,18 @@ async function storeImageReport(image: ImageConfig, digest: string, push: PushPl
       ...(push.env && { env: push.env }),
     });
     const subject = await imageSubject(client, name, digest);
-    if (!subject) return `, report not stored: ${name}@${digest} is not in the registry`;
-    const content = { ...push.report, images: [mine], errors: [] };
-    const { tag } = await storeArtifact(client, { kind: 'report', name, subject, content });
-    return `, report stored as ${tag}`;
+    if (!subject) return { note: `, evidence not stored: ${name}@${digest} is not in the registry` };
+    const stored = sbom && (await storeArtifact(client, { kind: 'sbom', name, subject, content: sbom }));
+    const notes = stored ? [`SBOM stored as ${stored.tag}`] : [];
+    if (push.report && mine) {
+      const linked = stored && mine.sbom ? { ...mine, sbom: { ...mine.sbom, stored } } : mine;
+      const content = { ...push.report, images: [linked], errors: [] };
+      const report = await storeArtifact(client, { kind: 'report', name, subject, content });
+      notes.push(`report stored as ${report.tag}`);
+    }
+    return { note: `, ${notes.join(', ')}`, ...(stored && { sbom: stored }) };
   } catch (error) {
-    return `, report not stored: ${(error as Error).message}`;
+    return { note: `, evidence not stored: ${(error as Error).message}` };
   }
 }
 

@@ -38,7 +38,7 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
       },
       budgets: (run, at) => budgetsStage(run, plan, at),
       report: (evaluated, errors) => reportStage(evaluated, errors, plan),
-      ...(push && { push: (image, built, at) => pushStage(image, built, push, at) }),
+      ...(push && { push: (image, built, at, facts) => pushStage(image, built, push, at, facts?.sbom) }),
     },
   });
   const result = runResult(plan, scheduled);

@@ -76,8 +76,8 @@ export interface ImageStages<T extends StageTypes> {
   budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'] | Promise<T['evaluated']>;
   /** The gate over every evaluated image (config order) and every error: pushes run only when it passed. */
   report(evaluated: T['evaluated'][], errors: ImageError[]): T['report'];
-  /** Pushes one image, on the engine that built it. */
-  push?(image: T['image'], built: T['built'], at: StageContext): Promise<T['pushed']>;
+  /** Pushes one image, on the engine that built it (`facts`: its inspection, when it has one). */
+  push?(image: T['image'], built: T['built'], at: StageContext, facts?: T['facts']): Promise<T['pushed']>;
 }
 
 export interface ScheduleOptions<T extends StageTypes> {
@@ -230,7 +230,10 @@ async function pushAll<T extends StageTypes>(s: Scheduler<T>, report: T['report'
     }
     try {
       s.signal.throwIfAborted();
-      run.push = { status: 'pushed', value: await timed(s, run, 'push', (at) => push(run.image, run.built, at)) };
+      run.push = {
+        status: 'pushed',
+        value: await timed(s, run, 'push', (at) => push(run.image, run.built, at, run.facts)),
+      };
     } catch (error) {
       const interrupted = s.signal.aborted;
       run.push = { status: 'failed', error: toError(error), interrupted };
