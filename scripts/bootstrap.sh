@@ -123,7 +123,9 @@ make_python_standin() {
   as_root "building the $PYTHON_LOCAL root file system (debootstrap)" sh -c "rm -rf '$rootfs' &&
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm '$rootfs' \
       '${DEBIAN_MIRROR:-http://deb.debian.org/debian}' >'$CACHE/debootstrap.log' 2>&1 &&
-    rm -rf '$rootfs'/var/cache/apt/archives/*.deb '$rootfs'/var/lib/apt/lists/* '$rootfs'/usr/share/doc/* '$rootfs'/usr/share/man/* &&
+    rm -rf '$rootfs'/var/cache/apt/archives/*.deb '$rootfs'/var/lib/apt/lists/* '$rootfs'/usr/share/man/* &&
+    find '$rootfs/usr/share/doc' -mindepth 2 ! -type d ! -name copyright -delete &&
+    find '$rootfs/usr/share/doc' -mindepth 2 -type d -empty -delete &&
     ln -sf python3 '$rootfs/usr/bin/python'" || die "debootstrap failed; see $CACHE/debootstrap.log"
   as_root "reading $rootfs" tar --numeric-owner -C "$rootfs" -c . | $DOCKER import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
