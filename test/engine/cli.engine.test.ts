@@ -162,6 +162,11 @@ describe('pnpm build:images (the CLI over runImages)', () => {
       expect([...names]).toEqual(expect.arrayContaining(['botocore', 'pydantic', 'libc6', 'libssl3', 'zlib1g']));
       expect(image.sbom?.files).toBeGreaterThan(0); // the application's files under /app, with their SHA-256
     }
+    // The minimal worker (FROM scratch) is checked for what scanners see; the API (on the slim base) is not, by default.
+    const visible = (name: string) =>
+      report.images.find((i) => i.name === name)?.checks.find((c) => c.id === 'scannerVisible');
+    expect(visible('worker')).toMatchObject({ status: 'pass', actual: 0 });
+    expect(visible('api')).toBeUndefined();
   });
 
   describe('--push --registry to a real registry', () => {

@@ -132,8 +132,18 @@ describe('pnpm build:images --push, then pnpm release (real registry)', () => {
       rollback: false,
     });
     expect(r.stdout).toContain(`Result: RELEASED ${tagOf('a')} as latest: 1 image`);
+    expect(r.image?.checks.map((c) => `${c.id}:${c.status}`)).toEqual(
+      expect.arrayContaining(['sbom:pass', 'sbom-content:pass']),
+    );
     expect(await tags()).toEqual(
-      [tagOf('a'), 'latest', `release-${tagOf('a')}`, `sha256-${digest.slice(7)}.report`, r.image?.record?.tag].sort(),
+      [
+        tagOf('a'),
+        'latest',
+        `release-${tagOf('a')}`,
+        `sha256-${digest.slice(7)}.report`,
+        `sha256-${digest.slice(7)}.sbom`,
+        r.image?.record?.tag,
+      ].sort(),
     );
     const record = await loadArtifact(client, {
       kind: 'release',
