@@ -72,9 +72,9 @@ missing() { ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ] && [ ! 
 
 # --- 1. Node, pnpm and the workspace packages ------------------------------------------------------------------------
 cd "$ROOT"
-command -v node >/dev/null 2>&1 || die "Node.js 20.10 or later is needed (actions/setup-node, nvm, or nodejs.org); none is on PATH"
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=10)?0:1)' \
-  || die "Node.js 20.10 or later is needed; this is $(node --version)"
+command -v node >/dev/null 2>&1 || die "Node.js 20.18 or later is needed (actions/setup-node, nvm, or nodejs.org); none is on PATH"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=18)?0:1)' \
+  || die "Node.js 20.18 or later is needed; this is $(node --version)"
 PNPM_WANTED="$(node -p 'require("./package.json").packageManager.replace(/^pnpm@/, "").replace(/\+.*$/, "")')"
 pnpm_major() { pnpm --version 2>/dev/null | cut -d. -f1; }
 # Any pnpm of the same major (setup-node + pnpm/action-setup, corepack's shim, a global install) is used as is: pnpm
