@@ -53,7 +53,6 @@ export type {
   EngineBuildRequest,
   EngineSessionRequest,
   EngineJsonMessage,
-  EngineVersion,
   ImageHistoryEntry,
   ImageInspect,
   RegistryAuth,
@@ -68,7 +67,7 @@ export * from './config/index.js';
 export { buildImage, type BuildOptions, type BuildResult } from './build/build-image.js';
 export type { ContextTransfer, ContextTransportKind } from './build/context-transport.js';
 export type { StageTiming } from './build/stage-timings.js';
-export type { EngineApi, EngineFeature } from './engine/api-version.js';
+export type { EngineApi, EngineFeature, EngineVersion } from './engine/api-version.js';
 export type { BuildEvent, BuildEventType, StepRef } from './build/build-events.js';
 export type { StepSummary } from './build/trace-tracker.js';
 export type { BaseImageResolution } from './build/base-images.js';

@@ -29,6 +29,7 @@ export function account(
   removed: ReadonlyMap<string, RemovalRule>,
   rewrites: ReadonlyMap<string, { rule: RewriteRule; content: Buffer }>,
   ownerOf: (path: string) => string,
+  keptSize?: (path: string) => number | undefined,
 ): Accounting {
   const rules = Object.fromEntries(RULE_NAMES.map((r) => [r, { bytes: 0, files: 0, rewritten: 0 }])) as Record<
     RuleName,
@@ -53,7 +54,7 @@ export function account(
       continue;
     }
     const rw = rewrites.get(p);
-    const size = rw ? rw.content.length : e.size;
+    const size = rw ? rw.content.length : (keptSize?.(p) ?? e.size);
     if (rw) {
       add(rules[rw.rule], e.size - size, 0);
       rules[rw.rule].rewritten++;

@@ -44,9 +44,11 @@ export function moduleNameOf(fileName: string): string {
   return fileName.split('.')[0] ?? fileName;
 }
 
+/** `rel` from `base`, lexically; undefined for an absolute path or one that climbs above the root. */
 function resolveRelative(base: string, rel: string): string | undefined {
+  if (rel.startsWith('/')) return undefined;
   // Fast path: almost every RECORD row is a plain relative path.
-  if (!rel.startsWith('/') && !rel.includes('..') && !rel.includes('./') && !rel.includes('//')) {
+  if (!rel.includes('..') && !rel.includes('./') && !rel.includes('//')) {
     return base === '' ? rel : `${base}/${rel}`;
   }
   const parts = base === '' ? [] : base.split('/');
@@ -60,11 +62,15 @@ function resolveRelative(base: string, rel: string): string | undefined {
   return parts.join('/');
 }
 
-/** A RECORD path inside the tree; scripts (`../../../bin/x` in a venv, `../../bin/x` with --target) map to binDir. */
+/**
+ * A RECORD path in the tree, lexically (undefined when absolute, or above the root and not a script); scripts (`../../../bin/x` in a
+ * venv, `../../bin/x` with --target) map to binDir.
+ */
 function resolveRecordPath(layout: Layout, recordPath: string): string | undefined {
   const sp = layout.sitePackages;
   const p = resolveRelative(sp, recordPath);
   if (p !== undefined && isWithin(p, sp)) return p;
+  if (recordPath.startsWith('/')) return undefined;
   if (layout.binDir && /(?:^|\/)bin\/[^/]+$/.test(recordPath)) return joinPath(layout.binDir, baseName(recordPath));
   return p;
 }

@@ -73,6 +73,14 @@ export function formatReport(report: OptimizeReport): string {
   if (report.distributionsNotPresent.length > 0) {
     out.push(`Not installed (nothing to remove): ${report.distributionsNotPresent.join(', ')}`);
   }
+  if (report.skipped.length > 0) {
+    out.push(`Skipped (left alone, ${report.skipped.length}):`);
+    for (const s of report.skipped) out.push(`  ${s.path} (${s.source}): ${s.reason}`);
+  }
+  for (const p of report.hardLinksSplit) {
+    out.push(`Hard link split: ${p} was written as a new file; its other names keep the old content`);
+  }
+  for (const m of report.droppedMembers) out.push(`Dropped archive member ${m.name}: ${m.reason}`);
   for (const w of report.warnings) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
 }

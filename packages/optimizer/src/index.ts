@@ -6,13 +6,21 @@
  * modules directly. The surface is recorded in packages/optimizer/api/optimizer.api.md (`pnpm api:check`).
  */
 export {
+  ApplyError,
   EmptyTarError,
   InvalidTarError,
+  MetadataError,
   NotSitePackagesError,
   OptimizerError,
   ProfileError,
+  SizeLimitError,
+  SystemDirectoryError,
+  TreeAccessError,
+  UnsafeMemberError,
+  UnsupportedNameError,
   type ProfileIssue,
 } from './errors.js';
+export { LIMITS } from './limits.js';
 export {
   defaultProfile,
   parseProfile,
@@ -23,7 +31,7 @@ export {
 } from './profile.js';
 export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
 export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
-export type { DistributionReport, OptimizeReport, RuleStats, Totals } from './report.js';
+export type { DistributionReport, DroppedMember, OptimizeReport, RuleStats, SkippedPath, Totals } from './report.js';
 export type { OrphanRemoval } from './distributions.js';
 export type { AwsServicesReport } from './rules/rule.js';
 export type { Plan } from './plan.js';

@@ -1,4 +1,5 @@
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { MetadataError } from './errors.js';
+import { LIMITS, gunzipBounded } from './limits.js';
 
 /** Files whose content the planner reads. Layout-independent, so a tar reader can decide while streaming. */
 export function isMetadataFile(path: string, wantedServices: ReadonlySet<string>): boolean {
@@ -87,36 +88,58 @@ export function parseScriptNames(text: string): string[] {
   return names;
 }
 
-/** `metadata.endpointPrefix` of a service-2 model (plain or gzipped JSON). */
-export function readEndpointPrefix(content: Buffer, gz: boolean): string | undefined {
-  // The metadata block comes first; a regex avoids parsing a model of up to a few MB.
-  const re = /"metadata"\s*:\s*\{[^{}]*?"endpointPrefix"\s*:\s*"([^"]+)"/;
+const ENDPOINT_PREFIX = /"metadata"\s*:\s*\{[^{}]*?"endpointPrefix"\s*:\s*"([^"]+)"/;
+
+/**
+ * `metadata.endpointPrefix` of a service-2 model (plain or gzipped JSON), found by a pattern in the text: the
+ * metadata block comes first, and a model is never parsed whole (a hostile one could be a bomb). Undefined when the
+ * text has no such block.
+ * @param path the model file, as messages name it
+ * @throws {SizeLimitError} when it decompresses to more than {@link LIMITS.modelBytes}
+ * @throws {MetadataError} when it is not gzip data
+ */
+export function readEndpointPrefix(content: Buffer, gz: boolean, path: string): string | undefined {
   const head = gz
-    ? gunzipSync(content.subarray(0, 8192), { finishFlush: zlibConstants.Z_SYNC_FLUSH })
+    ? gunzipBounded(content.subarray(0, 8192), path, LIMITS.modelBytes, true)
     : content.subarray(0, 65536);
-  const quick = re.exec(head.toString('utf8'));
+  const quick = ENDPOINT_PREFIX.exec(head.toString('utf8'));
   if (quick) return quick[1];
-  const text = (gz ? gunzipSync(content) : content).toString('utf8');
-  const m = re.exec(text);
-  if (m) return m[1];
-  const json = JSON.parse(text) as { metadata?: { endpointPrefix?: unknown } };
-  const prefix = json.metadata?.endpointPrefix;
-  return typeof prefix === 'string' ? prefix : undefined;
+  const text = (gz ? gunzipBounded(content, path, LIMITS.modelBytes) : content).toString('utf8');
+  return ENDPOINT_PREFIX.exec(text)?.[1];
 }
 
 interface EndpointsFile {
   partitions?: { services?: Record<string, unknown> }[];
 }
 
+function parseEndpoints(content: Buffer, path: string): EndpointsFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(content.toString('utf8'));
+  } catch (err) {
+    throw new MetadataError(path, `not valid JSON (${(err as Error).message})`, FIX_ENDPOINTS, { cause: err });
+  }
+  const partitions = (data as EndpointsFile | null)?.partitions;
+  if (typeof data !== 'object' || data === null || (partitions !== undefined && !Array.isArray(partitions))) {
+    throw new MetadataError(path, 'not an endpoints file (no partitions list)', FIX_ENDPOINTS);
+  }
+  return data as EndpointsFile;
+}
+
+const FIX_ENDPOINTS = 'reinstall botocore, or keep the file whole (--no-prune-endpoints, aws.pruneEndpoints: false)';
+
 /**
  * Keep only the `services` entries of botocore's endpoints.json whose key is one of `prefixes`.
  * Returns undefined when nothing would change.
+ * @param path the file, as messages name it
+ * @throws {MetadataError} when it is not an endpoints file
  */
-export function pruneEndpoints(content: Buffer, prefixes: ReadonlySet<string>): Buffer | undefined {
-  const data = JSON.parse(content.toString('utf8')) as EndpointsFile;
+export function pruneEndpoints(content: Buffer, prefixes: ReadonlySet<string>, path: string): Buffer | undefined {
+  const data = parseEndpoints(content, path);
   let changed = false;
   for (const partition of data.partitions ?? []) {
-    if (!partition.services) continue;
+    if (typeof partition !== 'object' || partition === null || typeof partition.services !== 'object') continue;
+    if (partition.services === null) continue;
     const kept: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(partition.services)) {
       if (prefixes.has(key)) kept[key] = value;

@@ -1,14 +1,16 @@
-import { lstatSync, readFileSync, readdirSync } from 'node:fs';
-import { readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { applyPlan, isLeftover } from './apply-plan.js';
 import { NotSitePackagesError } from './errors.js';
+import { LIMITS, metadataLimit, readBounded } from './limits.js';
 import { isMetadataFile, testImports } from './metadata.js';
 import { ownerOfPath, readDistributions } from './distributions.js';
 import { planOptimization, type Plan } from './plan.js';
 import type { OptimizeReport } from './report.js';
+import { checkTarget, userSitePackages } from './target-guard.js';
 import { indexTree, isWithin, testPackageCandidates, type TreeIndex } from './tree-index.js';
 import { keptServices, type Profile } from './profile.js';
 import { detectLayout, joinPath, parentOf, parseBytecodeName, type Layout, type TreeEntry } from './tree.js';
+import { walkDirectory } from './walk-directory.js';
 
 /** Options of {@link optimizeDirectory}. */
 export interface OptimizeDirectoryOptions {
@@ -16,110 +18,90 @@ export interface OptimizeDirectoryOptions {
   dryRun?: boolean;
   /** The site-packages directory relative to `dir`, when it cannot be detected. */
   sitePackagesPrefix?: string;
-}
-
-/** Run `fn` over `items` with at most `limit` promises in flight. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/**
- * List every entry below `root` (not following symlinks, in no particular order), with regular-file sizes.
- * Synchronous on purpose: for a few thousand files it is 2-3x faster than one promise per lstat, and it blocks
- * only for tens of milliseconds.
- */
-export async function walkDirectory(root: string): Promise<TreeEntry[]> {
-  let rootStat;
-  try {
-    rootStat = await stat(root);
-  } catch (err) {
-    throw new NotSitePackagesError(root, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  if (!rootStat.isDirectory()) throw new NotSitePackagesError(root, 'it is not a directory');
-  const entries: TreeEntry[] = [];
-  const stack = [''];
-  while (stack.length > 0) {
-    const rel = stack.pop() as string;
-    const abs = rel === '' ? root : path.join(root, rel);
-    for (const d of readdirSync(abs, { withFileTypes: true })) {
-      const p = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (d.isDirectory()) {
-        entries.push({ path: p, type: 'directory', size: 0 });
-        stack.push(p);
-      } else if (d.isFile()) {
-        entries.push({ path: p, type: 'file', size: lstatSync(path.join(abs, d.name)).size });
-      } else {
-        entries.push({ path: p, type: d.isSymbolicLink() ? 'symlink' : 'other', size: 0 });
-      }
-    }
-  }
-  return entries;
+  /**
+   * Also work on a system directory: the system root, a Python installation prefix (`/usr`, `/usr/local`), a home
+   * directory. Without it such a `dir` is refused ({@link SystemDirectoryError}); a virtual environment, a
+   * site-packages directory or an image layer's root never needs it.
+   */
+  allowSystem?: boolean;
 }
 
 interface Loaded {
+  /** The real path of the input. */
+  root: string;
   index: TreeIndex;
   layout: Layout;
   content: Map<string, Buffer>;
+  /** Metadata files with other names (hard links): a rewrite splits them. */
+  linked: Set<string>;
+  /** New files of rewrites an interrupted run left (not part of the tree: removed first). */
+  leftovers: string[];
 }
 
-async function loadTree(dir: string, profile: Profile | undefined, sitePackagesPrefix?: string): Promise<Loaded> {
-  const list = await walkDirectory(dir);
+function readMetadata(root: string, list: readonly TreeEntry[], layout: Layout, profile: Profile | undefined) {
+  const wanted = new Set(profile ? keptServices(profile) : []);
+  const content = new Map<string, Buffer>();
+  const linked = new Set<string>();
+  // A few dozen small files: synchronous reads cost less than the promises around them.
+  for (const e of list) {
+    if (e.type !== 'file' || !isWithin(e.path, layout.sitePackages) || !isMetadataFile(e.path, wanted)) continue;
+    const file = readBounded(path.join(root, e.path), e.path, metadataLimit(e.path));
+    content.set(e.path, file.content);
+    if (file.nlink > 1) linked.add(e.path);
+  }
+  return { content, linked };
+}
+
+async function loadTree(
+  dir: string,
+  profile: Profile | undefined,
+  opts: Pick<OptimizeDirectoryOptions, 'sitePackagesPrefix' | 'allowSystem'>,
+): Promise<Loaded> {
+  const target = checkTarget(dir, opts.allowSystem);
+  const all = walkDirectory(target.root);
+  const leftovers = all.filter((e) => e.type === 'file' && isLeftover(e.path)).map((e) => e.path);
+  const list = leftovers.length === 0 ? all : all.filter((e) => !leftovers.includes(e.path));
   const index = indexTree(list);
   const pythonTags = list.flatMap((e) =>
     e.path.endsWith('.pyc') ? [parseBytecodeName(path.posix.basename(e.path))?.tag ?? ''] : [],
   );
   const layout = detectLayout(dir, index.dirs, (p) => index.entries.has(p), {
-    ...(sitePackagesPrefix !== undefined ? { sitePackagesPrefix } : {}),
+    ...(opts.sitePackagesPrefix !== undefined ? { sitePackagesPrefix: opts.sitePackagesPrefix } : {}),
     pythonTags: pythonTags.filter((t) => t !== ''),
   });
-  const wanted = new Set(profile ? keptServices(profile) : []);
-  const content = new Map<string, Buffer>();
-  const toRead = list.filter(
-    (e) => e.type === 'file' && isWithin(e.path, layout.sitePackages) && isMetadataFile(e.path, wanted),
-  );
-  // A few dozen small files: synchronous reads cost less than the promises around them.
-  for (const e of toRead) content.set(e.path, readFileSync(path.join(dir, e.path)));
-  return { index, layout, content };
+  if (target.kind === 'layer' && !opts.allowSystem && userSitePackages(layout.sitePackages)) {
+    const found = `its site-packages ${layout.sitePackages} is a user's own (~/.local)`;
+    throw new NotSitePackagesError(dir, `${found}: point at that directory itself, or pass --allow-system`);
+  }
+  const { content, linked } = readMetadata(target.root, list, layout, profile);
+  return { root: target.root, index, layout, content, linked, leftovers };
 }
 
 /** Test modules imported by the kept sources of the packages that hold a test-package candidate. */
-async function scanTestImports(dir: string, index: TreeIndex, layout: Layout): Promise<Map<string, string[]>> {
+function scanTestImports(root: string, index: TreeIndex, layout: Layout): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const candidates = testPackageCandidates(index, layout);
   if (candidates.length === 0) return out;
   const sp = layout.sitePackages;
   const tops = new Set(candidates.map((c) => joinPath(sp, c.slice(sp === '' ? 0 : sp.length + 1).split('/')[0] ?? '')));
-  const sources = [...index.entries.values()].filter(
-    (e) => e.type === 'file' && e.path.endsWith('.py') && [...tops].some((t) => isWithin(e.path, t)),
-  );
-  await forEachLimit(sources, 16, async (e) => {
-    const text = await readFile(path.join(dir, e.path), 'utf8');
-    if (!text.includes('test')) return;
+  for (const e of index.entries.values()) {
+    if (e.type !== 'file' || !e.path.endsWith('.py') || ![...tops].some((t) => isWithin(e.path, t))) continue;
+    const text = readBounded(path.join(root, e.path), e.path, LIMITS.sourceBytes).content.toString('utf8');
+    if (!text.includes('test')) continue;
     const pkg = parentOf(e.path)
       .slice(sp === '' ? 0 : sp.length + 1)
       .replaceAll('/', '.');
     const names = testImports(text, pkg);
     if (names.length > 0) out.set(e.path, names);
-  });
+  }
   return out;
 }
 
-/**
- * Compute the transform of a directory (site-packages, venv root or `pip install --target` dir) without touching it.
- * @throws {NotSitePackagesError} when `dir` holds no site-packages
- * @throws {ProfileError} when a profile service is not in the tree's botocore/data
- */
-export async function planDirectory(dir: string, profile: Profile, opts: OptimizeDirectoryOptions = {}): Promise<Plan> {
-  const { index, layout, content } = await loadTree(dir, profile, opts.sitePackagesPrefix);
-  const imports = profile.strip.tests ? await scanTestImports(dir, index, layout) : new Map<string, string[]>();
-  return planOptimization({
+async function planLoaded(dir: string, profile: Profile, opts: OptimizeDirectoryOptions) {
+  const loaded = await loadTree(dir, profile, opts);
+  const { root, index, layout, content } = loaded;
+  const imports = profile.strip.tests ? scanTestImports(root, index, layout) : new Map<string, string[]>();
+  const plan = planOptimization({
     inputName: dir,
     index,
     layout,
@@ -128,118 +110,45 @@ export async function planDirectory(dir: string, profile: Profile, opts: Optimiz
     profile,
     dryRun: opts.dryRun ?? false,
   });
+  plan.report.hardLinksSplit = [...plan.rewrites.keys()].filter((p) => loaded.linked.has(p)).sort();
+  for (const p of loaded.leftovers) plan.report.warnings.push(`removed ${p}, a new file an interrupted run left`);
+  return { plan, loaded };
 }
 
 /**
- * Apply a profile to a directory in place. The plan is computed completely first, so a bad profile or input
- * changes nothing. Only the listed removals and rewrites touch the tree.
+ * Compute the transform of a directory (site-packages, venv root, `pip install --target` dir or an image layer's root)
+ * without touching it.
  * @throws {NotSitePackagesError} when `dir` holds no site-packages
+ * @throws {SystemDirectoryError} when `dir` is a system directory and `allowSystem` is not set
+ * @throws {TreeAccessError} / {UnsupportedNameError} when a directory cannot be read or a name is not UTF-8
+ * @throws {SizeLimitError} / {MetadataError} when a metadata file is too large or broken
  * @throws {ProfileError} when a profile service is not in the tree's botocore/data
+ */
+export async function planDirectory(dir: string, profile: Profile, opts: OptimizeDirectoryOptions = {}): Promise<Plan> {
+  return (await planLoaded(dir, profile, opts)).plan;
+}
+
+/**
+ * Apply a profile to a directory in place: plan, check, then apply. The whole plan is computed and every directory it
+ * changes checked writable before the first change, so a bad profile, input or permission changes nothing. Rewrites go
+ * to a new file renamed over the old one (the other names of a hard link keep their content: `hardLinksSplit`);
+ * nothing is written or removed through a symlink or outside `dir`. Removals are ordered so that running again after
+ * a failure finishes the job (the removed distributions' dist-info directories last).
+ * @throws {NotSitePackagesError} when `dir` holds no site-packages
+ * @throws {SystemDirectoryError} when `dir` is a system directory and `allowSystem` is not set
+ * @throws {TreeAccessError} / {UnsupportedNameError} when a directory cannot be read or changed, or a name is not UTF-8
+ * @throws {SizeLimitError} / {MetadataError} when a metadata file is too large or broken
+ * @throws {ProfileError} when a profile service is not in the tree's botocore/data
+ * @throws {ApplyError} when a change fails part-way (run it again to finish)
  */
 export async function optimizeDirectory(
   dir: string,
   profile: Profile,
   opts: OptimizeDirectoryOptions = {},
 ): Promise<OptimizeReport> {
-  const plan = await planDirectory(dir, profile, opts);
-  if (!opts.dryRun) await applyPlan(dir, plan);
+  const { plan, loaded } = await planLoaded(dir, profile, opts);
+  if (!opts.dryRun) await applyPlan(loaded.root, plan, undefined, loaded.leftovers);
   return plan.report;
-}
-
-/** All removed files of one directory, or one directory to rmdir. */
-type Task = { files: string[] } | { dir: string };
-
-/**
- * The order of removal: file tasks per directory (parallel unlinks in one directory would wait on its lock), largest
- * first, and directory tasks that become ready as soon as the last removed entry inside them is gone.
- */
-class RemovalSchedule {
-  readonly queue: Task[];
-  /** Directories whose removed content is gone: they go first, so rmdirs overlap the remaining unlinks. */
-  readonly ready: Task[] = [];
-  private readonly remaining = new Map<string, number>();
-  private next = 0;
-
-  constructor(plan: Plan) {
-    const groups = new Map<string, string[]>();
-    for (const [p] of plan.removed) {
-      const parent = parentOf(p);
-      if (plan.removed.has(parent)) this.remaining.set(parent, (this.remaining.get(parent) ?? 0) + 1);
-      if (plan.dirs.has(p)) continue;
-      const g = groups.get(parent);
-      if (g) g.push(p);
-      else groups.set(parent, [p]);
-    }
-    this.queue = [...groups.values()].sort((a, b) => b.length - a.length).map((files) => ({ files }));
-    for (const [p] of plan.removed) if (plan.dirs.has(p) && !this.remaining.has(p)) this.ready.push({ dir: p });
-  }
-
-  /** The next task to start, or undefined when none is ready. */
-  take(): Task | undefined {
-    return this.ready.pop() ?? this.queue[this.next++];
-  }
-
-  get pending(): boolean {
-    return this.ready.length > 0 || this.next < this.queue.length;
-  }
-
-  /** A removed entry is gone: its directory becomes ready when it was the last one. */
-  gone(p: string): void {
-    const parent = parentOf(p);
-    const left = this.remaining.get(parent);
-    if (left === undefined) return;
-    if (left > 1) this.remaining.set(parent, left - 1);
-    else {
-      this.remaining.delete(parent);
-      this.ready.push({ dir: parent });
-    }
-  }
-}
-
-/** Run the schedule's tasks, at most `limit` at once, until all are done; rejects on the first failure. */
-function runSchedule(schedule: RemovalSchedule, limit: number, run: (task: Task) => Promise<void>): Promise<void> {
-  let active = 0;
-  return new Promise<void>((resolve, reject) => {
-    let failed = false;
-    const pump = (): void => {
-      while (!failed && active < limit) {
-        const task = schedule.take();
-        if (!task) break;
-        active++;
-        run(task).then(
-          () => {
-            active--;
-            pump();
-          },
-          (err: unknown) => {
-            failed = true;
-            reject(err as Error);
-          },
-        );
-      }
-      if (!failed && active === 0 && !schedule.pending) resolve();
-    };
-    pump();
-  });
-}
-
-/** Carry out a plan on `dir`: rewrite files, unlink removed files, then remove directories deepest first. */
-export async function applyPlan(dir: string, plan: Plan): Promise<void> {
-  await forEachLimit([...plan.rewrites], 8, async ([p, rw]) => {
-    await writeFile(path.join(dir, p), rw.content);
-  });
-  const schedule = new RemovalSchedule(plan);
-  await runSchedule(schedule, 32, async (task) => {
-    if ('dir' in task) {
-      await rmdir(path.join(dir, task.dir));
-      schedule.gone(task.dir);
-      return;
-    }
-    for (const p of task.files) {
-      await unlink(path.join(dir, p));
-      schedule.gone(p);
-    }
-  });
 }
 
 /** A distribution as found in a tree. */
@@ -272,8 +181,11 @@ export interface Inventory {
  * Read a site-packages tree (directory, venv root or `pip install --target` dir).
  * @throws {NotSitePackagesError} when `dir` holds no site-packages
  */
-export async function readInventory(dir: string, opts: { sitePackagesPrefix?: string } = {}): Promise<Inventory> {
-  const { index, layout, content } = await loadTree(dir, undefined, opts.sitePackagesPrefix);
+export async function readInventory(
+  dir: string,
+  opts: Pick<OptimizeDirectoryOptions, 'sitePackagesPrefix' | 'allowSystem'> = {},
+): Promise<Inventory> {
+  const { index, layout, content } = await loadTree(dir, undefined, opts);
   return inventoryOf(dir, index, layout, content);
 }
 

@@ -5,8 +5,10 @@ import type { OptimizeReport } from './report.js';
 import { botocoreData } from './rules/aws-service-data.js';
 import type { AwsServicesReport, RuleContext } from './rules/rule.js';
 import { RULES, type RemovalRule, type RewriteRule } from './rules/rules.js';
+import { protectedReason } from './protected-paths.js';
 import { isPackage, type TreeIndex } from './tree-index.js';
 import { baseName, parentOf, type Layout } from './tree.js';
+import type { SkippedPath } from './report.js';
 
 /** Input of {@link planOptimization}. */
 export interface PlanInput {
@@ -19,6 +21,12 @@ export interface PlanInput {
   testImports: ReadonlyMap<string, string[]>;
   profile: Profile;
   dryRun: boolean;
+  /** The size a kept entry will have when it is not its own (a hard link made a file: its target's size). */
+  keptSize?: (
+    path: string,
+    removed: ReadonlyMap<string, RemovalRule>,
+    rewrites: ReadonlyMap<string, unknown>,
+  ) => number | undefined;
 }
 
 /** A complete, not yet applied, transform. */
@@ -28,6 +36,12 @@ export interface Plan {
   removed: Map<string, RemovalRule>;
   /** The smallest set of paths whose recursive deletion removes exactly `removed`, sorted. */
   removeRoots: string[];
+  /**
+   * The dist-info directories of the removed distributions, in the order they go, after everything else: a run that
+   * stops early leaves each distribution's dist-info (so a rerun still knows what to remove), orphans before the
+   * distributions that required them (so a rerun still sees them as orphans).
+   */
+  distInfoOrder: string[];
   rewrites: Map<string, { rule: RewriteRule; content: Buffer }>;
   /** Directories of the tree (explicit or implied). */
   dirs: ReadonlySet<string>;
@@ -40,6 +54,7 @@ interface PlanState {
   removed: Map<string, RemovalRule>;
   rewrites: Map<string, { rule: RewriteRule; content: Buffer }>;
   warnings: string[];
+  skipped: SkippedPath[];
   orphansRemoved: OrphanRemoval[];
   distributionsNotPresent: string[];
 }
@@ -51,6 +66,7 @@ function createState(input: PlanInput): PlanState & { distributions: ReturnType<
   const { dists } = distributions;
   const removeSet = new Set(profile.remove.map(normalizeDistName));
   const orphansRemoved = profile.removeOrphans ? removeOrphans(dists, removeSet, warnings) : [];
+  const skipped: SkippedPath[] = [];
   const presentNorms = new Set(dists.map((d) => d.norm));
   const removed = new Map<string, RemovalRule>();
   const services: AwsServicesReport = {
@@ -73,25 +89,55 @@ function createState(input: PlanInput): PlanState & { distributions: ReturnType<
     services,
     has: (p) => index.entries.has(p) || index.dirs.has(p),
     warn: (message) => void warnings.push(message),
+    skip: (path, source, reason) => void skipped.push({ path, source, reason }),
   };
   const distributionsNotPresent = profile.remove.filter((r) => !presentNorms.has(normalizeDistName(r)));
-  return { shared, removed, rewrites: new Map(), warnings, orphansRemoved, distributionsNotPresent, distributions };
+  return {
+    shared,
+    removed,
+    rewrites: new Map(),
+    warnings,
+    skipped,
+    orphansRemoved,
+    distributionsNotPresent,
+    distributions,
+  };
+}
+
+/** Dist-info directories of the removed distributions in the order they go: orphans last found first, then the rest. */
+function distInfoOrder(state: PlanState): string[] {
+  const { removedDists } = state.shared;
+  const orphanKeys = state.orphansRemoved
+    .map((o) => removedDists.find((d) => d.norm === normalizeDistName(o.name))?.key)
+    .filter((k): k is string => k !== undefined)
+    .reverse();
+  const keys = [...orphanKeys, ...removedDists.map((d) => d.key).filter((k) => !orphanKeys.includes(k))];
+  return keys.filter((k) => state.shared.index.dirs.has(k));
 }
 
 /** The context one rule runs with: its removals and rewrites are credited to it. */
 function contextFor(state: PlanState, rule: (typeof RULES)[number]): RuleContext {
-  const { index } = state.shared;
-  const mark = (path: string, name: RemovalRule): void => {
-    if (state.removed.has(path) || !state.shared.has(path)) return;
-    state.removed.set(path, name);
-    for (const c of index.children.get(path) ?? []) mark(c, name);
+  const { index, layout } = state.shared;
+  /** Mark a path and what is below it; a directory only when everything below it went. */
+  const mark = (path: string, name: RemovalRule, keep?: (p: string) => string | undefined): boolean => {
+    if (state.removed.has(path)) return true;
+    if (!state.shared.has(path)) return false;
+    const why = protectedReason(layout, path) ?? keep?.(path);
+    if (why !== undefined) {
+      state.shared.skip(path, name, why);
+      return false;
+    }
+    let all = true;
+    for (const c of index.children.get(path) ?? []) all = mark(c, name, keep) && all;
+    if (all) state.removed.set(path, name);
+    return all;
   };
   const misuse = (what: string): never => {
     throw new Error(`internal error: the ${rule.kind} rule '${rule.name}' tried to ${what}`);
   };
   return {
     ...state.shared,
-    remove: (path) => (rule.kind === 'remove' ? mark(path, rule.name) : misuse(`remove ${path}`)),
+    remove: (path, keep) => (rule.kind === 'remove' ? mark(path, rule.name, keep) : misuse(`remove ${path}`)),
     rewrite: (path, content) =>
       rule.kind === 'rewrite' ? void state.rewrites.set(path, { rule: rule.name, content }) : misuse(`rewrite ${path}`),
   };
@@ -124,12 +170,14 @@ export function planOptimization(input: PlanInput): Plan {
   const { removed, rewrites, distributions } = state;
   const ownerOf = (p: string): string =>
     ownerOfPath(p, layout.sitePackages, distributions.ownerByPath, distributions.topOwners);
-  const totals = account(index, removed, rewrites, ownerOf);
+  const keptSize = input.keptSize && ((p: string) => input.keptSize?.(p, removed, rewrites));
+  const totals = account(index, removed, rewrites, ownerOf, keptSize);
   const removedKeys = new Set(state.shared.removedDists.map((d) => d.key));
   return {
     layout,
     removed,
     removeRoots: [...removed.keys()].filter((p) => !removed.has(parentOf(p))).sort(),
+    distInfoOrder: distInfoOrder(state),
     rewrites,
     dirs: index.dirs,
     report: {
@@ -143,6 +191,9 @@ export function planOptimization(input: PlanInput): Plan {
       orphansRemoved: state.orphansRemoved,
       services: state.shared.services,
       modules: modulesLeft(index, layout, removed),
+      skipped: state.skipped,
+      hardLinksSplit: [],
+      droppedMembers: [],
       warnings: state.warnings,
     },
   };

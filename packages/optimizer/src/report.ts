@@ -27,6 +27,24 @@ export interface DistributionReport {
   removedByRule: Partial<Record<RuleName, Totals>>;
 }
 
+/** A path a RECORD, a dist-info or a rule named for removal that was left alone, and why. */
+export interface SkippedPath {
+  /** As the source wrote it (a RECORD row, a top_level.txt name, a script name) or the tree path. */
+  path: string;
+  /** The distribution (`name version`) or the rule that asked. */
+  source: string;
+  /** Why it stays (`outside site-packages and bin/`, `also listed by the RECORD of …, which is kept`, …). */
+  reason: string;
+}
+
+/** An archive member left out of the output because it would land outside the root (`dropUnsafeMembers`). */
+export interface DroppedMember {
+  /** The member's name as the archive has it. */
+  name: string;
+  /** Why it would land outside the root. */
+  reason: string;
+}
+
 /** Result of a transform (or of a dry run): the same shape for directories and tar streams. */
 export interface OptimizeReport {
   dryRun: boolean;
@@ -43,5 +61,14 @@ export interface OptimizeReport {
   services: AwsServicesReport;
   /** Top-level importable modules left in site-packages. */
   modules: string[];
+  /** Paths named for removal but left alone: outside site-packages, protected, or owned by a kept distribution. */
+  skipped: SkippedPath[];
+  /**
+   * Rewritten files that had other names (hard links, e.g. into an installer's cache): each was written as a new file
+   * renamed over the old name, so the other names keep their content.
+   */
+  hardLinksSplit: string[];
+  /** Archive members left out because they would land outside the root (tar input with `dropUnsafeMembers`). */
+  droppedMembers: DroppedMember[];
   warnings: string[];
 }

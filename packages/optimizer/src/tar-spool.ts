@@ -13,15 +13,22 @@ import { TarScanner, type ScannedMember } from './tar-scanner.js';
 const CHUNK = 1 << 20;
 const MAX_IN_FLIGHT = 8;
 
-/** Run `fn` with a fresh spool file in a private temporary directory, removed afterwards. */
+/**
+ * Run `fn` with a fresh spool file. Its name is removed as soon as it is open, so nothing is left on disk whatever
+ * happens, even when the process is killed: the space is freed when the file is closed.
+ */
 export async function withSpool<T>(tmpDir: string | undefined, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(tmpDir ?? tmpdir(), '4pass-optimizer-'));
-  const fh = await open(path.join(dir, 'spool'), 'w+');
+  let fh: FileHandle;
+  try {
+    fh = await open(path.join(dir, 'spool'), 'w+');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
   try {
     return await fn(fh);
   } finally {
     await fh.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -107,6 +114,31 @@ export async function encodeMember(original: TarHeader, data: Buffer): Promise<B
   await ended;
   const all = Buffer.concat(parts);
   return all.subarray(0, all.length - 1024); // without pack's end-of-archive marker
+}
+
+/**
+ * The header blocks of a regular file of `size` bytes whose data is copied from the spool (a hard link made a file):
+ * tar-stream encodes the header for no data, then the size field and checksum of its ustar block are set.
+ * @throws {OptimizerError} for 8 GiB and more (the octal size field's limit)
+ */
+export async function encodeFileHeader(original: TarHeader, size: number): Promise<Buffer> {
+  if (size >= 8 ** 11)
+    throw new OptimizerError(`cannot turn a hard link into a file of ${size} bytes (8 GiB and more)`);
+  const { linkpath: _link, ...pax } = original.pax ?? {};
+  const header: TarHeader = { ...original, type: 'file', linkname: '', pax: original.pax ? pax : null };
+  const blocks = await encodeMember(header, Buffer.alloc(0));
+  const ustar = blocks.subarray(blocks.length - 512);
+  ustar.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1');
+  ustar.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of ustar) sum += b;
+  ustar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  return blocks;
+}
+
+/** The zero bytes that pad `size` bytes of member data to a 512-byte block. */
+export function padding(size: number): Buffer {
+  return Buffer.alloc((512 - (size % 512)) % 512);
 }
 
 /** Resolve on the first of `events`, removing every listener again (no leak over thousands of waits). */

@@ -39,12 +39,12 @@ export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** Normalize a tar member name: strip `./`, leading and trailing slashes. */
+/** A path relative to the root, lexically: no leading, trailing or doubled slashes, no `.` segments (`..` stays). */
 export function normalizeMemberName(name: string): string {
-  let p = name.replace(/\/+$/, '');
-  while (p.startsWith('./')) p = p.slice(2);
-  p = p.replace(/^\/+/, '');
-  return p === '.' ? '' : p;
+  return name
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
 }
 
 const BYTECODE_RE = /^(.+)\.([a-z]+-\d+)(\.opt-\d+)?\.pyc$/;

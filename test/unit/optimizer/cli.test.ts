@@ -38,7 +38,7 @@ describe('optimize CLI', () => {
     expect(await snapshot(dir)).toBe(before);
   });
 
-  it('bad usage and bad config exit 2 with a readable message', async () => {
+  it('bad usage and bad config exit 2, a directory that is no environment exits 3, with a readable message', async () => {
     expect(await cli([])).toMatchObject({
       code: 2,
       err: expect.stringContaining('Expected exactly one directory') as string,
@@ -51,7 +51,7 @@ describe('optimize CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown AWS service 'secretmanager'; did you mean 'secretsmanager'?");
     const notSite = await cli([path.join(dir, 'botocore')]);
-    expect(notSite.code).toBe(2);
+    expect(notSite.code).toBe(3);
     expect(notSite.err).toContain('is not a Python site-packages tree');
   });
 

@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isElf, parseElf } from '../../../packages/optimizer/src/closure/elf.js';
+import { isElf, parseElf, readElf } from '../../../packages/optimizer/src/closure/elf.js';
 import { lookupLdCache, parseLdCache } from '../../../packages/optimizer/src/closure/ld-cache.js';
 import { run } from './wheels.js';
 
@@ -50,6 +50,33 @@ describe('parseElf', () => {
     expect(() => parseElf(Buffer.from('#!/bin/sh\n'.repeat(10)))).toThrow(/not an ELF file/);
     const truncated = (await readFile(path.join(ELF_DIR, 'libssl.so.3'))).subarray(0, 200);
     expect(() => parseElf(truncated)).toThrow(/malformed ELF file/);
+  });
+});
+
+describe('readElf', () => {
+  it('reads only the parts the loader needs, in small reads, and finds what parseElf finds', async () => {
+    const files = (await readdir(ELF_DIR)).filter((f) => f !== 'ld.so.cache' && !f.endsWith('.sh'));
+    for (const f of files) {
+      const buf = await readFile(path.join(ELF_DIR, f));
+      let read = 0;
+      const info = await readElf(
+        async (at, length) => {
+          read += length;
+          return buf.subarray(at, at + length);
+        },
+        buf.length,
+        64,
+      );
+      expect(info, f).toEqual(parseElf(buf));
+      if (buf.length > 8192) expect(read, f).toBeLessThan(buf.length / 2);
+    }
+  });
+
+  it('stops at a malformed file instead of reading on', async () => {
+    const buf = await readFile(path.join(ELF_DIR, 'libssl.so.3'));
+    await expect(readElf(async (at, length) => buf.subarray(at, at + length), 200, 64)).rejects.toThrow(
+      /malformed ELF file/,
+    );
   });
 });
 

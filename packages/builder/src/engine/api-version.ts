@@ -1,5 +1,4 @@
 import { EngineApiVersionError } from '../errors.js';
-import type { EngineVersion } from './engine.js';
 
 /**
  * The Engine API versions we speak: every request goes to a versioned path (`/v1.45/…`), so the engine answers as
@@ -8,6 +7,15 @@ import type { EngineVersion } from './engine.js';
  * 1.45 Docker 26.1, the two engines the test suite runs on; a newer engine is spoken to as 1.45.
  */
 export const SUPPORTED_API = { min: '1.41', max: '1.45' } as const;
+
+/** `GET /version`, in our names. */
+export interface EngineVersion {
+  apiVersion: string;
+  minApiVersion?: string;
+  version: string;
+  os: string;
+  arch: string;
+}
 
 /** What we ask of an engine beyond the basic calls. */
 export type EngineFeature = 'session';

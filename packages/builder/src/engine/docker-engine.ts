@@ -10,12 +10,11 @@ import type {
   EngineBuildRequest,
   EngineJsonMessage,
   EngineSessionRequest,
-  EngineVersion,
   ImageHistoryEntry,
   ImageInspect,
   RegistryAuth,
 } from './engine.js';
-import { negotiateApiVersion, type EngineApi } from './api-version.js';
+import { negotiateApiVersion, type EngineApi, type EngineVersion } from './api-version.js';
 import { createSshAgent } from './create-ssh-agent.js';
 import type { EngineTls } from './read-tls-files.js';
 import {

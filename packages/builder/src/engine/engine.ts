@@ -1,5 +1,5 @@
 import type { Duplex, Readable } from 'node:stream';
-import type { EngineApi } from './api-version.js';
+import type { EngineApi, EngineVersion } from './api-version.js';
 import type { EngineTls } from './read-tls-files.js';
 import type { SshSettings } from './resolve-ssh-settings.js';
 
@@ -93,14 +93,6 @@ export interface Engine {
   checkAuth(auth: RegistryAuth): Promise<void>;
   /** `POST /images/{name}/push?tag=`: the JSON-lines progress stream. Always pushes exactly one tag. */
   push(repo: string, tag: string, auth: RegistryAuth, signal?: AbortSignal): Promise<AsyncIterable<EngineJsonMessage>>;
-}
-
-export interface EngineVersion {
-  apiVersion: string;
-  minApiVersion?: string;
-  version: string;
-  os: string;
-  arch: string;
 }
 
 export interface EngineBuildRequest {

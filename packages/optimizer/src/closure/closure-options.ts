@@ -43,7 +43,10 @@ export const DEFAULT_STDLIB_EXCLUDE = [
 export const DEFAULT_DLOPEN = ['libgcc_s.so.1'] as const;
 
 const moduleName = z.string().regex(/^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/, 'must be a dotted Python module name');
-const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path');
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\0]*$/, 'must be an absolute path')
+  .refine((p) => !p.split('/').includes('..'), "must not contain '..' (name the directory itself)");
 
 /** The closure options' schema (also the `closure` key of an optimizer profile). */
 export const closureSchema = z

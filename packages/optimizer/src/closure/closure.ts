@@ -14,14 +14,22 @@ export interface ClosureTarOptions {
    * engine writes hosts, hostname, resolv.conf); a fixed time keeps the output byte-identical for the same image.
    */
   directoryMtime?: Date;
+  /**
+   * Drop members that would land outside the root (absolute names, `..`, paths below a symlink member, symlinks
+   * climbing out, hard links to such names) and list them in the report's `droppedMembers`, instead of refusing the
+   * archive with {@link UnsafeMemberError}.
+   */
+  dropUnsafeMembers?: boolean;
 }
 
 /**
  * Compute the minimal tree of a root filesystem given as a tar stream (the Engine API export of a created, never
  * started container) and write it to `output` as a tar stream. The input is spooled to a temporary file; nothing is
- * written before it has been read and planned completely (on error `output` is left untouched).
+ * written before it has been read and planned completely (on error `output` is left untouched). Member names are made
+ * safe first, and `keep` matches the normalised names; a kept hard link whose target is left out becomes a file.
  * @throws {ProfileError} when the options are invalid
  * @throws {InvalidTarError} / {EmptyTarError} when the input is not a tar, or an empty one
+ * @throws {UnsafeMemberError} when a member would land outside the root (unless `dropUnsafeMembers`)
  * @throws {ClosureError} when the tree lacks something the interpreter needs, or kept code imports a dropped module
  */
 export async function closureTar(
@@ -32,7 +40,7 @@ export async function closureTar(
 ): Promise<ClosureReport> {
   const parsed = parseClosureOptions(options);
   return withSpool(opts.tmpDir, async (fh) => {
-    const { rootfs, members } = await rootfsFromTar(input, fh);
+    const { rootfs, members } = await rootfsFromTar(input, fh, opts.dropUnsafeMembers ?? false);
     const plan = await planClosure(rootfs, parsed);
     await writeClosureFromTar(members, fh, plan, output, opts.directoryMtime);
     return plan.report;

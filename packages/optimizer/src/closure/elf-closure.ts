@@ -1,6 +1,6 @@
 import { joinPath, normalizeMemberName, parentOf } from '../tree.js';
 import { ClosureError } from './closure-error.js';
-import { parseElf, type ElfInfo } from './elf.js';
+import { readElf, type ElfInfo } from './elf.js';
 import { lookupLdCache, type LdCacheEntry } from './ld-cache.js';
 import { resolvePath, type Rootfs } from './rootfs.js';
 
@@ -87,11 +87,16 @@ interface State {
   warnings: string[];
 }
 
+/** The ELF facts of a file of the root filesystem, read in parts. */
+function elfInfo(rootfs: Rootfs, real: string): Promise<ElfInfo> {
+  return readElf((at, length) => rootfs.readRange(real, at, length), rootfs.fileSize(real));
+}
+
 async function elfOf(state: State, real: string): Promise<ElfInfo> {
   let info = state.parsed.get(real);
   if (!info) {
     try {
-      info = parseElf(await state.input.rootfs.read(real));
+      info = await elfInfo(state.input.rootfs, real);
     } catch (err) {
       throw new ClosureError(`/${real}: ${(err as Error).message}`, { cause: err });
     }
@@ -234,7 +239,7 @@ async function loadInterpreter(state: State): Promise<void> {
  */
 export async function computeElfClosure(input: ElfClosureInput): Promise<ElfClosure> {
   const parsed = new Map<string, ElfInfo>();
-  const exeInfo = parseElf(await input.rootfs.read(input.executable));
+  const exeInfo = await elfInfo(input.rootfs, input.executable);
   parsed.set(input.executable, exeInfo);
   const exe: LoadedObject = { path: input.executable, origin: parentOf(input.executable), info: exeInfo };
   const state: State = {

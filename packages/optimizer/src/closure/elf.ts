@@ -29,28 +29,69 @@ const DT_RUNPATH = 29;
 const DT_FLAGS_1 = 0x6ffffffb;
 const DF_1_NODEFLIB = 0x800;
 
+/** A part of the file that has not been read yet: {@link readElf} reads it and parses again. */
+class NeedBytes {
+  constructor(
+    readonly at: number,
+    readonly length: number,
+  ) {}
+}
+
+/** The regions of one file read so far (the whole file, for {@link parseElf}). */
+class Regions {
+  private readonly parts: { at: number; buf: Buffer }[] = [];
+  constructor(readonly size: number) {}
+  add(at: number, buf: Buffer): void {
+    this.parts.push({ at, buf });
+  }
+  /** The loaded part that holds `at` and reaches furthest, if any. */
+  private partAt(at: number): { at: number; buf: Buffer } | undefined {
+    let best: { at: number; buf: Buffer } | undefined;
+    for (const p of this.parts) {
+      if (at >= p.at && at < p.at + p.buf.length && (!best || p.at + p.buf.length > best.at + best.buf.length))
+        best = p;
+    }
+    return best;
+  }
+  get(at: number, length: number): Buffer {
+    if (at < 0 || at + length > this.size) throw new Error(`offset ${at} is past the end`);
+    const p = this.partAt(at);
+    if (p && at + length <= p.at + p.buf.length) return p.buf.subarray(at - p.at, at - p.at + length);
+    throw new NeedBytes(at, length);
+  }
+  cstring(at: number): string {
+    if (at < 0 || at >= this.size) throw new Error(`string at ${at} runs past the end`);
+    const p = this.partAt(at);
+    const end = p ? p.buf.indexOf(0, at - p.at) : -1;
+    if (p && end >= 0) return p.buf.toString('utf8', at - p.at, end);
+    if (p && p.at + p.buf.length >= this.size) throw new Error(`string at ${at} runs past the end`);
+    throw new NeedBytes(at, p ? 2 * (p.at + p.buf.length - at) : 0);
+  }
+}
+
 /** Little/big-endian, 32/64-bit field reader over one file. */
 class Reader {
   constructor(
-    private readonly buf: Buffer,
+    private readonly bytes: Regions,
     readonly is64: boolean,
     private readonly le: boolean,
   ) {}
   u16(at: number): number {
-    return this.le ? this.buf.readUInt16LE(at) : this.buf.readUInt16BE(at);
+    const b = this.bytes.get(at, 2);
+    return this.le ? b.readUInt16LE(0) : b.readUInt16BE(0);
   }
   u32(at: number): number {
-    return this.le ? this.buf.readUInt32LE(at) : this.buf.readUInt32BE(at);
+    const b = this.bytes.get(at, 4);
+    return this.le ? b.readUInt32LE(0) : b.readUInt32BE(0);
   }
   /** An address, offset or size: 4 or 8 bytes (values above 2^53 do not occur in real files). */
   word(at: number): number {
     if (!this.is64) return this.u32(at);
-    return Number(this.le ? this.buf.readBigUInt64LE(at) : this.buf.readBigUInt64BE(at));
+    const b = this.bytes.get(at, 8);
+    return Number(this.le ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0));
   }
   cstring(at: number): string {
-    const end = this.buf.indexOf(0, at);
-    if (at < 0 || at >= this.buf.length || end < 0) throw new Error(`string at ${at} runs past the end`);
-    return this.buf.toString('utf8', at, end);
+    return this.bytes.cstring(at);
   }
 }
 
@@ -120,18 +161,14 @@ export function isElf(head: Buffer): boolean {
   return head.length >= 4 && head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF';
 }
 
-/**
- * Read the loader-relevant parts of an ELF file from its program headers (section headers may be stripped):
- * PT_INTERP, and DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH and DF_1_NODEFLIB from the dynamic section.
- * @throws Error when the bytes are not a well-formed ELF file
- */
-export function parseElf(buf: Buffer): ElfInfo {
-  if (!isElf(buf) || buf.length < 0x34) throw new Error('not an ELF file');
-  const cls = buf[4];
-  const data = buf[5];
+function parse(bytes: Regions): ElfInfo {
+  const head = bytes.get(0, Math.min(bytes.size, 0x34));
+  if (!isElf(head) || bytes.size < 0x34) throw new Error('not an ELF file');
+  const cls = head[4];
+  const data = head[5];
   if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) throw new Error('unknown ELF class or byte order');
   try {
-    const r = new Reader(buf, cls === 2, data === 1);
+    const r = new Reader(bytes, cls === 2, data === 1);
     const info: ElfInfo = {
       class: cls === 2 ? 64 : 32,
       machine: r.u16(0x12),
@@ -147,6 +184,48 @@ export function parseElf(buf: Buffer): ElfInfo {
     readDynamic(r, segments, info);
     return info;
   } catch (err) {
+    if (err instanceof NeedBytes) throw err;
     throw new Error(`malformed ELF file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Read the loader-relevant parts of an ELF file from its program headers (section headers may be stripped):
+ * PT_INTERP, and DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH and DF_1_NODEFLIB from the dynamic section.
+ * @throws Error when the bytes are not a well-formed ELF file
+ */
+export function parseElf(buf: Buffer): ElfInfo {
+  const bytes = new Regions(buf.length);
+  bytes.add(0, buf);
+  return parse(bytes);
+}
+
+/** What {@link readElf} reads at most in all: the parts the loader reads are small. */
+const MAX_READ = 16 * 1024 * 1024;
+
+/**
+ * {@link parseElf} of a file read in parts (`read(offset, length)`): the headers, the interpreter name, the dynamic
+ * section and the strings it names, `chunk` bytes at least at a time, so a library of any size costs a few chunks of
+ * memory.
+ * @throws Error when it is not a well-formed ELF file, or its loader data is spread over more than 16 MiB
+ */
+export async function readElf(
+  read: (at: number, length: number) => Promise<Buffer>,
+  size: number,
+  chunk = 64 * 1024,
+): Promise<ElfInfo> {
+  const bytes = new Regions(size);
+  let total = 0;
+  for (let at = 0, length = chunk; ;) {
+    length = Math.min(Math.max(length, chunk), size - at);
+    total += length;
+    if (total > MAX_READ) throw new Error('malformed ELF file: its loader data is spread over more than 16 MiB');
+    bytes.add(at, await read(at, length));
+    try {
+      return parse(bytes);
+    } catch (err) {
+      if (!(err instanceof NeedBytes)) throw err;
+      ({ at, length } = err);
+    }
   }
 }

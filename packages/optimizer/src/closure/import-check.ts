@@ -4,6 +4,7 @@ import { ClosureError } from './closure-error.js';
 import { scanImports } from './python-imports.js';
 import type { Rootfs } from './rootfs.js';
 import { droppedTarget, type DroppedImport } from './stdlib.js';
+import { LIMITS } from '../limits.js';
 
 /** A tree of kept Python code and the directory its imports are relative to (site-packages, or the app root). */
 export interface CodeTree {
@@ -34,7 +35,7 @@ export async function checkImports(
   for (const tree of trees) {
     for (const e of rootfs.index.entries.values()) {
       if (e.type !== 'file' || !e.path.endsWith('.py') || !isWithin(e.path, tree.root)) continue;
-      const source = (await rootfs.read(e.path)).toString('utf8');
+      const source = (await rootfs.read(e.path, LIMITS.sourceBytes)).toString('utf8');
       for (const imp of scanImports(source, packageOf(e.path, tree.importRoot))) {
         const module = droppedTarget(imp, dropped);
         if (module) (imp.conditional ? conditional : broken).push({ file: e.path, line: imp.line, module });

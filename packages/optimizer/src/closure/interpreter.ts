@@ -2,6 +2,7 @@ import { joinPath, normalizeMemberName, parentOf } from '../tree.js';
 import { ClosureError } from './closure-error.js';
 import { isElf } from './elf.js';
 import { resolvePath, type Rootfs } from './rootfs.js';
+import { LIMITS } from '../limits.js';
 
 /** The Python a virtual environment runs, as found inside a root filesystem (paths relative to its root). */
 export interface Interpreter {
@@ -62,7 +63,7 @@ function versionOf(rootfs: Rootfs, venv: string, cfg: Record<string, string>): s
  */
 export async function findInterpreter(rootfs: Rootfs, venvOption?: string): Promise<Interpreter> {
   const venv = findVenv(rootfs, venvOption);
-  const cfg = parsePyvenvCfg((await rootfs.read(joinPath(venv, 'pyvenv.cfg'))).toString('utf8'));
+  const cfg = parsePyvenvCfg((await rootfs.read(joinPath(venv, 'pyvenv.cfg'), LIMITS.metadataBytes)).toString('utf8'));
   const version = versionOf(rootfs, venv, cfg);
   const home = cfg.home ? normalizeMemberName(cfg.home) : undefined;
   const candidates = ['python', 'python3', `python${version}`].map((n) => joinPath(venv, 'bin', n));
@@ -70,7 +71,7 @@ export async function findInterpreter(rootfs: Rootfs, venvOption?: string): Prom
   for (const candidate of candidates) {
     const resolved = resolvePath(rootfs, candidate);
     if (resolved?.entry?.type !== 'file' && resolved?.entry?.hardlinkTo === undefined) continue;
-    if (!isElf(await rootfs.read(resolved.path))) continue;
+    if (!isElf(await rootfs.readRange(resolved.path, 0, 4))) continue;
     const stdlib = joinPath(parentOf(parentOf(resolved.path)), 'lib', `python${version}`);
     if (!['os.py', 'os.pyc'].some((f) => rootfs.index.entries.has(joinPath(stdlib, f)))) {
       throw new ClosureError(`no standard library at /${stdlib} (no os.py) for the interpreter /${resolved.path}`);

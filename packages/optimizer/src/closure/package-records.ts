@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LIMITS } from '../limits.js';
 import { baseName, joinPath, normalizeMemberName, parentOf } from '../tree.js';
 import type { Claims } from './claims.js';
 import { resolvePath, type Rootfs } from './rootfs.js';
@@ -91,7 +92,8 @@ function ancestors(path: string): string[] {
 async function infoFile(rootfs: Rootfs, name: string, arch: string | undefined, ext: string): Promise<string> {
   for (const n of [name, ...(arch ? [`${name}:${arch}`] : [])]) {
     const p = `${DPKG}/info/${n}.${ext}`;
-    if (rootfs.index.entries.get(p)?.type === 'file') return (await rootfs.read(p)).toString('utf8');
+    if (rootfs.index.entries.get(p)?.type === 'file')
+      return (await rootfs.read(p, LIMITS.metadataBytes)).toString('utf8');
   }
   return '';
 }
@@ -121,7 +123,7 @@ async function keptOf(rootfs: Rootfs, claims: Claims, p: Paragraph, dirs: Map<st
     files.push(`/${path}`);
     sums.push(
       `${createHash('md5')
-        .update(await rootfs.read(path))
+        .update(await rootfs.read(path, LIMITS.metadataBytes))
         .digest('hex')}  ${path}`,
     );
   }
@@ -142,7 +144,7 @@ export async function recordPackages(
   const packages: PackageRecord[] = [];
   if (rootfs.index.entries.get(`${DPKG}/status`)?.type !== 'file') return { files, packages };
   const dirs = new Map<string, string | undefined>();
-  const status = (await rootfs.read(`${DPKG}/status`)).toString('utf8');
+  const status = (await rootfs.read(`${DPKG}/status`, LIMITS.metadataBytes)).toString('utf8');
   for (const p of parseParagraphs(status)) {
     if (!/\binstalled$/.test(p.fields.get('status') ?? '')) continue;
     const first = await keptOf(rootfs, claims, p, dirs);

@@ -1,4 +1,4 @@
-import type { Totals } from '../report.js';
+import type { DroppedMember, Totals } from '../report.js';
 import { isWithin } from '../tree-index.js';
 import { joinPath, normalizeMemberName, parentOf } from '../tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';
@@ -13,6 +13,7 @@ import { parseLdCache, type LdCacheEntry } from './ld-cache.js';
 import { recordPackages, type PackageRecord } from './package-records.js';
 import type { Rootfs } from './rootfs.js';
 import { planStdlib, type DroppedImport, type DroppedModule, type StdlibPlan } from './stdlib.js';
+import { LIMITS } from '../limits.js';
 
 /** What the closure kept, part by part, and why. Paths are absolute. */
 export interface ClosureReport {
@@ -38,6 +39,8 @@ export interface ClosureReport {
   conditionalImports: DroppedImport[];
   /** The Debian packages that own kept files, recorded for scanners in `/var/lib/dpkg/status.d/`. */
   packages: PackageRecord[];
+  /** Members of the input tar left out because they would land outside the root (`dropUnsafeMembers`). */
+  droppedMembers: DroppedMember[];
   warnings: string[];
 }
 
@@ -56,12 +59,22 @@ export interface ClosurePlan {
 
 const abs = (p: string): string => `/${p}`;
 
-/** Where OpenSSL looks by default (`OPENSSLDIR`), read from libcrypto's version string. */
-function opensslDir(libcrypto: Buffer): string | undefined {
-  const at = libcrypto.indexOf('OPENSSLDIR: "');
-  if (at < 0) return undefined;
-  const end = libcrypto.indexOf('"', at + 13);
-  return end < 0 ? undefined : libcrypto.toString('latin1', at + 13, end);
+/**
+ * Where OpenSSL looks by default (`OPENSSLDIR`), read from libcrypto's version string, a chunk at a time (the chunks
+ * overlap by more than the string is long).
+ */
+async function opensslDir(rootfs: Rootfs, libcrypto: string): Promise<string | undefined> {
+  const CHUNK = 1 << 20;
+  const OVERLAP = 4096;
+  const size = rootfs.fileSize(libcrypto);
+  for (let at = 0; at < size; at += CHUNK - OVERLAP) {
+    const buf = await rootfs.readRange(libcrypto, at, CHUNK);
+    const found = buf.indexOf('OPENSSLDIR: "');
+    const end = found < 0 ? -1 : buf.indexOf('"', found + 13);
+    if (end >= 0) return buf.toString('latin1', found + 13, end);
+    if (at + buf.length >= size) break;
+  }
+  return undefined;
 }
 
 /** CA bundle, OpenSSL config and certs dir link where the kept libcrypto looks for them. */
@@ -77,7 +90,7 @@ async function keepTls(
     return abs(kept);
   }
   const libcrypto = libraries.find((l) => /^libcrypto\.so/.test(l.soname ?? ''));
-  const dir = libcrypto ? opensslDir(await rootfs.read(libcrypto.path)) : undefined;
+  const dir = libcrypto ? await opensslDir(rootfs, libcrypto.path) : undefined;
   if (dir === undefined) return undefined;
   claims.keepResolved(joinPath(dir, 'openssl.cnf'), 'system');
   // The hashed certificates directory: its link only (the bundle holds the same certificates).
@@ -92,7 +105,7 @@ async function keepAccounts(rootfs: Rootfs, claims: Claims, user: string | numbe
     ['etc/passwd', 'etc/group'].map(async (p) => {
       const real = claims.keepResolved(p, 'system');
       if (real === undefined) throw new ClosureError(`${rootfs.name} has no /${p}`);
-      return { real, text: (await rootfs.read(real)).toString('utf8') };
+      return { real, text: (await rootfs.read(real, LIMITS.metadataBytes)).toString('utf8') };
     }),
   );
   if (!passwd || !group) throw new ClosureError('internal error: accounts files');
@@ -107,7 +120,7 @@ async function keepAccounts(rootfs: Rootfs, claims: Claims, user: string | numbe
 async function readLdCache(rootfs: Rootfs, warnings: string[]): Promise<LdCacheEntry[] | undefined> {
   if (rootfs.index.entries.get('etc/ld.so.cache')?.type !== 'file') return undefined;
   try {
-    return parseLdCache(await rootfs.read('etc/ld.so.cache'));
+    return parseLdCache(await rootfs.read('etc/ld.so.cache', LIMITS.metadataBytes));
   } catch (err) {
     warnings.push(`/etc/ld.so.cache not read: ${(err as Error).message}`);
     return undefined;
@@ -119,7 +132,7 @@ async function elfModules(rootfs: Rootfs, roots: readonly string[]): Promise<str
   const out: string[] = [];
   for (const e of rootfs.index.entries.values()) {
     if (e.type !== 'file' || !/\.so(?:\.[\d.]+)?$/.test(e.path) || !roots.some((r) => isWithin(e.path, r))) continue;
-    if (isElf(await rootfs.read(e.path))) out.push(e.path);
+    if (isElf(await rootfs.readRange(e.path, 0, 4))) out.push(e.path);
   }
   return out.sort();
 }
@@ -230,6 +243,7 @@ function buildReport(r: ReportInput): ClosureReport {
     },
     conditionalImports: [...r.stdlib.conditionalImports, ...r.appImports].map((i) => ({ ...i, file: abs(i.file) })),
     packages: r.packages,
+    droppedMembers: [...rootfs.dropped],
     warnings: r.binaries.warnings,
   };
 }

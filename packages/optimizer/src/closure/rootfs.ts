@@ -1,12 +1,16 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, readlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { walkDirectory } from '../optimize-directory.js';
+import { OptimizerError, SizeLimitError } from '../errors.js';
+import { readBounded } from '../limits.js';
+import { memberPath, safeMembers } from '../member-names.js';
+import type { DroppedMember } from '../report.js';
 import type { TarHeader } from '../tar-header.js';
 import { readAt, spoolTar } from '../tar-spool.js';
 import { indexTree, type TreeIndex } from '../tree-index.js';
-import { normalizeMemberName, type TreeEntry } from '../tree.js';
+import type { TreeEntry } from '../tree.js';
+import { walkDirectory } from '../walk-directory.js';
 import { ClosureError } from './closure-error.js';
 import { walkPath, type PathNode } from './walk-path.js';
 
@@ -23,8 +27,17 @@ export interface Rootfs {
   /** Names the input in messages. */
   readonly name: string;
   readonly index: TreeIndex<RootfsEntry>;
-  /** The bytes of a regular file (or of a hard link's target). */
-  read(path: string): Promise<Buffer>;
+  /**
+   * The bytes of a regular file (or of a hard link's target).
+   * @throws {SizeLimitError} when it is larger than `limit`
+   */
+  read(path: string, limit: number): Promise<Buffer>;
+  /** `length` bytes of it from `at` (fewer at its end): a part of a file of any size. */
+  readRange(path: string, at: number, length: number): Promise<Buffer>;
+  /** The size of a regular file (or of a hard link's target). */
+  fileSize(path: string): number;
+  /** Members of the input tar left out because they would land outside the root (`dropUnsafeMembers`). */
+  readonly dropped: readonly DroppedMember[];
 }
 
 /** A member of a spooled tar: its header and byte ranges. */
@@ -36,8 +49,7 @@ export interface RootfsMember {
   end: number;
 }
 
-function tarEntry(header: TarHeader): RootfsEntry {
-  const p = normalizeMemberName(header.name);
+function tarEntry(header: TarHeader, p: string): RootfsEntry {
   switch (header.type) {
     case 'file':
     case 'contiguous-file':
@@ -46,48 +58,88 @@ function tarEntry(header: TarHeader): RootfsEntry {
       return { path: p, type: 'directory', size: 0 };
     case 'symlink':
       return { path: p, type: 'symlink', size: 0, linkname: header.linkname };
-    case 'link':
-      return { path: p, type: 'other', size: 0, hardlinkTo: normalizeMemberName(header.linkname) };
+    case 'link': {
+      const target = memberPath(header.linkname);
+      return { path: p, type: 'other', size: 0, ...(typeof target === 'string' ? { hardlinkTo: target } : {}) };
+    }
     default:
       return { path: p, type: 'other', size: 0 };
   }
 }
 
 /**
- * Spool a tar stream of a root filesystem (`GET /containers/{id}/export`, `docker export`) to `fh` and index it.
+ * Spool a tar stream of a root filesystem (`GET /containers/{id}/export`, `docker export`) to `fh` and index it. Member
+ * names are made safe first (see `safeMembers`).
  * @throws {InvalidTarError} when it is not a tar; {EmptyTarError} when it has no members
+ * @throws {UnsafeMemberError} when a member would land outside the root, unless `dropUnsafe`
  */
 export async function rootfsFromTar(
   input: Readable,
   fh: FileHandle,
+  dropUnsafe = false,
 ): Promise<{ rootfs: Rootfs; members: RootfsMember[] }> {
-  const members = (await spoolTar(input, fh)).map((m) => ({ ...m, entry: tarEntry(m.header) }));
+  const safe = safeMembers(await spoolTar(input, fh), dropUnsafe);
+  const members = safe.members.map((m, i) => ({ ...m, entry: tarEntry(m.header, safe.paths[i] as string) }));
   const byPath = new Map(members.map((m) => [m.entry.path, m]));
   const index = indexTree(members.map((m) => m.entry));
-  const read = async (p: string): Promise<Buffer> => {
+  const member = (p: string): RootfsMember => {
     let m = byPath.get(p);
     if (m?.entry.hardlinkTo !== undefined) m = byPath.get(m.entry.hardlinkTo);
     if (!m || m.entry.type !== 'file') throw new ClosureError(`${p} is not a regular file of the input tar stream`);
+    return m;
+  };
+  const read = async (p: string, limit: number): Promise<Buffer> => {
+    const m = member(p);
+    if (m.entry.size > limit) throw new SizeLimitError(`/${p}`, limit, 'read');
     return readAt(fh, m.dataStart, m.entry.size);
   };
-  return { rootfs: { name: 'the input tar stream', index, read }, members };
+  const readRange = async (p: string, at: number, length: number): Promise<Buffer> => {
+    const m = member(p);
+    return readAt(fh, m.dataStart + at, Math.max(0, Math.min(length, m.entry.size - at)));
+  };
+  const fileSize = (p: string): number => member(p).entry.size;
+  const rootfs = { name: 'the input tar stream', index, read, readRange, fileSize, dropped: safe.dropped };
+  return { rootfs, members };
+}
+
+/** `length` bytes of a file from `at` (fewer at its end), never through a symlink at its last component. */
+function rangeOf(abs: string, at: number, length: number): Buffer {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.alloc(length);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < length; n += got) got = readSync(fd, buf, n, length - n, at + n);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
  * Index a root filesystem extracted into a directory (symlinks are read, never followed).
- * @throws {ClosureError} when `dir` cannot be read
+ * @throws {ClosureError} when `dir` cannot be read; the optimizer's typed errors for a directory below it that
+ *   cannot be read ({@link TreeAccessError}) or a name that is not UTF-8 ({@link UnsupportedNameError})
  */
 export async function rootfsFromDirectory(dir: string): Promise<Rootfs> {
-  const list: RootfsEntry[] = await walkDirectory(dir).catch((err: unknown) => {
+  let list: RootfsEntry[];
+  try {
+    list = walkDirectory(dir);
+  } catch (err) {
+    if (err instanceof OptimizerError && err.name !== 'NotSitePackagesError') throw err;
     throw new ClosureError(`cannot read the root filesystem ${dir}: ${(err as Error).message}`, { cause: err });
-  });
+  }
   for (const e of list) if (e.type === 'symlink') e.linkname = readlinkSync(path.join(dir, e.path));
   const index = indexTree(list);
-  const read = (p: string): Promise<Buffer> => {
+  const file = (p: string): string => {
     if (index.entries.get(p)?.type !== 'file') throw new ClosureError(`${p} is not a regular file of ${dir}`);
-    return Promise.resolve(readFileSync(path.join(dir, p)));
+    return path.join(dir, p);
   };
-  return { name: dir, index, read };
+  const read = (p: string, limit: number): Promise<Buffer> =>
+    Promise.resolve(readBounded(file(p), `/${p}`, limit).content);
+  const readRange = (p: string, at: number, length: number): Promise<Buffer> =>
+    Promise.resolve(rangeOf(file(p), at, length));
+  const fileSize = (p: string): number => index.entries.get(p)?.size ?? 0;
+  return { name: dir, index, read, readRange, fileSize, dropped: [] };
 }
 
 export interface Resolved {

@@ -3,6 +3,7 @@ import { isWithin } from '../tree-index.js';
 import { baseName } from '../tree.js';
 import type { Rootfs } from './rootfs.js';
 import { scanImports, type PythonImport } from './python-imports.js';
+import { LIMITS } from '../limits.js';
 
 /** A module left out of the standard library, and why. */
 export interface DroppedModule {
@@ -68,7 +69,7 @@ async function stdlibImports(
     if (!f.endsWith('.py') || rootfs.index.entries.get(f)?.type !== 'file') continue;
     const module = stdlibModuleOf(f.slice(stdlib.length + 1));
     const pkg = baseName(f) === '__init__.py' ? module : module.slice(0, Math.max(0, module.lastIndexOf('.')));
-    out.set(f, scanImports((await rootfs.read(f)).toString('utf8'), pkg));
+    out.set(f, scanImports((await rootfs.read(f, LIMITS.sourceBytes)).toString('utf8'), pkg));
   }
   return out;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
+import { fixedLinkPieces, linkFixes } from '../hard-links.js';
 import type { TarHeader } from '../tar-header.js';
 import { END_OF_ARCHIVE, copyRange, encodeMember, writePieces, type Piece } from '../tar-spool.js';
 import type { ClosurePlan } from './plan-closure.js';
@@ -45,7 +46,8 @@ function retime(header: TarHeader, mtime: Date | undefined): TarHeader {
 /**
  * Write the minimal tree from a spooled tar: kept members byte for byte in their order (headers with mode, owner,
  * mtime, links), /etc/passwd and /etc/group with their new content, /tmp empty with mode 1777, a header for any kept
- * directory the input only implied, and last the files the plan adds.
+ * directory the input only implied, and last the files the plan adds. A kept hard link whose target is left out (an
+ * `omit` tree) or rewritten becomes a file with the target's data, so the output unpacks.
  */
 export async function writeClosureFromTar(
   members: readonly RootfsMember[],
@@ -55,6 +57,13 @@ export async function writeClosureFromTar(
   directoryMtime?: Date,
 ): Promise<void> {
   const listed = new Set(members.map((m) => m.entry.path));
+  const fixes = members.some((m) => m.header.type === 'link')
+    ? linkFixes(
+        members,
+        (p) => plan.keep.has(p),
+        (p) => !plan.keep.has(p) || plan.rewrites.has(p),
+      )
+    : new Map();
   const pieces: Piece[] = [];
   for (const d of [...plan.keep].filter((p) => !listed.has(p) && !plan.added.has(p)).sort()) {
     pieces.push({
@@ -63,9 +72,11 @@ export async function writeClosureFromTar(
   }
   for (const m of members) {
     const p = m.entry.path;
-    if (p === '' || !plan.keep.has(p)) continue;
+    if (p === '' || !plan.keep.has(p) || plan.added.has(p)) continue; // an added file replaces the input's
     const content = plan.rewrites.get(p);
+    const fix = fixes.get(p);
     if (content) pieces.push({ bytes: await encodeMember(m.header, content) });
+    else if (fix) await fixedLinkPieces(pieces, m, fix);
     else if (p === plan.tmp) {
       const header = { ...m.header, type: 'directory' as const, mode: (m.header.mode & ~0o7777) | STICKY_TMP };
       pieces.push({ bytes: await encodeMember(retime(header, directoryMtime), Buffer.alloc(0)) });

@@ -15,7 +15,7 @@ function endpointPrefixOf(ctx: RuleContext, svcDir: string): string | undefined 
       [`${v}/service-2.json.gz`, true],
     ] as const) {
       const c = ctx.content.get(file);
-      if (c) return readEndpointPrefix(c, gz);
+      if (c) return readEndpointPrefix(c, gz, file);
     }
   }
   return undefined;
@@ -38,7 +38,7 @@ export const awsEndpointsPrune = defineRule({
       prefixes.add(prefix ?? s);
     }
     ctx.services.endpointPrefixes = [...prefixes].sort();
-    const pruned = pruneEndpoints(content, prefixes);
+    const pruned = pruneEndpoints(content, prefixes, endpoints);
     if (pruned) ctx.rewrite(endpoints, pruned);
   },
 });

@@ -1,4 +1,4 @@
-import { parentOf } from '../tree.js';
+import { isWithin } from '../tree-index.js';
 import { defineRule } from './rule.js';
 
 function depth(p: string): number {
@@ -7,19 +7,24 @@ function depth(p: string): number {
   return n;
 }
 
-/** Directories the rules before emptied (never site-packages, its parents, the venv root or the scripts dir). */
+/**
+ * Directories inside site-packages or bin/ that the rules before emptied, or that are empty already (a run that
+ * stopped between the last unlink and the rmdir leaves one: the rerun finishes it). Never a dist-info directory, nor
+ * site-packages, its parents or bin/ themselves (see `protectedReason`).
+ */
 export const emptyDirectory = defineRule({
   name: 'empty-directory',
   kind: 'remove',
   apply(ctx) {
     const { index, layout, removed } = ctx;
-    const protectedDirs = new Set<string>([layout.sitePackages, layout.binDir ?? '', layout.venvRoot ?? '']);
-    for (let p = layout.sitePackages; p !== ''; p = parentOf(p)) protectedDirs.add(p);
-    const deepestFirst = [...index.dirs].map((d) => ({ d, n: depth(d) })).sort((a, b) => b.n - a.n);
+    const inside = (d: string): boolean =>
+      d !== layout.sitePackages &&
+      d !== layout.binDir &&
+      (isWithin(d, layout.sitePackages) || (layout.binDir !== undefined && isWithin(d, layout.binDir)));
+    const candidates = [...index.dirs].filter((d) => inside(d) && !d.endsWith('.dist-info') && !removed.has(d));
+    const deepestFirst = candidates.map((d) => ({ d, n: depth(d) })).sort((a, b) => b.n - a.n);
     for (const { d } of deepestFirst) {
-      if (removed.has(d) || protectedDirs.has(d)) continue;
-      const kids = index.children.get(d) ?? [];
-      if (kids.length > 0 && kids.every((k) => removed.has(k))) ctx.remove(d);
+      if ((index.children.get(d) ?? []).every((k) => removed.has(k))) ctx.remove(d);
     }
   },
 });

@@ -37,12 +37,18 @@ export interface RuleContext {
   readonly services: AwsServicesReport;
   /** Whether a path is in the tree (any entry, or a directory implied by a deeper path). */
   has(path: string): boolean;
-  /** Remove a path and everything below it, for this rule. Paths already removed keep their rule; absent ones are ignored. */
-  remove(path: string): void;
+  /**
+   * Remove a path and everything below it, for this rule; a directory goes only when everything below it does. Paths
+   * already removed keep their rule; absent ones are ignored. Protected paths (see `protectedReason`) and those `keep`
+   * gives a reason for stay, reported as skipped. Returns whether the path is now removed.
+   */
+  remove(path: string, keep?: (path: string) => string | undefined): boolean;
   /** Replace a file's content, for this rule. */
   rewrite(path: string, content: Buffer): void;
   /** Add a warning to the report. */
   warn(message: string): void;
+  /** Report a path that was asked for but not removed (`source`: a distribution or a rule), and why. */
+  skip(path: string, source: string, reason: string): void;
 }
 
 /**
