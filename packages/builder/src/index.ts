@@ -168,8 +168,8 @@ export {
   type RenderHtmlOptions,
 } from './report/render-html.js';
 
-// Tags and push: sha-<7> pushed and verified, its gate report stored next to it; ECR or any registry. `latest` is moved
-// only by a release.
+// Tags and push: sha-<7> pushed and verified, its SBOM and gate report stored next to it; ECR or any registry. `latest`
+// is moved only by a release.
 export { resolveTags, type ResolvedTags, type ResolveTagsOptions, type ShaSource } from './push/tags.js';
 export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
 export {
