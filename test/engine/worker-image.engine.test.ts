@@ -211,6 +211,15 @@ describe('worker image: builder → optimizer → minimal runtime FROM scratch',
       expect.arrayContaining(['/var/lib/dpkg/status.d/libc6', '/var/lib/dpkg/status.d/libc6.md5sums']),
     );
     expect(facts.contents?.os).toMatchObject({ id: 'debian' });
+    // Each record lists only files the image has (the standard library's dropped sources are gone from them too).
+    const kept = new Map([...(facts.knownLayers?.values() ?? [])].flatMap((layer) => [...layer.files]));
+    expect(kept.get('/var/lib/dpkg/status.d/libc6.md5sums')?.toString()).toMatch(/libc\.so\.6\n/);
+    for (const sums of dpkg.filter((p) => p.endsWith('.md5sums'))) {
+      for (const line of (kept.get(sums)?.toString() ?? '').split('\n').filter(Boolean)) {
+        const listed = `/${line.slice(line.indexOf('  ') + 2)}`;
+        expect(resolveTreePath(facts.tree, listed)?.type, `${sums}: ${listed}`).toBe('file');
+      }
+    }
     expect(facts.contents?.elf.unowned).toEqual([]);
   });
 
