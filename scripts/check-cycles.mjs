@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm check:cycles — no import cycle between files, and none between folders, type-only imports included (ESLint's
+// pnpm check:cycles (in pnpm test) — no import cycle between files, and none between folders, type-only imports included (ESLint's
 // import-x/no-cycle does not see those). Reads every .ts file under packages/*/src with TypeScript's own pre-parser
 // (imports, `import type`, `export … from`, dynamic imports), resolves relative specifiers, and prints each cycle.
 // Exit 1 when there is one.

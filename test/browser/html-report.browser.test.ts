@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { renderHtmlReport, type ContentsReport, type HtmlImage, type ImportProfile } from '@4pass/builder';
-import { explainChecks } from '../../packages/builder/src/budgets/explain-budget.js';
+import { explainChecks } from '../../packages/builder/src/report/explain-checks.js';
 import { diffContents } from '../../packages/builder/src/report/diff-contents.js';
 import { openHtml, screenshot } from './chromium.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connectEngine, EngineUnavailableError } from '@4pass/builder';
-import { TarScanner } from '../../packages/optimizer/src/tar-scanner.js';
+import { TarScanner } from '../../packages/optimizer/src/archive/tar-scanner.js';
 import { engine, localPythonBase, testLabel } from './helpers.js';
 
 describe('engine connection', () => {

@@ -8,27 +8,28 @@
  */
 
 // Errors a caller catches: each has a literal `name`, structured fields and a `cause`.
+export { ConfigError } from './errors/config-error.js';
+export { RegistrySettingsError } from './config/config-errors.js';
+export { ContextError } from './context/context-errors.js';
 export {
-  ConfigError,
-  ContextError,
   EngineApiVersionError,
   EngineRequestError,
   EngineSshError,
   EngineTimeoutError,
   EngineTlsError,
   EngineUnavailableError,
-  FourpassError,
-  InvalidRepositoryError,
-  RegistrySettingsError,
   type TlsCertificate,
-} from './errors.js';
+} from './engine/engine-errors.js';
+export { FourpassError } from './errors/fourpass-error.js';
+export { InvalidRepositoryError } from './references/reference-errors.js';
 export { BaseImageError, BuildCanceledError, BuildError } from './build/build-errors.js';
 export { ImageArchiveError, ImageNotFoundError } from './inspect/inspect-errors.js';
-export { StartupSetupError } from './startup/measure-startup.js';
-export { ServiceUsageError, SmokeTestError } from './worker/build-worker-image.js';
-export { SecretBuildArgError, type SecretBuildArg } from './secrets/secret-build-args.js';
+export { StartupSetupError } from './startup/startup-errors.js';
+export { ServiceUsageError, SmokeTestError } from './worker/worker-errors.js';
+export { SecretBuildArgError } from './secrets/secret-errors.js';
+export { type SecretBuildArg } from './secrets/secret-errors.js';
 export type { SecretPattern } from './secrets/scan-secrets.js';
-export { BuildSecretError } from './secrets/load-build-secrets.js';
+export { BuildSecretError } from './secrets/secret-errors.js';
 export {
   DigestMismatchError,
   DirtyWorkTreeError,
@@ -41,7 +42,7 @@ export {
   RegistryUnavailableError,
   TagImmutableError,
   TagResolutionError,
-} from './push/errors.js';
+} from './push/push-errors.js';
 
 // Engine: find and connect to a Docker engine; `Engine` is the small interface every function takes.
 export { connectEngine, connectEngines, type ConnectOptions, type EngineSpec } from './engine/connection.js';
@@ -51,6 +52,11 @@ export type {
   ContainerTop,
   Engine,
   EngineBuildRequest,
+  EngineBuilds,
+  EngineContainers,
+  EngineIdentity,
+  EngineImages,
+  EngineRegistry,
   EngineSessionRequest,
   EngineJsonMessage,
   ImageHistoryEntry,

@@ -1,22 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { closureDirectory } from './closure/closure.js';
-import { OptimizerError } from './errors.js';
-import { optimizeDirectory } from './optimize-directory.js';
-import { parseProfile } from './profile.js';
+import { OptimizerError } from './shared/errors.js';
+import { optimizeDirectory } from './optimize/optimize-directory.js';
+import { parseProfile } from './profile/profile.js';
+import { STAGE_REPORT_PREFIX } from './report/stage-report.js';
 
-/**
- * The optimizer as a step of a Dockerfile (bundled into one file, `dist/stage/optimizer.cjs`, which @4pass/builder adds
- * to the build context at `.4pass/`), so BuildKit caches its work like any other step and a remote engine does it
- * where the data is:
- *
- *   node optimizer.cjs optimize VENV PROFILE.json     slims VENV in place
- *   node optimizer.cjs closure ROOTFS PROFILE.json    writes the profile's closure of ROOTFS to stdout as a tar
- *
- * Each prints its whole report as one line `4pass-stage-report {"command":…,"report":…}` to stderr (BuildKit shows it
- * in the step's log; @4pass/builder reads it from there), and exits 1 with the reason on stderr when it fails.
- */
-export const STAGE_REPORT_PREFIX = '4pass-stage-report ';
-
+// The build stage's entry point, bundled by esbuild into dist/stage/optimizer.cjs. Its commands and the report line it
+// prints are described at STAGE_REPORT_PREFIX (report/stage-report.ts), which @4pass/builder imports to read that line.
 export async function runBuildStage(argv: readonly string[]): Promise<number> {
   const [command, dir, profileFile] = argv;
   if (!dir || !profileFile || (command !== 'optimize' && command !== 'closure')) {

@@ -2,12 +2,12 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ApplyError, OptimizerError, ProfileError } from './errors.js';
-import { formatReport } from './format-report.js';
-import { optimizeDirectory, readInventory } from './optimize-directory.js';
-import { BUILTIN_AWS_SERVICES } from './aws-services.js';
-import { prepareOutput, type PreparedOutput } from './output-file.js';
-import { parseProfile, type ProfileInput } from './profile.js';
+import { ApplyError, OptimizerError, ProfileError } from './shared/errors.js';
+import { formatReport } from './report/format-report.js';
+import { optimizeDirectory, readInventory } from './optimize/optimize-directory.js';
+import { BUILTIN_AWS_SERVICES } from './profile/aws-services.js';
+import { prepareOutput, type PreparedOutput } from './report/output-file.js';
+import { parseProfile, type ProfileInput } from './profile/profile.js';
 
 /** Exit codes of the CLI (documented in its usage text and the README). */
 export const EXIT = {

@@ -19,8 +19,8 @@ export {
   UnsafeMemberError,
   UnsupportedNameError,
   type ProfileIssue,
-} from './errors.js';
-export { LIMITS } from './limits.js';
+} from './shared/errors.js';
+export { LIMITS } from './shared/limits.js';
 export {
   defaultProfile,
   parseProfile,
@@ -28,24 +28,25 @@ export {
   type ParseProfileOptions,
   type Profile,
   type ProfileInput,
-} from './profile.js';
-export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize-directory.js';
-export { optimizeTar, type OptimizeTarOptions } from './optimize-tar.js';
-export type { DistributionReport, DroppedMember, OptimizeReport, RuleStats, SkippedPath, Totals } from './report.js';
-export type { OrphanRemoval } from './distributions.js';
+} from './profile/profile.js';
+export { optimizeDirectory, planDirectory, type OptimizeDirectoryOptions } from './optimize/optimize-directory.js';
+export { optimizeTar, type OptimizeTarOptions } from './optimize/optimize-tar.js';
+export type { DistributionReport, OptimizeReport, RuleStats, SkippedPath, Totals } from './report/report.js';
+export type { DroppedMember } from './archive/member-names.js';
+export type { OrphanRemoval } from './distributions/distributions.js';
 export type { AwsServicesReport } from './rules/rule.js';
-export type { Plan } from './plan.js';
+export type { Plan } from './plan/plan.js';
 export { RULE_NAMES, type RemovalRule, type RewriteRule, type RuleName } from './rules/rules.js';
-export type { EntryType, Layout, TreeEntry } from './tree.js';
-export { formatReport } from './format-report.js';
-export { generateSmokeProgram, type SmokeProgramOptions } from './smoke-program.js';
+export type { EntryType, Layout, TreeEntry } from './tree/tree.js';
+export { formatReport } from './report/format-report.js';
+export { generateSmokeProgram, type SmokeProgramOptions } from './checks/smoke-program.js';
 export {
   checkServiceUsage,
   scanSourceForServices,
   type ServiceCall,
   type ServiceViolation,
   type SourceFile,
-} from './service-usage.js';
+} from './checks/service-usage.js';
 export { closureDirectory, closureTar, type ClosureTarOptions } from './closure/closure.js';
 export {
   DEFAULT_DLOPEN,
@@ -54,7 +55,7 @@ export {
   parseClosureOptions,
   type ClosureOptions,
   type ClosureOptionsInput,
-} from './closure/closure-options.js';
+} from './profile/closure-options.js';
 export type { ClosureReport } from './closure/plan-closure.js';
 export type { PackageRecord } from './closure/package-records.js';
 export type { ClosurePart } from './closure/claims.js';
@@ -63,4 +64,4 @@ export type { DroppedImport, DroppedModule } from './closure/stdlib.js';
 export { ClosureError } from './closure/closure-error.js';
 export { MAX_SYMLINKS, walkPath, type PathNode } from './closure/walk-path.js';
 export { formatClosureReport } from './closure/format-closure-report.js';
-export { STAGE_REPORT_PREFIX } from './build-stage.js';
+export { STAGE_REPORT_PREFIX } from './report/stage-report.js';

@@ -4,13 +4,13 @@ import {
   StartupSetupError,
   type ContainerInspect,
   type ContainerSpec,
-  type Engine,
   type ImageInspect,
 } from '@4pass/builder';
+import { fakeContainers, fakeImages } from '../fakes/engine-fakes.js';
 import { median, percentile } from '../../../packages/builder/src/startup/measure-startup.js';
 
 /** A fake engine whose containers become healthy / print after `readyAfterMs`, or exit, or fail to start. */
-function fakeEngine(opts: {
+function startupEngine(opts: {
   readyAfterMs?: number;
   exitCode?: number;
   failStart?: boolean;
@@ -38,8 +38,7 @@ function fakeEngine(opts: {
   };
   const elapsed = (id: string) => performance.now() - (startedAt.get(id) ?? Infinity);
   const ready = (id: string) => opts.readyAfterMs !== undefined && elapsed(id) >= opts.readyAfterMs;
-  const engine = {
-    inspectImage: async () => image,
+  const containers = fakeContainers({
     createContainer: async (spec: ContainerSpec) => {
       created.push(spec);
       return `c${created.length}`;
@@ -91,13 +90,14 @@ function fakeEngine(opts: {
     removeContainer: async (id: string) => {
       removed.push(id);
     },
-  } as unknown as Engine;
+  });
+  const engine = { ...fakeImages({ inspectImage: async () => image as never }), ...containers };
   return { engine, created, removed };
 }
 
 describe('measureStartup (fake engine)', () => {
   it('a container that exits right after its ready line is still a ready run, without a runtime uid', async () => {
-    const f = fakeEngine({ readyAfterMs: 20, noProcesses: true });
+    const f = startupEngine({ readyAfterMs: 20, noProcesses: true });
     const r = await measureStartup(f.engine, 'x:1', {
       ready: { kind: 'logPattern', pattern: 'ready in' },
       runs: 1,
@@ -109,7 +109,7 @@ describe('measureStartup (fake engine)', () => {
   });
 
   it('runs N times with production settings and removes every container', async () => {
-    const f = fakeEngine({ readyAfterMs: 40 });
+    const f = startupEngine({ readyAfterMs: 40 });
     const r = await measureStartup(f.engine, 'x:1', {
       ready: { kind: 'healthcheck' },
       runs: 4,
@@ -137,7 +137,7 @@ describe('measureStartup (fake engine)', () => {
   });
 
   it('log line and command readiness; network and user when asked', async () => {
-    const f = fakeEngine({ readyAfterMs: 30 });
+    const f = startupEngine({ readyAfterMs: 30 });
     const log = await measureStartup(f.engine, 'x:1', {
       ready: { kind: 'logPattern', pattern: '^ready' },
       runs: 2,
@@ -160,7 +160,7 @@ describe('measureStartup (fake engine)', () => {
   });
 
   it('a failed start still removes the container and never echoes secret values', async () => {
-    const f = fakeEngine({ failStart: true, env: ['STRIPE_SECRET_KEY=sk_live_123456'] });
+    const f = startupEngine({ failStart: true, env: ['STRIPE_SECRET_KEY=sk_live_123456'] });
     const r = await measureStartup(f.engine, 'x:1', { ready: { kind: 'healthcheck' }, runs: 3, pollIntervalMs: 5 });
     expect(r.ok).toBe(false);
     expect(r.runs).toEqual([{ run: 1, ok: false, error: 'cannot start: secret *** leaked in error' }]);
@@ -168,14 +168,18 @@ describe('measureStartup (fake engine)', () => {
   });
 
   it('exit before ready and timeout fail with the output tail', async () => {
-    const exited = await measureStartup(fakeEngine({ exitCode: 2, output: 'a\nb\nfatal: no config\n' }).engine, 'x:1', {
-      ready: { kind: 'logPattern', pattern: 'never' },
-      pollIntervalMs: 5,
-    });
+    const exited = await measureStartup(
+      startupEngine({ exitCode: 2, output: 'a\nb\nfatal: no config\n' }).engine,
+      'x:1',
+      {
+        ready: { kind: 'logPattern', pattern: 'never' },
+        pollIntervalMs: 5,
+      },
+    );
     expect(exited.failures).toEqual([
       { run: 1, reason: 'exited with code 2 before ready', logTail: ['a', 'b', 'fatal: no config'] },
     ]);
-    const slow = await measureStartup(fakeEngine({ readyAfterMs: 10_000 }).engine, 'x:1', {
+    const slow = await measureStartup(startupEngine({ readyAfterMs: 10_000 }).engine, 'x:1', {
       ready: { kind: 'healthcheck' },
       timeoutMs: 100,
       pollIntervalMs: 5,
@@ -193,7 +197,7 @@ describe('measureStartup (fake engine)', () => {
       'import time:       100 |       1000 | boto3',
       'Traceback (most recent call last):',
     ].join('\n');
-    const f = fakeEngine({ readyAfterMs: 20, stderr });
+    const f = startupEngine({ readyAfterMs: 20, stderr });
     const r = await measureStartup(f.engine, 'x:1', {
       ready: { kind: 'logPattern', pattern: '^ready' },
       runs: 2,
@@ -208,7 +212,7 @@ describe('measureStartup (fake engine)', () => {
     ]);
     expect(f.created.map((c) => c.env)).toEqual([['A=1'], ['A=1'], ['A=1', 'PYTHONPROFILEIMPORTTIME=1']]);
     expect(f.removed).toEqual(['c1', 'c2', 'c3']);
-    const notPython = await measureStartup(fakeEngine({ readyAfterMs: 20 }).engine, 'x:1', {
+    const notPython = await measureStartup(startupEngine({ readyAfterMs: 20 }).engine, 'x:1', {
       ready: { kind: 'logPattern', pattern: '^ready' },
       runs: 1,
       pollIntervalMs: 5,
@@ -220,7 +224,7 @@ describe('measureStartup (fake engine)', () => {
 
   it('healthcheck readiness needs a HEALTHCHECK', async () => {
     await expect(
-      measureStartup(fakeEngine({ healthcheck: false }).engine, 'x:1', { ready: { kind: 'healthcheck' } }),
+      measureStartup(startupEngine({ healthcheck: false }).engine, 'x:1', { ready: { kind: 'healthcheck' } }),
     ).rejects.toThrow(StartupSetupError);
   });
 

@@ -1,29 +1,30 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BaseImageError, type Engine } from '@4pass/builder';
+import { BaseImageError, type Engine, type ImageInspect } from '@4pass/builder';
 import { resolveBaseImages } from '../../../packages/builder/src/build/base-images.js';
+import { fakeEngine } from '../fakes/engine-fakes.js';
 
 /** An engine that knows `images`; `loadImage` adds whatever the tar names (the tar is the ref's name here). */
 function engine(address: string, images: string[], log: string[]): Engine {
   const have = new Set(images);
-  return {
-    address,
-    source: 'test',
-    name: address,
-    inspectImage: async (ref: string) => (have.has(ref) ? { Id: `sha256:${ref}` } : undefined),
-    tryPull: async () => false,
-    exportImage: async (ref: string) => {
-      log.push(`export ${ref} from ${address}`);
-      return Readable.from([ref]);
+  return fakeEngine(address, {
+    identity: { name: address },
+    images: {
+      inspectImage: async (ref: string) => (have.has(ref) ? ({ Id: `sha256:${ref}` } as ImageInspect) : undefined),
+      tryPull: async () => false,
+      exportImage: async (ref: string) => {
+        log.push(`export ${ref} from ${address}`);
+        return Readable.from([ref]);
+      },
+      loadImage: async (tar: Readable) => {
+        let ref = '';
+        for await (const chunk of tar) ref += String(chunk);
+        have.add(ref);
+        log.push(`load ${ref} into ${address}`);
+        return [ref];
+      },
     },
-    loadImage: async (tar: Readable) => {
-      let ref = '';
-      for await (const chunk of tar) ref += String(chunk);
-      have.add(ref);
-      log.push(`load ${ref} into ${address}`);
-      return [ref];
-    },
-  } as unknown as Engine;
+  });
 }
 
 const DOCKERFILE = 'ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE}\n';

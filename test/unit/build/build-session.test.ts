@@ -1,7 +1,8 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine, EngineSessionRequest } from '../../../packages/builder/src/engine/engine.js';
+import type { EngineSessionRequest } from '../../../packages/builder/src/engine/engine.js';
+import { fakeBuilds } from '../fakes/engine-fakes.js';
 import {
   normaliseHost,
   openBuildSession,
@@ -51,9 +52,9 @@ const opened: { session: BuildSession; client: ClientHttp2Session }[] = [];
 async function open(options: Omit<BuildSessionOptions, 'engine'>) {
   const [ours, theirs] = await socketPair();
   const requests: EngineSessionRequest[] = [];
-  const engine = {
+  const engine = fakeBuilds({
     openSession: async (request: EngineSessionRequest): Promise<Duplex> => (requests.push(request), ours),
-  } as unknown as Engine;
+  });
   const session = await openBuildSession({ engine, ...options });
   const client = connect('http://buildkit', { createConnection: () => theirs });
   client.on('error', () => undefined);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import protobuf from 'protobufjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Engine, EngineSessionRequest } from '../../../packages/builder/src/engine/engine.js';
+import type { EngineSessionRequest } from '../../../packages/builder/src/engine/engine.js';
+import { fakeBuilds } from '../fakes/engine-fakes.js';
 import { openBuildSession, type BuildSession } from '../../../packages/builder/src/build/build-session.js';
 import type { ContextRoot } from '../../../packages/builder/src/context/context-tree.js';
 import { makeTree } from '../../fixtures/contexts/make-tree.js';
@@ -119,9 +120,9 @@ afterAll(async () => Promise.all(trees.map((d) => rm(d, { recursive: true, force
 async function serve(dirs: Record<string, ContextRoot>) {
   const [ours, theirs] = await socketPair();
   const requests: EngineSessionRequest[] = [];
-  const engine = {
+  const engine = fakeBuilds({
     openSession: async (request: EngineSessionRequest): Promise<Duplex> => (requests.push(request), ours),
-  } as unknown as Engine;
+  });
   const session = await openBuildSession({ engine, dirs: new Map(Object.entries(dirs)), sharedKey: 'k1' });
   const client = connect('http://buildkit', { createConnection: () => theirs });
   client.on('error', () => undefined);

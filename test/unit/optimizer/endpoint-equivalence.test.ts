@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProfile, optimizeDirectory } from '@4pass/optimizer';
-import { keptServices } from '../../../packages/optimizer/src/profile.js';
+import { keptServices } from '../../../packages/optimizer/src/profile/profile.js';
 import { PYTHON, freshCopy, run, targetInstall } from './wheels.js';
 
 const PROBE = `

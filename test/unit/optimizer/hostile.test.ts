@@ -17,8 +17,8 @@ import {
   optimizeDirectory,
   parseProfile,
 } from '@4pass/optimizer';
-import { applyPlan, FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/apply-plan.js';
-import { planDirectory } from '../../../packages/optimizer/src/optimize-directory.js';
+import { applyPlan, FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/plan/apply-plan.js';
+import { planDirectory } from '../../../packages/optimizer/src/optimize/optimize-directory.js';
 import {
   CLI,
   SP,

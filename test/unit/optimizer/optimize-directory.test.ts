@@ -10,7 +10,7 @@ import {
   parseProfile,
   planDirectory,
 } from '@4pass/optimizer';
-import { readInventory } from '../../../packages/optimizer/src/optimize-directory.js';
+import { readInventory } from '../../../packages/optimizer/src/optimize/optimize-directory.js';
 import { PYTHON, freshCopy, measure, run, runSmoke, snapshot, targetInstall, venvInstall } from './wheels.js';
 
 let source: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProfileError, defaultProfile, parseProfile } from '@4pass/optimizer';
-import { closeMatches, keptServices } from '../../../packages/optimizer/src/profile.js';
+import { closeMatches, keptServices } from '../../../packages/optimizer/src/profile/profile.js';
 
 describe('parseProfile', () => {
   it('defaults reproduce the seed worker', () => {

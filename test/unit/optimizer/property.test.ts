@@ -11,8 +11,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, defaultProfile, optimizeDirectory } from '@4pass/optimizer';
-import { applyPlan, FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/apply-plan.js';
-import { planDirectory } from '../../../packages/optimizer/src/optimize-directory.js';
+import { applyPlan, FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/plan/apply-plan.js';
+import { planDirectory } from '../../../packages/optimizer/src/optimize/optimize-directory.js';
 import { SP, fingerprint, writeVenv, type FakeDist } from './hostile-trees.js';
 import { run } from './wheels.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defaultProfile, parseProfile, type Profile } from '@4pass/optimizer';
-import { planOptimization } from '../../../packages/optimizer/src/plan.js';
+import { planOptimization } from '../../../packages/optimizer/src/plan/plan.js';
 import { RULES, RULE_NAMES } from '../../../packages/optimizer/src/rules/rules.js';
-import { indexTree } from '../../../packages/optimizer/src/tree-index.js';
-import type { TreeEntry } from '../../../packages/optimizer/src/tree.js';
+import { indexTree } from '../../../packages/optimizer/src/tree/tree-index.js';
+import type { TreeEntry } from '../../../packages/optimizer/src/tree/tree.js';
 
 /** A small in-memory site-packages: path → content (a directory when the path ends with '/'). */
 function plan(

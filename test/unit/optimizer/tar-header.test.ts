@@ -7,8 +7,8 @@ import {
   decodeNumber,
   decodePaxRecords,
   decodeTarHeader,
-} from '../../../packages/optimizer/src/tar-header.js';
-import { TarScanner, type ScannedMember } from '../../../packages/optimizer/src/tar-scanner.js';
+} from '../../../packages/optimizer/src/archive/tar-header.js';
+import { TarScanner, type ScannedMember } from '../../../packages/optimizer/src/archive/tar-scanner.js';
 import { tarfileMembers, type TarfileMember } from './tar-view.js';
 import { PYTHON, run } from './wheels.js';
 

@@ -97,12 +97,13 @@ describe('README.md', () => {
     expect(ci).toBe(testCommand);
   });
 
-  it('pnpm test runs lint, the function-length check, typecheck, the API report check, the format check, unit, browser, then engine tests', () => {
+  it('pnpm test runs lint, the function-length and cycle checks, typecheck, the API report check, the format check, unit, browser, then engine tests', () => {
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
     const steps = pkg.scripts.test?.split('&&').map((s) => s.trim());
     expect(steps).toEqual([
       'pnpm run lint',
       'pnpm run check:functions',
+      'pnpm run check:cycles',
       'pnpm run typecheck',
       'pnpm run api:check',
       'pnpm run format:check',

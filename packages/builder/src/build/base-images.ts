@@ -1,4 +1,4 @@
-import { engineLabel, type Engine } from '../engine/engine.js';
+import { engineLabel, type EngineIdentity, type EngineImages } from '../engine/engine.js';
 import { BaseImageError } from './build-errors.js';
 
 /** How one `ARG X_IMAGE=default` used in a FROM was resolved. */
@@ -66,14 +66,14 @@ export function localStandIn(image: string, fallbacks: Readonly<Record<string, s
 }
 
 export interface ResolveBaseImagesOptions {
-  engine: Engine;
+  engine: EngineImages & EngineIdentity;
   dockerfile: string;
   /** Build args the caller set; those ARGs are left alone. */
   buildArgs?: Readonly<Record<string, string>>;
   /** Official image → local stand-in (defaults to `4pass-local/<name>:<tag>`). */
   baseImageFallbacks?: Readonly<Record<string, string>>;
   /** An engine to load a base image from (export → load) when `engine` has neither it nor its stand-in. */
-  source?: Engine;
+  source?: EngineImages & EngineIdentity;
   signal?: AbortSignal;
 }
 

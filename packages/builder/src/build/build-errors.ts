@@ -1,4 +1,4 @@
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 
 /**
  * A build failed on the engine. `step` names the failing step (e.g. `[builder 2/4] RUN make`), or is undefined for

@@ -2,8 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { checkContextPaths } from '../context/create-build-context.js';
 import type { ExtraEntry } from '../context/context-tree.js';
-import type { Engine, EngineBuildRequest, EngineJsonMessage, RegistryAuth } from '../engine/engine.js';
-import { EngineRequestError } from '../errors.js';
+import type {
+  EngineBuildRequest,
+  EngineBuilds,
+  EngineIdentity,
+  EngineImages,
+  EngineJsonMessage,
+  RegistryAuth,
+} from '../engine/engine.js';
+import { EngineRequestError } from '../engine/engine-errors.js';
 import { checkSecretBuildArgs } from '../secrets/secret-build-args.js';
 import { SecretSet } from '../secrets/secret-set.js';
 import { resolveBaseImages } from './base-images.js';
@@ -28,7 +35,8 @@ import type { StepSummary } from './trace-tracker.js';
 
 /** Options of {@link buildImage}. Paths are absolute or relative to the working directory. */
 export interface BuildOptions {
-  engine: Engine;
+  /** The engine's builds, and its images (base images are resolved, and loaded from `baseImageSource`). */
+  engine: EngineIdentity & EngineBuilds & EngineImages;
   contextDir: string;
   /** Default `<contextDir>/Dockerfile`; may lie outside the context. */
   dockerfile?: string;
@@ -74,7 +82,7 @@ export interface BuildOptions {
   /** Official image → local stand-in, default `4pass-local/<name>:<tag>`. */
   baseImageFallbacks?: Record<string, string>;
   /** An engine to load base images from when `engine` lacks them (in a pool: the local engine). */
-  baseImageSource?: Engine;
+  baseImageSource?: EngineIdentity & EngineImages;
   /** Registry images to take BuildKit's inline cache from (e.g. `registry/app-cache:runtime`). */
   cacheFrom?: string[];
   /** Record BuildKit's inline cache in the image (`BUILDKIT_INLINE_CACHE=1`), so a pushed copy can serve `cacheFrom`. */
@@ -321,7 +329,7 @@ function engineRequest(
 
 /** Sends the build request; an HTTP refusal becomes a {@link BuildError}, a stop its own error. */
 async function startEngineBuild(
-  engine: Engine,
+  engine: EngineBuilds,
   request: EngineBuildRequest,
   watchdog: BuildWatchdog,
 ): Promise<AsyncIterable<EngineJsonMessage>> {

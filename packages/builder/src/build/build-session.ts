@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Engine, RegistryAuth } from '../engine/engine.js';
+import type { EngineBuilds, RegistryAuth } from '../engine/engine.js';
 import type { ContextRoot } from '../context/context-tree.js';
 import { fileSyncHandler, type FileSyncTransfer } from './file-sync.js';
 import { GrpcCode, GrpcStatusError, serveGrpc, type GrpcHandler, type GrpcUnaryHandler } from './serve-grpc.js';
@@ -31,7 +31,7 @@ export type SessionRequest =
   { type: 'secret'; id: string; found: boolean } | { type: 'credentials'; host: string; found: boolean };
 
 export interface BuildSessionOptions {
-  engine: Engine;
+  engine: Pick<EngineBuilds, 'openSession'>;
   /** Secret id → value, for `RUN --mount=type=secret,id=<id>`. */
   secrets?: Readonly<Record<string, string | Uint8Array>>;
   /**

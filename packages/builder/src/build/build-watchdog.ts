@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/engine.js';
+import type { EngineBuilds } from '../engine/engine.js';
 import { BuildCanceledError, BuildError } from './build-errors.js';
 
 export type StopReason = 'abort' | 'stall';
@@ -20,7 +20,7 @@ export interface BuildWatchdog {
 }
 
 export interface BuildWatchdogOptions {
-  engine: Engine;
+  engine: Pick<EngineBuilds, 'cancelBuild'>;
   buildId: string;
   signal: AbortSignal | undefined;
   stallTimeoutMs: number;

@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import type { ExtraEntry } from '../context/context-tree.js';
 import { createBuildContext, type ContextPaths } from '../context/create-build-context.js';
-import type { Engine, EngineBuildRequest, RegistryAuth } from '../engine/engine.js';
+import type { EngineBuildRequest, EngineBuilds, RegistryAuth } from '../engine/engine.js';
 import { openBuildSession, type BuildSession } from './build-session.js';
 
 /**
@@ -26,7 +26,7 @@ export interface ContextTransfer {
 }
 
 export interface ContextTransportOptions {
-  engine: Engine;
+  engine: Pick<EngineBuilds, 'openSession'>;
   kind: ContextTransportKind;
   paths: ContextPaths;
   /** `target` of the build: builds of other targets keep their own copy of the context on the engine. */

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { walkContext, type ContextEntry, type ContextFilter, type ContextRoot } from '../context/context-tree.js';
-import { ContextError } from '../errors.js';
+import { ContextError } from '../context/context-errors.js';
 import { GrpcCode, GrpcStatusError, type GrpcStreamCall, type GrpcStreamHandler } from './serve-grpc.js';
 import { decodePacket, encodePacket, PacketType, type WireStat } from './session-wire.js';
 

@@ -1,6 +1,6 @@
 import { performServerHandshake, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 
 /**
  * A small gRPC server over one already-open connection (node:http2 + hand-written framing), which is all a BuildKit

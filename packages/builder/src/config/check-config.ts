@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { findSecretBuildArgs, SECRETS_ADVICE } from '../secrets/secret-build-args.js';
+import { findSecretBuildArgs } from '../secrets/secret-build-args.js';
+import { SECRETS_ADVICE } from '../secrets/secret-errors.js';
 import { describeSecretPattern } from '../secrets/scan-secrets.js';
 
 /**

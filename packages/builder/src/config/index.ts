@@ -3,7 +3,10 @@
  * loading the engine, BuildKit or AWS code (the CLI reads its config before it imports the rest). Recorded in
  * packages/builder/api/builder-config.api.md.
  */
-export { ConfigError, FourpassError, InvalidRepositoryError, RegistrySettingsError } from '../errors.js';
+export { ConfigError } from '../errors/config-error.js';
+export { RegistrySettingsError } from './config-errors.js';
+export { FourpassError } from '../errors/fourpass-error.js';
+export { InvalidRepositoryError } from '../references/reference-errors.js';
 export {
   DEFAULT_CONFIG_FILE,
   loadConfig,

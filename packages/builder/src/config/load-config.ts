@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/config-error.js';
 import { checkConfig, checkConfigFiles, type ConfigIssue } from './check-config.js';
 import { imagesConfigSchema, type ImageConfig, type ImagesConfig } from './config-schema.js';
 

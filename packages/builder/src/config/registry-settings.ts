@@ -1,4 +1,4 @@
-import { RegistrySettingsError } from '../errors.js';
+import { RegistrySettingsError } from './config-errors.js';
 import { parseRegistryHost } from '../references/registry-host.js';
 
 /** Where images go: `images.config.json`'s `registry`, with `--registry HOST[:PORT]` as `host` when given. */

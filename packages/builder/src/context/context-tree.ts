@@ -1,7 +1,7 @@
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { ContextError } from '../errors.js';
+import { ContextError } from './context-errors.js';
 import { createDockerignoreMatcher, type DockerignoreMatcher } from './dockerignore.js';
 
 /**

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as createPack } from 'tar-stream';
 import type { Header } from 'tar-stream';
-import { ContextError } from '../errors.js';
+import { ContextError } from './context-errors.js';
 import { walkContext, type ContextEntry, type ExtraEntry } from './context-tree.js';
 import { parseDockerignore } from './dockerignore.js';
 

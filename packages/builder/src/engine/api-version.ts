@@ -1,4 +1,4 @@
-import { EngineApiVersionError } from '../errors.js';
+import { EngineApiVersionError } from './engine-errors.js';
 
 /**
  * The Engine API versions we speak: every request goes to a versioned path (`/v1.45/…`), so the engine answers as

@@ -6,7 +6,7 @@ import { DockerEngine } from './docker-engine.js';
 import type { Engine, EngineEndpoint } from './engine.js';
 import { readTlsFiles, type TlsDirectory } from './read-tls-files.js';
 import { resolveSshSettings } from './resolve-ssh-settings.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/config-error.js';
 
 export interface ConnectOptions {
   /** An explicit engine address; wins over the environment. */

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client, type ClientChannel } from 'ssh2';
 import { checkHostKey, keyType, type HostKeyStatus } from './check-host-key.js';
 import type { SshSettings } from './resolve-ssh-settings.js';
-import { EngineSshError } from '../errors.js';
+import { EngineSshError } from './engine-errors.js';
 
 // ssh2 is CommonJS: Node's ESM loader offers no named exports for it.
 const { Client: SshClient, utils } = ssh2;

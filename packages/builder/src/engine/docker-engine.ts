@@ -17,14 +17,14 @@ import type {
 import { negotiateApiVersion, type EngineApi, type EngineVersion } from './api-version.js';
 import { createSshAgent } from './create-ssh-agent.js';
 import type { EngineTls } from './read-tls-files.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 import {
-  FourpassError,
   EngineRequestError,
   EngineSshError,
   EngineTimeoutError,
   EngineTlsError,
   EngineUnavailableError,
-} from '../errors.js';
+} from './engine-errors.js';
 
 /** Raw shape of errors raised by docker-modem. */
 interface ModemError {

@@ -4,10 +4,16 @@ import type { EngineTls } from './read-tls-files.js';
 import type { SshSettings } from './resolve-ssh-settings.js';
 
 /**
- * The small interface the rest of @4pass/builder uses to talk to a Docker engine. Its one implementation,
- * `DockerEngine` (engine/docker-engine.ts), is the only file that imports dockerode; tests may hand in a fake.
+ * A Docker engine as the rest of @4pass/builder sees it: one small interface per role — who it is
+ * ({@link EngineIdentity}), builds ({@link EngineBuilds}), images ({@link EngineImages}), containers
+ * ({@link EngineContainers}) and registry transfer ({@link EngineRegistry}) — and each stage asks only for the roles it
+ * uses. Its one implementation, `DockerEngine` (engine/docker-engine.ts), is the only file that imports dockerode;
+ * tests hand in one fake per role (test/unit/fakes/engine-fakes.ts).
  */
-export interface Engine {
+export interface Engine extends EngineIdentity, EngineBuilds, EngineImages, EngineContainers, EngineRegistry {}
+
+/** Which engine this is, and the API it speaks. */
+export interface EngineIdentity {
   /** Where the engine was found, e.g. `unix:///var/run/docker.sock`, and from which source (DOCKER_HOST, context…). */
   readonly address: string;
   readonly source: string;
@@ -21,8 +27,10 @@ export interface Engine {
    * it offers. @throws {EngineApiVersionError} when the engine is too old or too new for us.
    */
   api(): Promise<EngineApi>;
+}
 
-  // --- builds -------------------------------------------------------------------------------------------------
+/** BuildKit builds through the Engine API. */
+export interface EngineBuilds {
   /** `POST /build?version=2`: resolves with the JSON-lines stream once the engine accepted the request. */
   build(request: EngineBuildRequest): Promise<AsyncIterable<EngineJsonMessage>>;
   /** `POST /build/cancel?id=`. Never throws for an unknown id. */
@@ -32,8 +40,10 @@ export interface Engine {
    * caller serves (build/build-session.ts). Destroying the connection ends the session.
    */
   openSession(request: EngineSessionRequest): Promise<Duplex>;
+}
 
-  // --- images -------------------------------------------------------------------------------------------------
+/** The engine's images. */
+export interface EngineImages {
   /** `GET /images/{ref}/json`, or `undefined` when the image does not exist. */
   inspectImage(ref: string): Promise<ImageInspect | undefined>;
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
@@ -52,8 +62,10 @@ export interface Engine {
   listImages(
     filters: Record<string, string[]>,
   ): Promise<{ id: string; repoTags: string[]; labels: Record<string, string> }[]>;
+}
 
-  // --- containers -----------------------------------------------------------------------------------------------
+/** Containers: created, run, read and removed. */
+export interface EngineContainers {
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
   inspectContainer(id: string): Promise<ContainerInspect | undefined>;
@@ -87,8 +99,10 @@ export interface Engine {
   listContainers(
     filters: Record<string, string[]>,
   ): Promise<{ id: string; state: string; labels: Record<string, string> }[]>;
+}
 
-  // --- registries -----------------------------------------------------------------------------------------------
+/** Images to a registry through the engine. */
+export interface EngineRegistry {
   /** `POST /auth`: rejects with RegistryAuthError-compatible EngineRequestError on bad credentials. */
   checkAuth(auth: RegistryAuth): Promise<void>;
   /** `POST /images/{name}/push?tag=`: the JSON-lines progress stream. Always pushes exactly one tag. */
@@ -245,6 +259,6 @@ export interface EngineEndpoint {
 }
 
 /** How reports and errors name an engine: `b (tcp://10.0.0.5:2376)`, or its address when it has no name. */
-export function engineLabel(engine: Pick<Engine, 'address' | 'name'>): string {
+export function engineLabel(engine: Pick<EngineIdentity, 'address' | 'name'>): string {
   return engine.name ? `${engine.name} (${engine.address})` : engine.address;
 }

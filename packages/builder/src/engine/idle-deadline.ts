@@ -1,4 +1,4 @@
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 
 /** A stream from the engine sent nothing for longer than its deadline; the request was abandoned. */
 export class StallError extends FourpassError {

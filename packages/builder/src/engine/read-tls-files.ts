@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineTlsError, type TlsCertificate } from '../errors.js';
+import { EngineTlsError, type TlsCertificate } from './engine-errors.js';
 
 /** TLS material for an engine, with the file each part came from (for error messages). */
 export interface EngineTls {

@@ -1,4 +1,4 @@
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 
 /** A docker-save archive could not be read or is not laid out as expected. */
 export class ImageArchiveError extends FourpassError {

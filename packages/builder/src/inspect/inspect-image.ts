@@ -1,4 +1,4 @@
-import type { Engine, ImageInspect } from '../engine/engine.js';
+import type { EngineImages, ImageInspect } from '../engine/engine.js';
 import {
   analyzeLayers,
   measurePaths,
@@ -118,7 +118,7 @@ export interface InspectImageOptions {
  * @throws {EngineRequestError} when the engine fails a request.
  */
 export async function inspectImage(
-  engine: Engine,
+  engine: Pick<EngineImages, 'inspectImage' | 'exportImage'>,
   ref: string,
   options: InspectImageOptions = {},
 ): Promise<ImageFacts> {

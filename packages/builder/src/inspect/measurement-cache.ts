@@ -40,7 +40,7 @@ const MAX_FILES = 200;
 /**
  * A cache in a directory (one JSON file per entry, e.g. `.image-reports/measurements/`), kept between runs and by
  * CI's cache. Keys are content addresses, so a stale entry can only miss, never lie; an unreadable entry is a miss.
- * The newest `MAX_FILES` entries are kept. Opening never throws; `set` rejects with the file system's error.
+ * The newest 200 entries are kept. Opening never throws; `set` rejects with the file system's error.
  */
 export function openMeasurementCache(dir: string): MeasurementCache {
   return {

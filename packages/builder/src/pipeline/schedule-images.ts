@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.js';
-import { engineFailure } from '../errors.js';
+import { engineFailure } from '../engine/engine-errors.js';
 import type { ImageError } from '../report/gate-report.js';
 import { PIPELINE_STAGES, type PipelineEvent, type PipelineStage } from './pipeline-events.js';
 

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { isDeepStrictEqual } from 'node:util';
 import type { RegistryAuth } from '../engine/engine.js';
-import { EcrError, TagImmutableError, TagResolutionError } from './errors.js';
+import { EcrError, TagImmutableError, TagResolutionError } from './push-errors.js';
 import { createRegistryAuth, type RegistryAuthSource } from './registry-auth.js';
 import { releaseLifecyclePolicy, type LifecyclePolicyOptions } from './lifecycle-policy.js';
 import {

@@ -1,7 +1,8 @@
-import type { Engine, EngineJsonMessage, ImageInspect, RegistryAuth } from '../engine/engine.js';
+import type { EngineImages, EngineJsonMessage, EngineRegistry, ImageInspect, RegistryAuth } from '../engine/engine.js';
 import { StallError, withIdleDeadline } from '../engine/idle-deadline.js';
-import { EngineRequestError, EngineTimeoutError, FourpassError } from '../errors.js';
-import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './errors.js';
+import { EngineRequestError, EngineTimeoutError } from '../engine/engine-errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
+import { DigestMismatchError, PushError, RegistryAuthError, TagImmutableError } from './push-errors.js';
 import type { EnsureRepositoryOptions, EnsureRepositoryResult, RegistryApi } from './registry-api.js';
 import { isValidTag } from '../references/tag-pattern.js';
 import { SecretSet } from '../secrets/secret-set.js';
@@ -55,7 +56,7 @@ export const DEFAULT_PUSH_TIMEOUTS: Required<PushTimeouts> = {
 };
 
 export interface PushImageOptions {
-  engine: Engine;
+  engine: EngineRegistry & Pick<EngineImages, 'inspectImage' | 'tagImage'>;
   /** Local image id or reference. */
   image: string;
   /** `host[:port]/name`, e.g. `127.0.0.1:5000/4pass/api` or `<acct>.dkr.ecr.<region>.amazonaws.com/4pass/api`. */

@@ -1,5 +1,5 @@
 import { createEcrRegistry } from './ecr-client.js';
-import { RegistrySettingsError } from '../errors.js';
+import { RegistrySettingsError } from '../config/config-errors.js';
 import { pushImage, type PushImageOptions, type PushResult } from './push-image.js';
 import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv } from './registry-auth.js';

@@ -1,7 +1,7 @@
-import type { Engine, RegistryAuth } from '../engine/engine.js';
+import type { EngineImages, EngineRegistry, RegistryAuth } from '../engine/engine.js';
 import { parseRegistryHost } from '../references/registry-host.js';
 import { createEcrRegistry } from './ecr-client.js';
-import { RegistryCacheError } from './errors.js';
+import { RegistryCacheError } from './push-errors.js';
 import { pushImage, type PushEvent } from './push-image.js';
 import type { RegistryApi } from './registry-api.js';
 import { registryAuthFromEnv, resolveRegistryAuth, type RegistryAuthSource } from './registry-auth.js';
@@ -62,7 +62,7 @@ export function registryCacheAccess(options: RegistryCacheAccessOptions = {}): R
 }
 
 export interface PushBuildCacheOptions {
-  engine: Engine;
+  engine: EngineRegistry & EngineImages;
   /** The cache repository written by the build (`cache.to`): every local `<repository>:<stage>` tag is pushed. */
   repository: string;
   access: RegistryCacheAccess;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RegistryAuth } from '../engine/engine.js';
 import { formatDuration } from '../units/format-units.js';
-import { RegistryAuthError } from './errors.js';
+import { RegistryAuthError } from './push-errors.js';
 import { TransientFailure } from './retry.js';
 
 /** Manifest types we ask for, the Docker v2 schema first (what docker 20.10 pushes). */

@@ -1,5 +1,5 @@
-import { EngineRequestError, EngineTimeoutError } from '../errors.js';
-import { RegistryServerError, RegistryTimeoutError, RegistryUnavailableError } from './errors.js';
+import { EngineRequestError, EngineTimeoutError } from '../engine/engine-errors.js';
+import { RegistryServerError, RegistryTimeoutError, RegistryUnavailableError } from './push-errors.js';
 
 /**
  * Bounded exponential backoff for transient registry failures. Auth failures are never retried.

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { DirtyWorkTreeError, TagResolutionError } from './errors.js';
+import { DirtyWorkTreeError, TagResolutionError } from './push-errors.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,4 +1,4 @@
-import { InvalidRepositoryError } from '../errors.js';
+import { InvalidRepositoryError } from './reference-errors.js';
 
 /** A parsed `host[:port]/name` repository reference. */
 export interface RegistryTarget {

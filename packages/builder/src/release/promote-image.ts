@@ -1,6 +1,6 @@
 import { storeArtifact } from '../push/image-artifacts.js';
 import { RELEASE_TAG_PREFIX } from '../push/lifecycle-policy.js';
-import { DigestMismatchError } from '../push/errors.js';
+import { DigestMismatchError } from '../push/push-errors.js';
 import { isValidTag } from '../references/tag-pattern.js';
 import { readCandidate, type ReleaseCandidate } from './read-candidate.js';
 import type { ReleaseCheck } from './release-checks.js';

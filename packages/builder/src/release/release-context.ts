@@ -1,5 +1,5 @@
 import type { RegistrySettings } from '../config/registry-settings.js';
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 import type { ArtifactRegistry } from '../push/image-artifacts.js';
 import { openRegistry } from '../push/open-registry.js';
 import type { RegistryApi } from '../push/registry-api.js';

@@ -1,4 +1,4 @@
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 import type { ReleaseCheck } from './release-checks.js';
 
 /** The image may not be released: its evidence is missing, names another image, or says the gate failed. */

@@ -1,6 +1,6 @@
 import type { ImageConfig, ImagesConfig } from '../config/config-schema.js';
 import { resolveRegistryDestination } from '../config/registry-settings.js';
-import { RegistrySettingsError } from '../errors.js';
+import { RegistrySettingsError } from '../config/config-errors.js';
 import { repositoryName, selectImages } from '../pipeline/config-stage.js';
 import { checkReferences, promoteCandidate, releaseStamp, type PromoteResult } from './promote-image.js';
 import { readCandidate, type ReleaseCandidate } from './read-candidate.js';

@@ -1,5 +1,5 @@
 import { checkStructure } from '../budgets/check-structure.js';
-import { explainChecks } from '../budgets/explain-budget.js';
+import { explainChecks } from './explain-checks.js';
 import type { Check } from '../budgets/check.js';
 import { evaluateBudgets } from '../budgets/evaluate-budgets.js';
 import { redactSecrets, secretEnvValues } from '../secrets/scan-secrets.js';

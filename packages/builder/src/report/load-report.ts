@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/config-error.js';
 import { formatPath } from '../config/load-config.js';
 import { gateReportSchema, type GateReport } from './gate-report.js';
 

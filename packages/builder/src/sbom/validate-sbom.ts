@@ -1,5 +1,5 @@
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
-import { FourpassError } from '../errors.js';
+import { FourpassError } from '../errors/fourpass-error.js';
 import type { CycloneDxBom } from './image-sbom.js';
 
 /** An SBOM that does not validate against the CycloneDX 1.6 JSON schema (a bug: nothing invalid is written). */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { FourpassError } from '../errors.js';
+import { BuildSecretError } from './secret-errors.js';
 
 /** Where a build secret's value comes from: an environment variable, or a file (absolute once the config is loaded). */
 export type BuildSecretSource = { env: string; file?: undefined } | { file: string; env?: undefined };
@@ -8,21 +8,6 @@ export type BuildSecretSource = { env: string; file?: undefined } | { file: stri
 export interface LoadedBuildSecrets {
   values: Record<string, Buffer>;
   missing: { id: string; source: string }[];
-}
-
-/** A secret's file exists but cannot be read. */
-export class BuildSecretError extends FourpassError {
-  override readonly name = 'BuildSecretError' as const;
-  constructor(
-    readonly id: string,
-    readonly file: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `build secret "${id}": cannot read ${file}: ${(options?.cause as Error | undefined)?.message ?? ''}`,
-      options,
-    );
-  }
 }
 
 /** `$NAME` or the file path: how a secret's source is named in messages (never its value). */

@@ -1,5 +1,5 @@
-import { FourpassError } from '../errors.js';
-import { classifySecret, describeSecretPattern, type SecretPattern } from './scan-secrets.js';
+import { SecretBuildArgError, type SecretBuildArg } from './secret-errors.js';
+import { classifySecret } from './scan-secrets.js';
 
 /**
  * Build args are no place for credentials: BuildKit shows ARG values in its step names (`RUN echo $TOKEN` is named
@@ -7,12 +7,6 @@ import { classifySecret, describeSecretPattern, type SecretPattern } from './sca
  * (`RUN --mount=type=secret`). A build arg is taken for a credential when its name says so (TOKEN, PASSWORD, SECRET,
  * KEY, CREDENTIALS, …) or its value carries one (a URL with a password, a key); one with an empty value is not.
  */
-
-/** A build arg that looks like a credential; never carries the value. */
-export interface SecretBuildArg {
-  name: string;
-  pattern: SecretPattern;
-}
 
 /** `KEY`, `SIGNING_KEY`, `KEYS`: a word `KEY` on its own, which the image scan's name rule leaves to context. */
 const KEY_WORD = /(?:^|[_.-])KEYS?(?:$|[_.-])/i;
@@ -25,23 +19,6 @@ export function findSecretBuildArgs(buildArgs: Readonly<Record<string, string>>)
       return pattern ? [{ name, pattern }] : [];
     })
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** The advice every refusal gives. */
-export const SECRETS_ADVICE =
-  'pass credentials as build secrets instead ("secrets" in images.config.json, from an environment variable or a ' +
-  'file, mounted with RUN --mount=type=secret,id=…), or allow a build arg explicitly ("allowSecretBuildArgs") to ' +
-  'have its value redacted from every output (the image history still records it)';
-
-/** Build args that look like credentials were given without being allowed; nothing was built. */
-export class SecretBuildArgError extends FourpassError {
-  override readonly name = 'SecretBuildArgError' as const;
-  constructor(readonly args: readonly SecretBuildArg[]) {
-    const list = args.map((a) => `${a.name} (${describeSecretPattern(a.pattern)})`).join(', ');
-    super(
-      `build arg${args.length === 1 ? '' : 's'} ${list} look${args.length === 1 ? 's' : ''} like a credential: ${SECRETS_ADVICE}`,
-    );
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadyProbe } from '../config/config-schema.js';
 import { formatDuration } from '../units/format-units.js';
-import type { ContainerSpec, Engine } from '../engine/engine.js';
+import type { ContainerSpec, EngineContainers } from '../engine/engine.js';
 import { redactSecrets } from '../secrets/scan-secrets.js';
 
 const LOG_TAIL_LINES = 20;
@@ -31,7 +31,7 @@ export interface OnceResult {
 }
 
 /** Creates, starts and times one container until it is ready (or fails); the container is always removed. */
-export async function measureOnce(engine: Engine, spec: ContainerSpec, o: OnceOptions): Promise<OnceResult> {
+export async function measureOnce(engine: EngineContainers, spec: ContainerSpec, o: OnceOptions): Promise<OnceResult> {
   const watch = new OutputWatch();
   let id: string | undefined;
   try {
@@ -61,7 +61,7 @@ class OutputWatch {
   private readonly logs = new AbortController();
 
   /** Follows the logs from the beginning (no `since`), so nothing printed before the request is lost. */
-  follow(engine: Engine, id: string, pattern: RegExp | undefined): Promise<void> {
+  follow(engine: EngineContainers, id: string, pattern: RegExp | undefined): Promise<void> {
     return engine
       .followLogs(
         id,
@@ -85,7 +85,7 @@ type ReadyOutcome = { readyAt: number } | { error: string };
 
 /** Polls the container until the probe says ready, it exits, the deadline passes or the caller aborts. */
 async function waitUntilReady(
-  engine: Engine,
+  engine: EngineContainers,
   id: string,
   o: OnceOptions,
   watch: OutputWatch,
@@ -117,7 +117,7 @@ async function waitUntilReady(
 
 /** A ready run, with the image's own process time and PID 1's uid when asked for. */
 async function readyResult(
-  engine: Engine,
+  engine: EngineContainers,
   id: string,
   o: OnceOptions,
   output: string,
@@ -157,7 +157,7 @@ function findProcessMs(text: string, pattern: RegExp): number | undefined {
  * Real uid of the container's PID 1, from the engine's process list (`top`, the engine host's `ps`) matched on the
  * host PID that inspect reports: nothing runs inside the image, so it works without a shell or `cat`.
  */
-async function readPid1Uid(engine: Engine, id: string): Promise<number | undefined> {
+async function readPid1Uid(engine: EngineContainers, id: string): Promise<number | undefined> {
   const pid = (await engine.inspectContainer(id).catch(() => undefined))?.State.Pid;
   if (!pid) return undefined;
   // A container that already exited has no PID 1 left: the engine answers with an error or no processes.

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ReadyProbe } from '../config/config-schema.js';
-import type { ContainerSpec, Engine, ImageInspect } from '../engine/engine.js';
+import type { ContainerSpec, EngineContainers, EngineImages, ImageInspect } from '../engine/engine.js';
+
+/** What a start-up measurement asks of an engine: its containers, and the image's settings. */
+type StartupEngine = EngineContainers & Pick<EngineImages, 'inspectImage'>;
 import { secretEnvValues } from '../secrets/scan-secrets.js';
-import { FourpassError } from '../errors.js';
+import { StartupSetupError } from './startup-errors.js';
 import { parseImportTime, type ImportTimeRecord } from './import-profile.js';
 import { measureOnce } from './measure-once.js';
 import { STARTUP_LABEL, STARTUP_OWNER_LABEL, startupOwner } from './stale-containers.js';
@@ -63,17 +66,6 @@ export interface MeasureStartupOptions {
   signal?: AbortSignal;
 }
 
-/** The image to measure does not exist, or cannot be measured as configured (e.g. no HEALTHCHECK to wait for). */
-export class StartupSetupError extends FourpassError {
-  override readonly name = 'StartupSetupError' as const;
-  constructor(
-    message: string,
-    readonly image: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Starts the image `runs` times as production would run it — its own user, read-only root filesystem with a tmpfs
  * `/tmp`, no network unless asked — and measures container start → ready on the host clock. Every container is
@@ -83,7 +75,7 @@ export class StartupSetupError extends FourpassError {
  * @throws {EngineRequestError} when the engine fails a request (create/start).
  */
 export async function measureStartup(
-  engine: Engine,
+  engine: EngineContainers & Pick<EngineImages, 'inspectImage'>,
   image: string,
   options: MeasureStartupOptions,
 ): Promise<StartupResult> {
@@ -124,7 +116,7 @@ export async function measureStartup(
  * the image). Undefined when the run did not become ready or the image printed no import-time line (not Python).
  */
 async function profileImports(
-  engine: Engine,
+  engine: StartupEngine,
   spec: ContainerSpec,
   known: string[],
   { timeoutMs }: StartupSettings,
@@ -183,7 +175,7 @@ interface Measurements {
 
 /** Runs the container up to `runs` times, one after the other, reporting each run as an event. */
 async function runMeasurements(
-  engine: Engine,
+  engine: StartupEngine,
   image: string,
   spec: ContainerSpec,
   known: string[],
@@ -275,7 +267,7 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** Removes containers left by measurements (e.g. after a crash): all with the startup label, or one measurement's. */
-export async function removeStartupContainers(engine: Engine, measurementId?: string): Promise<number> {
+export async function removeStartupContainers(engine: EngineContainers, measurementId?: string): Promise<number> {
   const containers = await engine.listContainers({
     label: [measurementId ? `${STARTUP_LABEL}=${measurementId}` : STARTUP_LABEL],
   });

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Engine } from '../engine/engine.js';
+import type { EngineContainers } from '../engine/engine.js';
 
 /** Label on every container a measurement creates (value: the measurement id), so leftovers can be found. */
 export const STARTUP_LABEL = 'org.4pass.startup';
@@ -27,7 +27,7 @@ export interface StaleContainerOptions {
  * Containers of a run still going (here or elsewhere) are left alone. Returns the ids removed.
  */
 export async function removeStaleStartupContainers(
-  engine: Engine,
+  engine: EngineContainers,
   options: StaleContainerOptions = {},
 ): Promise<string[]> {
   const containers = await engine.listContainers({ label: [STARTUP_LABEL] });

@@ -12,13 +12,13 @@ import {
   type OptimizeReport,
   type Profile,
 } from '@4pass/optimizer';
-import { engineLabel, type Engine } from '../engine/engine.js';
+import { engineLabel, type EngineContainers, type EngineIdentity, type EngineImages } from '../engine/engine.js';
 import type { BuildOptions, BuildResult } from '../build/build-image.js';
 import type { BuildEvent } from '../build/build-events.js';
 import { buildWithCache, type BuildCache } from '../build/build-with-cache.js';
 import type { ExtraFileEntry } from '../context/context-tree.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
-import { FourpassError } from '../errors.js';
+import { ServiceUsageError, SmokeTestError } from './worker-errors.js';
 import { formatDuration, formatMegabytes } from '../units/format-units.js';
 
 /**
@@ -33,7 +33,8 @@ export type WorkerEvent =
   | { type: 'build'; stage: 'build'; event: BuildEvent };
 
 export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEvent'> {
-  engine: Engine;
+  /** A build's engine, and its containers for the smoke run. */
+  engine: BuildOptions['engine'] & EngineContainers;
   /** The optimizer profile (validated by @4pass/optimizer); defaults to the seed's worker profile. */
   profile?: unknown;
   /** Directory with the worker's Python source, scanned for boto3 clients the profile would trim away. */
@@ -66,31 +67,6 @@ export interface WorkerBuildResult extends BuildResult {
   workerStages: { stage: WorkerStage; durationMs: number }[];
   /** `reused`: the same image passed before (see `measurements`), nothing was run. */
   smoke?: { passed: true; output: string; reused: boolean };
-}
-
-/** A kept-service check failed: the worker's code calls a service the profile trims away. */
-export class ServiceUsageError extends FourpassError {
-  override readonly name = 'ServiceUsageError' as const;
-  constructor(readonly violations: readonly { service: string; file: string; line: number }[]) {
-    super(
-      `the worker calls AWS services that the optimizer profile removes:\n` +
-        violations
-          .map((v) => `  - ${v.file}:${v.line}: boto3 client "${v.service}" (add it to optimizer aws.services)`)
-          .join('\n'),
-    );
-  }
-}
-
-/** The optimizer's smoke program failed inside the built image. */
-export class SmokeTestError extends FourpassError {
-  override readonly name = 'SmokeTestError' as const;
-  constructor(
-    readonly image: string,
-    readonly exitCode: number,
-    readonly output: string,
-  ) {
-    super(`smoke test failed in ${image} (exit ${exitCode}):\n${output.trim().split('\n').slice(-30).join('\n')}`);
-  }
 }
 
 /**
@@ -209,7 +185,7 @@ function collectStageReport(event: BuildEvent, printed: Map<string, StageReport>
 async function stageReports(
   result: BuildResult,
   printed: ReadonlyMap<string, StageReport>,
-  engine: Engine,
+  engine: EngineIdentity,
   measurements: MeasurementCache | undefined,
 ): Promise<Pick<WorkerBuildResult, 'optimizer' | 'closure'>> {
   const found: Partial<Record<StageReport['command'], unknown>> = {};
@@ -229,7 +205,7 @@ async function stageReports(
 
 /** The smoke program in the final image, unless this image id passed it before. */
 async function smokeOnce(
-  engine: Engine,
+  engine: EngineIdentity & EngineContainers & Pick<EngineImages, 'inspectImage'>,
   imageId: string,
   venvPath: string,
   profile: Profile,
@@ -288,7 +264,7 @@ async function scanWorkerSource(sourceDir: string, profile: Profile): Promise<nu
 }
 
 async function runSmoke(
-  engine: Engine,
+  engine: EngineContainers & Pick<EngineImages, 'inspectImage'>,
   image: string,
   venvPath: string,
   program: string,

@@ -1,6 +1,6 @@
-import type { Totals } from '../report.js';
-import { isWithin } from '../tree-index.js';
-import { normalizeMemberName, parentOf } from '../tree.js';
+import type { Totals } from '../report/report.js';
+import { isWithin } from '../tree/tree-index.js';
+import { normalizeMemberName, parentOf } from '../tree/tree.js';
 import { resolvePath, type Rootfs } from './rootfs.js';
 
 /** Where a kept entry belongs in the report. */

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { withSpool } from '../tar-spool.js';
-import { parseClosureOptions, type ClosureOptionsInput } from './closure-options.js';
+import { withSpool } from '../archive/tar-spool.js';
+import { parseClosureOptions, type ClosureOptionsInput } from '../profile/closure-options.js';
 import { planClosure, type ClosureReport } from './plan-closure.js';
 import { rootfsFromDirectory, rootfsFromTar } from './rootfs.js';
 import { writeClosureFromDirectory, writeClosureFromTar } from './write-closure.js';

@@ -1,4 +1,4 @@
-import { joinPath, normalizeMemberName, parentOf } from '../tree.js';
+import { joinPath, normalizeMemberName, parentOf } from '../tree/tree.js';
 import { ClosureError } from './closure-error.js';
 import { readElf, type ElfInfo } from './elf.js';
 import { lookupLdCache, type LdCacheEntry } from './ld-cache.js';

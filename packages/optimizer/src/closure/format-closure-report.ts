@@ -1,5 +1,5 @@
-import { formatBytes } from '../format-report.js';
-import type { Totals } from '../report.js';
+import { formatBytes } from '../report/format-report.js';
+import type { Totals } from '../report/report.js';
 import { CLOSURE_PARTS } from './claims.js';
 import type { ClosureReport } from './plan-closure.js';
 

@@ -1,10 +1,10 @@
-import { isWithin } from '../tree-index.js';
-import { parentOf } from '../tree.js';
+import { isWithin } from '../tree/tree-index.js';
+import { parentOf } from '../tree/tree.js';
 import { ClosureError } from './closure-error.js';
 import { scanImports } from './python-imports.js';
 import type { Rootfs } from './rootfs.js';
 import { droppedTarget, type DroppedImport } from './stdlib.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../shared/limits.js';
 
 /** A tree of kept Python code and the directory its imports are relative to (site-packages, or the app root). */
 export interface CodeTree {

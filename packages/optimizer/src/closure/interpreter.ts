@@ -1,8 +1,8 @@
-import { joinPath, normalizeMemberName, parentOf } from '../tree.js';
+import { joinPath, normalizeMemberName, parentOf } from '../tree/tree.js';
 import { ClosureError } from './closure-error.js';
 import { isElf } from './elf.js';
 import { resolvePath, type Rootfs } from './rootfs.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../shared/limits.js';
 
 /** The Python a virtual environment runs, as found inside a root filesystem (paths relative to its root). */
 export interface Interpreter {

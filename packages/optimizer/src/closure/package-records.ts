@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { LIMITS } from '../limits.js';
-import { baseName, joinPath, normalizeMemberName, parentOf } from '../tree.js';
+import { LIMITS } from '../shared/limits.js';
+import { baseName, joinPath, normalizeMemberName, parentOf } from '../tree/tree.js';
 import type { Claims } from './claims.js';
 import { resolvePath, type Rootfs } from './rootfs.js';
 

@@ -1,10 +1,11 @@
-import type { DroppedMember, Totals } from '../report.js';
-import { isWithin } from '../tree-index.js';
-import { joinPath, normalizeMemberName, parentOf } from '../tree.js';
+import type { DroppedMember } from '../archive/member-names.js';
+import type { Totals } from '../report/report.js';
+import { isWithin } from '../tree/tree-index.js';
+import { joinPath, normalizeMemberName, parentOf } from '../tree/tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';
 import { Claims, type ClosurePart } from './claims.js';
 import { ClosureError } from './closure-error.js';
-import type { ClosureOptions } from './closure-options.js';
+import type { ClosureOptions } from '../profile/closure-options.js';
 import { computeElfClosure, type ClosureLibrary } from './elf-closure.js';
 import { isElf } from './elf.js';
 import { checkImports, sitePackagesOf, type CodeTree } from './import-check.js';
@@ -13,7 +14,7 @@ import { parseLdCache, type LdCacheEntry } from './ld-cache.js';
 import { recordPackages, type PackageRecord } from './package-records.js';
 import type { Rootfs } from './rootfs.js';
 import { planStdlib, type DroppedImport, type DroppedModule, type StdlibPlan } from './stdlib.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../shared/limits.js';
 
 /** What the closure kept, part by part, and why. Paths are absolute. */
 export interface ClosureReport {

@@ -2,15 +2,15 @@ import { closeSync, constants, openSync, readSync, readlinkSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { OptimizerError, SizeLimitError } from '../errors.js';
-import { readBounded } from '../limits.js';
-import { memberPath, safeMembers } from '../member-names.js';
-import type { DroppedMember } from '../report.js';
-import type { TarHeader } from '../tar-header.js';
-import { readAt, spoolTar } from '../tar-spool.js';
-import { indexTree, type TreeIndex } from '../tree-index.js';
-import type { TreeEntry } from '../tree.js';
-import { walkDirectory } from '../walk-directory.js';
+import { OptimizerError, SizeLimitError } from '../shared/errors.js';
+import { readBounded } from '../shared/limits.js';
+import { memberPath, safeMembers } from '../archive/member-names.js';
+import type { DroppedMember } from '../archive/member-names.js';
+import type { TarHeader } from '../archive/tar-header.js';
+import { readAt, spoolTar } from '../archive/tar-spool.js';
+import { indexTree, type TreeIndex } from '../tree/tree-index.js';
+import type { TreeEntry } from '../tree/tree.js';
+import { walkDirectory } from '../tree/walk-directory.js';
 import { ClosureError } from './closure-error.js';
 import { walkPath, type PathNode } from './walk-path.js';
 

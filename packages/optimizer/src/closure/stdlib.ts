@@ -1,9 +1,9 @@
-import { moduleNameOf } from '../distributions.js';
-import { isWithin } from '../tree-index.js';
-import { baseName } from '../tree.js';
+import { moduleNameOf } from '../distributions/distributions.js';
+import { isWithin } from '../tree/tree-index.js';
+import { baseName } from '../tree/tree.js';
 import type { Rootfs } from './rootfs.js';
 import { scanImports, type PythonImport } from './python-imports.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../shared/limits.js';
 
 /** A module left out of the standard library, and why. */
 export interface DroppedModule {

@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
-import { fixedLinkPieces, linkFixes } from '../hard-links.js';
-import type { TarHeader } from '../tar-header.js';
-import { END_OF_ARCHIVE, copyRange, encodeMember, writePieces, type Piece } from '../tar-spool.js';
+import { fixedLinkPieces, linkFixes } from '../archive/hard-links.js';
+import type { TarHeader } from '../archive/tar-header.js';
+import { END_OF_ARCHIVE, copyRange, encodeMember, writePieces, type Piece } from '../archive/tar-spool.js';
 import type { ClosurePlan } from './plan-closure.js';
 import type { RootfsMember } from './rootfs.js';
 

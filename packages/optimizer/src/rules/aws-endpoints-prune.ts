@@ -1,5 +1,5 @@
-import { pruneEndpoints, readEndpointPrefix } from '../metadata.js';
-import { joinPath } from '../tree.js';
+import { pruneEndpoints, readEndpointPrefix } from '../distributions/metadata.js';
+import { joinPath } from '../tree/tree.js';
 import { botocoreData } from './aws-service-data.js';
 import { defineRule, type RuleContext } from './rule.js';
 

@@ -1,4 +1,4 @@
-import { joinPath } from '../tree.js';
+import { joinPath } from '../tree/tree.js';
 import { botocoreData } from './aws-service-data.js';
 import { defineRule } from './rule.js';
 

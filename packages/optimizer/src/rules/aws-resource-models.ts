@@ -1,4 +1,4 @@
-import { baseName, joinPath } from '../tree.js';
+import { baseName, joinPath } from '../tree/tree.js';
 import { botocoreData } from './aws-service-data.js';
 import { defineRule } from './rule.js';
 

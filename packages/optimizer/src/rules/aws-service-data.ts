@@ -1,6 +1,6 @@
-import { ProfileError } from '../errors.js';
-import { CREDENTIAL_SERVICES, keptServices, serviceIssues } from '../profile.js';
-import { baseName, joinPath, type Layout } from '../tree.js';
+import { ProfileError } from '../shared/errors.js';
+import { CREDENTIAL_SERVICES, keptServices, serviceIssues } from '../profile/profile.js';
+import { baseName, joinPath, type Layout } from '../tree/tree.js';
 import { defineRule, type RuleContext } from './rule.js';
 
 /** botocore's data directory in the tree. */

@@ -1,4 +1,4 @@
-import { isWithin } from '../tree-index.js';
+import { isWithin } from '../tree/tree-index.js';
 import { defineRule } from './rule.js';
 
 function depth(p: string): number {

@@ -1,4 +1,4 @@
-import { parentOf } from '../tree.js';
+import { parentOf } from '../tree/tree.js';
 import { defineRule, type RuleContext } from './rule.js';
 
 /**

@@ -1,7 +1,7 @@
-import type { Dist } from '../distributions.js';
-import { protectedReason } from '../protected-paths.js';
-import { isWithin } from '../tree-index.js';
-import { joinPath } from '../tree.js';
+import type { Dist } from '../distributions/distributions.js';
+import { protectedReason } from '../tree/protected-paths.js';
+import { isWithin } from '../tree/tree-index.js';
+import { joinPath } from '../tree/tree.js';
 import { defineRule, type RuleContext } from './rule.js';
 
 /** A top_level.txt name or a script name: one path segment, not `.` or `..`. */

@@ -1,7 +1,7 @@
-import type { Dist } from '../distributions.js';
-import type { Profile } from '../profile.js';
-import type { TreeIndex } from '../tree-index.js';
-import type { Layout } from '../tree.js';
+import type { Dist } from '../distributions/distributions.js';
+import type { Profile } from '../profile/profile.js';
+import type { TreeIndex } from '../tree/tree-index.js';
+import type { Layout } from '../tree/tree.js';
 
 /** `remove` rules take paths out of the tree; `rewrite` rules replace a file's content with a smaller one. */
 export type RuleKind = 'remove' | 'rewrite';

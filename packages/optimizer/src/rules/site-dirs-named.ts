@@ -1,5 +1,5 @@
-import { isWithin } from '../tree-index.js';
-import { baseName } from '../tree.js';
+import { isWithin } from '../tree/tree-index.js';
+import { baseName } from '../tree/tree.js';
 import type { RuleContext } from './rule.js';
 
 /**

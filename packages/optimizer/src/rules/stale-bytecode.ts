@@ -1,5 +1,5 @@
-import { isWithin } from '../tree-index.js';
-import { baseName, joinPath, parentOf, parseBytecodeName } from '../tree.js';
+import { isWithin } from '../tree/tree-index.js';
+import { baseName, joinPath, parentOf, parseBytecodeName } from '../tree/tree.js';
 import { defineRule } from './rule.js';
 
 /** `__pycache__` bytecode whose source is gone (or removed), or that another interpreter wrote. */

@@ -1,4 +1,4 @@
-import { isPackage } from '../tree-index.js';
+import { isPackage } from '../tree/tree-index.js';
 import { defineRule } from './rule.js';
 import { siteDirsNamed } from './site-dirs-named.js';
 

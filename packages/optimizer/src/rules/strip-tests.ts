@@ -1,4 +1,4 @@
-import { isPackage, isWithin } from '../tree-index.js';
+import { isPackage, isWithin } from '../tree/tree-index.js';
 import { defineRule, type RuleContext } from './rule.js';
 import { siteDirsNamed } from './site-dirs-named.js';
 
