@@ -12,9 +12,10 @@
 #   rootfs           the tree the minimal runtime is cut from (base image, runtime user, optimized venv, worker).
 #   closure          @4pass/optimizer's closure of rootfs: the interpreter, the shared libraries it and every extension
 #                    module load, the standard library minus what a service never imports, CA bundle, the user's lines
-#                    of /etc/passwd and /etc/group, an empty /tmp.
+#                    of /etc/passwd and /etc/group, an empty /tmp, and what scanners read: a status.d record and the
+#                    copyright file of each Debian package that owns a kept file, /etc/os-release.
 #   compile-minimal  that tree with its standard library byte-compiled.
-#   minimal          the minimal runtime, FROM scratch. No shell, no package manager, no pip.
+#   minimal          the minimal runtime, FROM scratch. No shell, no package manager (only dpkg's records), no pip.
 #
 # The optimizer steps read `.4pass/` in the build context: `optimizer.cjs` (@4pass/optimizer bundled into one file:
 # its bytes are its cache key) and `profile.json` (the image's optimizer profile). @4pass/builder adds both to the
@@ -139,8 +140,9 @@ RUN --mount=type=bind,from=rootfs,target=/rootfs \
 # --- compile-minimal: bytecode for the closure's standard library ------------------------------------------------------
 # The closure's tree holds the interpreter, its libraries, the standard library (sources, no bytecode) and system files;
 # the venv and the worker come from their own cached stages. The base image's own interpreter (the same binary)
-# compiles the kept standard library by the venv's rule: PY_SOURCES=drop ships it sourceless. /tmp is made 1777 here
-# because there is no shell in the final stage.
+# compiles the kept standard library by the venv's rule: PY_SOURCES=drop ships it sourceless; the sources it drops
+# leave the `.md5sums` of the packages' status.d records (what scanners read), which list only files the image has.
+# /tmp is made 1777 here because there is no shell in the final stage.
 FROM ${PYTHON_IMAGE} AS compile-minimal
 ARG PY_SOURCES=drop
 COPY --from=closure /closure/ /rootfs/
@@ -153,6 +155,12 @@ RUN stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"
             && find "/rootfs${stdlib}" -name '*.py' \( -type f -o -type l \) -delete ;; \
       *) echo "PY_SOURCES must be keep or drop, got '${PY_SOURCES}'" >&2; exit 2 ;; \
     esac \
+ && for sums in /rootfs/var/lib/dpkg/status.d/*.md5sums; do \
+      [ -e "$sums" ] || continue; \
+      while IFS= read -r line; do \
+        if [ -e "/rootfs/${line#*  }" ]; then printf '%s\n' "$line"; fi; \
+      done < "$sums" > "$sums.kept" && mv "$sums.kept" "$sums"; \
+    done \
  && mkdir -p /rootfs/tmp && chmod 1777 /rootfs/tmp
 
 # --- minimal: the minimal runtime -------------------------------------------------------------------------------------

@@ -72,9 +72,9 @@ missing() { ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ] && [ ! 
 
 # --- 1. Node, pnpm and the workspace packages ------------------------------------------------------------------------
 cd "$ROOT"
-command -v node >/dev/null 2>&1 || die "Node.js 20.10 or later is needed (actions/setup-node, nvm, or nodejs.org); none is on PATH"
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=10)?0:1)' \
-  || die "Node.js 20.10 or later is needed; this is $(node --version)"
+command -v node >/dev/null 2>&1 || die "Node.js 20.18 or later is needed (actions/setup-node, nvm, or nodejs.org); none is on PATH"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=18)?0:1)' \
+  || die "Node.js 20.18 or later is needed; this is $(node --version)"
 PNPM_WANTED="$(node -p 'require("./package.json").packageManager.replace(/^pnpm@/, "").replace(/\+.*$/, "")')"
 pnpm_major() { pnpm --version 2>/dev/null | cut -d. -f1; }
 # Any pnpm of the same major (setup-node + pnpm/action-setup, corepack's shim, a global install) is used as is: pnpm
@@ -123,7 +123,9 @@ make_python_standin() {
   as_root "building the $PYTHON_LOCAL root file system (debootstrap)" sh -c "rm -rf '$rootfs' &&
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm '$rootfs' \
       '${DEBIAN_MIRROR:-http://deb.debian.org/debian}' >'$CACHE/debootstrap.log' 2>&1 &&
-    rm -rf '$rootfs'/var/cache/apt/archives/*.deb '$rootfs'/var/lib/apt/lists/* '$rootfs'/usr/share/doc/* '$rootfs'/usr/share/man/* &&
+    rm -rf '$rootfs'/var/cache/apt/archives/*.deb '$rootfs'/var/lib/apt/lists/* '$rootfs'/usr/share/man/* &&
+    find '$rootfs/usr/share/doc' -mindepth 2 ! -type d ! -name copyright -delete &&
+    find '$rootfs/usr/share/doc' -mindepth 2 -type d -empty -delete &&
     ln -sf python3 '$rootfs/usr/bin/python'" || die "debootstrap failed; see $CACHE/debootstrap.log"
   as_root "reading $rootfs" tar --numeric-owner -C "$rootfs" -c . | $DOCKER import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

@@ -1,7 +1,8 @@
 #!/usr/bin/env zx
 // pnpm build:images — build, gate (and push) the images of images.config.json. Thin: parses flags, calls
 // @4pass/builder's runImages, renders its events and report, sets the exit code.
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { minimist } from 'zx';
 // Only the config module at first: flags, the config file and the push settings are checked (exit 2) before the
 // library with its engine and AWS adapters is even loaded, so a usage error answers at once.
@@ -29,12 +30,13 @@ Options:
   --baseline-image REF diff against REF (e.g. latest) of each image's repository in the registry, without pulling
                        it; the report a push stored with it is used as is
   --html FILE          write one self-contained HTML page: size treemaps, import profiles, the baseline diff
+  --sbom DIR           write each image's SBOM (CycloneDX 1.6 JSON, validated) as DIR/<image>.cdx.json
   --no-budget          build and report sizes only: no startup runs, no budget or structure checks
   --no-cache           build without the build cache
   --remeasure          measure every image anew (by default an image id measured before — its facts, start-up
                        runs and smoke run, kept in .image-reports/measurements/ — is not exported or started again)
-  --push               after the gate passed, push sha-<7> of every image (verified), its gate report beside it
-                       and the build cache (--cache-to); never latest: only pnpm release moves it
+  --push               after the gate passed, push sha-<7> of every image (verified), its SBOM and gate report
+                       beside it and the build cache (--cache-to); never latest: only pnpm release moves it
   --registry HOST      push to HOST[:PORT] instead of the configured registry (keeps each repository name);
                        credentials from REGISTRY_USERNAME / REGISTRY_PASSWORD, or ECR tokens for ECR hosts
   --password-stdin     read the registry password from standard input
@@ -60,6 +62,7 @@ const VALUE_FLAGS = [
   'markdown',
   'junit',
   'html',
+  'sbom',
   'baseline',
   'baseline-image',
   'registry',
@@ -143,6 +146,7 @@ const {
   resolveRegistryHost,
   runExit,
   runImages,
+  validateSbom,
 } = await import('@4pass/builder');
 let baseline;
 try {
@@ -199,6 +203,17 @@ if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`
 if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.junit) await writeFile(args.junit, renderJUnitReport(report));
 if (args.html) await writeFile(args.html, renderHtmlReport(report));
+if (args.sbom) {
+  await mkdir(args.sbom, { recursive: true });
+  for (const [image, bom] of Object.entries(result.sboms)) {
+    try {
+      await validateSbom(bom, image);
+    } catch (error) {
+      fail(EXIT.failure, error.message);
+    }
+    await writeFile(join(args.sbom, `${image}.cdx.json`), `${JSON.stringify(bom, null, 2)}\n`);
+  }
+}
 if (process.env.GITHUB_STEP_SUMMARY && args.markdown !== process.env.GITHUB_STEP_SUMMARY)
   await appendFile(process.env.GITHUB_STEP_SUMMARY, markdown);
 const exit = runExit({ result, signal: interrupted?.signal });

@@ -11,8 +11,8 @@ const EXIT = { ok: 0, refused: 1, usage: 2, failure: 3 };
 const HELP = `Usage: pnpm release --from sha-<7> [options]
 
 Releases the image pushed as sha-<7> (by pnpm build:images --push on main) of every image of images.config.json:
-reads the gate report stored next to exactly that image in the registry and refuses unless it is there, describes
-that image and passed; then points latest at the image's manifest in the registry (no rebuild, no pull, no layer
+reads the gate report and the SBOM stored next to exactly that image in the registry and refuses unless both are
+there and describe that image, and the gate passed; then points latest at the image's manifest in the registry (no rebuild, no pull, no layer
 pushed), verifies it, and records the release (who, when, which commit, which report) next to the image. If any image
 is refused, nothing moves. Releasing an older sha is a rollback, and the report says so; releasing the sha latest
 already names moves nothing.

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from '../../harness/exec.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gateReportSchema, type GateReport } from '@4pass/builder';
+import { gateReportSchema, validateSbom, type CycloneDxBom, type GateReport } from '@4pass/builder';
 import { engine } from './helpers.js';
 import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 
@@ -118,7 +118,7 @@ describe('pnpm build:images (the CLI over runImages)', () => {
     expect(r.stderr).toContain('--config needs a value');
   });
 
-  it('builds and gates both example images, writing JSON that validates against the exported type, Markdown and JUnit', async () => {
+  it('builds and gates both example images, writing JSON that validates against the exported type, Markdown, JUnit and SBOMs', async () => {
     const json = join(out, 'report.json');
     const r = await cli([
       '--json',
@@ -127,6 +127,8 @@ describe('pnpm build:images (the CLI over runImages)', () => {
       join(out, 'report.md'),
       '--junit',
       join(out, 'junit.xml'),
+      '--sbom',
+      join(out, 'sbom'),
       '--progress',
       'plain',
     ]);
@@ -150,6 +152,21 @@ describe('pnpm build:images (the CLI over runImages)', () => {
     expect(r.stderr).toMatch(/worker\/build done in \d+\.\ds: \d+ stages? cached/);
     const workerStages = report.images.find((i) => i.name === 'worker')?.build?.stages.map((s) => s.stage) ?? [];
     expect(workerStages).toEqual(expect.arrayContaining(['builder', 'optimizer', 'rootfs', 'closure', 'minimal']));
+    // --sbom: one CycloneDX 1.6 document per image, valid, the one the report summarises.
+    expect((await readdir(join(out, 'sbom'))).sort()).toEqual(['api.cdx.json', 'worker.cdx.json']);
+    for (const image of report.images) {
+      const bom = JSON.parse(await readFile(join(out, 'sbom', `${image.name}.cdx.json`), 'utf8')) as CycloneDxBom;
+      await expect(validateSbom(bom, image.name)).resolves.toBeUndefined();
+      expect(image.sbom).toMatchObject({ serialNumber: bom.serialNumber, components: bom.components?.length });
+      const names = new Set(bom.components?.map((c) => c.name));
+      expect([...names]).toEqual(expect.arrayContaining(['botocore', 'pydantic', 'libc6', 'libssl3', 'zlib1g']));
+      expect(image.sbom?.files).toBeGreaterThan(0); // the application's files under /app, with their SHA-256
+    }
+    // The minimal worker (FROM scratch) is checked for what scanners see; the API (on the slim base) is not, by default.
+    const visible = (name: string) =>
+      report.images.find((i) => i.name === name)?.checks.find((c) => c.id === 'scannerVisible');
+    expect(visible('worker')).toMatchObject({ status: 'pass', actual: 0 });
+    expect(visible('api')).toBeUndefined();
   });
 
   describe('--push --registry to a real registry', () => {
@@ -189,10 +206,11 @@ describe('pnpm build:images (the CLI over runImages)', () => {
       // Next to the image: its gate report, under the tag that names the image's digest (for releases and
       // --baseline-image). latest is not pushed: only a release moves it.
       const digest = (await registry.manifestDigest('4pass/worker', `sha-${sha.slice(0, 7)}`)) as string;
+      const hex = digest.slice('sha256:'.length);
       expect((await registry.listTags('4pass/worker'))?.sort()).toEqual(
-        [`sha-${sha.slice(0, 7)}`, `sha256-${digest.slice('sha256:'.length)}.report`].sort(),
+        [`sha-${sha.slice(0, 7)}`, `sha256-${hex}.report`, `sha256-${hex}.sbom`].sort(),
       );
-      expect(r.stderr).toContain(`report stored as sha256-${digest.slice('sha256:'.length)}.report`);
+      expect(r.stderr).toContain(`SBOM stored as sha256-${hex}.sbom, report stored as sha256-${hex}.report`);
       expect(await registry.manifestDigest('4pass/worker', 'latest')).toBeUndefined();
     });
 

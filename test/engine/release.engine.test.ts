@@ -3,7 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReleaseRecord, ReleaseReport } from '@4pass/builder';
+import {
+  validateSbom,
+  type CycloneDxBom,
+  type GateReport,
+  type ReleaseRecord,
+  type ReleaseReport,
+} from '@4pass/builder';
 import { loadArtifact, storeArtifact, imageSubject } from '../../packages/builder/src/push/image-artifacts.js';
 import { RegistryHttpClient } from '../../packages/builder/src/push/registry-http-client.js';
 import { execa } from '../../harness/exec.js';
@@ -94,10 +100,22 @@ afterAll(async () => {
 });
 
 describe('pnpm build:images --push, then pnpm release (real registry)', () => {
-  it('--push pushes sha-<7> with its gate report next to it, and no latest', async () => {
+  it('--push pushes sha-<7> with its SBOM and gate report next to it (the report linking the SBOM), and no latest', async () => {
     const digest = await push('a');
-    expect(await tags()).toEqual([tagOf('a'), `sha256-${digest.slice(7)}.report`].sort());
+    const hex = digest.slice(7);
+    expect(await tags()).toEqual([tagOf('a'), `sha256-${hex}.report`, `sha256-${hex}.sbom`].sort());
     expect(await latest()).toBeUndefined();
+    const sbom = await loadArtifact(client, { kind: 'sbom', name: repository, imageDigest: digest });
+    const report = await loadArtifact(client, { kind: 'report', name: repository, imageDigest: digest });
+    await expect(validateSbom(sbom?.content as CycloneDxBom)).resolves.toBeUndefined();
+    const image = (report?.content as GateReport).images[0]!;
+    expect(image.sbom).toMatchObject({
+      format: 'CycloneDX',
+      specVersion: '1.6',
+      serialNumber: (sbom?.content as CycloneDxBom).serialNumber,
+      stored: { tag: `sha256-${hex}.sbom`, digest: sbom?.digest },
+    });
+    expect((sbom?.content as CycloneDxBom).metadata.component?.['bom-ref']).toBe(image.imageId);
   });
 
   it('release moves latest to exactly the pushed digest, marks it released and records it next to the image', async () => {
@@ -114,8 +132,18 @@ describe('pnpm build:images --push, then pnpm release (real registry)', () => {
       rollback: false,
     });
     expect(r.stdout).toContain(`Result: RELEASED ${tagOf('a')} as latest: 1 image`);
+    expect(r.image?.checks.map((c) => `${c.id}:${c.status}`)).toEqual(
+      expect.arrayContaining(['sbom:pass', 'sbom-content:pass']),
+    );
     expect(await tags()).toEqual(
-      [tagOf('a'), 'latest', `release-${tagOf('a')}`, `sha256-${digest.slice(7)}.report`, r.image?.record?.tag].sort(),
+      [
+        tagOf('a'),
+        'latest',
+        `release-${tagOf('a')}`,
+        `sha256-${digest.slice(7)}.report`,
+        `sha256-${digest.slice(7)}.sbom`,
+        r.image?.record?.tag,
+      ].sort(),
     );
     const record = await loadArtifact(client, {
       kind: 'release',
@@ -174,16 +202,25 @@ describe('pnpm build:images --push, then pnpm release (real registry)', () => {
     expect(await latest()).toBe(digests.a);
   });
 
-  it('refuses a sha that was never gated, one whose gate failed, and one never pushed: exit 1, nothing moves', async () => {
+  it('refuses a sha without its SBOM, one never gated, one whose gate failed, one never pushed: exit 1, nothing moves', async () => {
     const digest = await push('c');
+    const remove = (manifest: string) =>
+      fetch(`http://${registry.host}/v2/${repository}/manifests/${manifest}`, {
+        method: 'DELETE',
+        headers: { Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}` },
+      });
+    // A passing gate report, but no SBOM next to the image.
+    const sbom = await loadArtifact(client, { kind: 'sbom', name: repository, imageDigest: digest });
+    expect((await remove(sbom?.digest as string)).status).toBe(202);
+    const noSbom = await release('c');
+    expect(noSbom.exitCode, noSbom.stderr).toBe(1);
+    expect(noSbom.image?.checks.find((c) => c.status === 'fail')?.id).toBe('sbom');
+    expect(noSbom.stdout).toMatch(/✗ sbom: no SBOM is stored for sha256:\w+: it was never gated/);
+    expect(await latest()).toBe(digests.a);
+
     const stored = await loadArtifact(client, { kind: 'report', name: repository, imageDigest: digest });
     // Never gated: the sha image without a report next to it.
-    const reportDigest = stored?.digest as string;
-    const deleted = await fetch(`http://${registry.host}/v2/${repository}/manifests/${reportDigest}`, {
-      method: 'DELETE',
-      headers: { Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}` },
-    });
-    expect(deleted.status).toBe(202);
+    expect((await remove(stored?.digest as string)).status).toBe(202);
     const never = await release('c');
     expect(never.exitCode, never.stderr).toBe(1);
     expect(never.image?.status).toBe('refused');

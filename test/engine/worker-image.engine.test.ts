@@ -159,6 +159,10 @@ describe('worker image: builder → optimizer → minimal runtime FROM scratch',
     expect(closure?.ldSoCache.kept).toBe(false);
     expect(closure?.caBundle).toBe('/etc/ssl/certs/ca-certificates.crt');
     expect(closure?.after.bytes).toBeLessThan(closure?.before.bytes ?? 0);
+    // The Debian packages behind the kept files, recorded for scanners (status.d).
+    expect(closure?.packages.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['libc6', 'libssl3', 'libffi8', 'zlib1g', 'ca-certificates', 'python3.11-minimal']),
+    );
   });
 
   it('passes the in-image checks as its user with a read-only root filesystem, writing nothing', async () => {
@@ -194,6 +198,29 @@ describe('worker image: builder → optimizer → minimal runtime FROM scratch',
     }
     expect(resolveTreePath(facts.tree, '/opt/venv/bin/python')?.path).toMatch(/^\/usr(\/local)?\/bin\/python3\.\d+$/);
     expect(facts.sizeBytes).toBeLessThan(60_000_000);
+    // Of dpkg only what scanners read: one status.d record (and md5sums) per package, no database, no info/.
+    const dpkg = [...facts.tree.keys()].filter(
+      (p) => p.startsWith('/var/lib/dpkg/') && facts.tree.get(p)?.type === 'file',
+    );
+    expect(dpkg.length).toBeGreaterThan(10);
+    expect(
+      dpkg.every((p) => /^\/var\/lib\/dpkg\/status\.d\/[^/]+$/.test(p)),
+      dpkg.join(', '),
+    ).toBe(true);
+    expect(dpkg).toEqual(
+      expect.arrayContaining(['/var/lib/dpkg/status.d/libc6', '/var/lib/dpkg/status.d/libc6.md5sums']),
+    );
+    expect(facts.contents?.os).toMatchObject({ id: 'debian' });
+    // Each record lists only files the image has (the standard library's dropped sources are gone from them too).
+    const kept = new Map([...(facts.knownLayers?.values() ?? [])].flatMap((layer) => [...layer.files]));
+    expect(kept.get('/var/lib/dpkg/status.d/libc6.md5sums')?.toString()).toMatch(/libc\.so\.6\n/);
+    for (const sums of dpkg.filter((p) => p.endsWith('.md5sums'))) {
+      for (const line of (kept.get(sums)?.toString() ?? '').split('\n').filter(Boolean)) {
+        const listed = `/${line.slice(line.indexOf('  ') + 2)}`;
+        expect(resolveTreePath(facts.tree, listed)?.type, `${sums}: ${listed}`).toBe('file');
+      }
+    }
+    expect(facts.contents?.elf.unowned).toEqual([]);
   });
 
   it('verifies TLS with its CA bundle: an untrusted server fails, a trusted one passes (loopback, no network)', async () => {

@@ -103,7 +103,9 @@ export {
   type LayerFacts,
 } from './inspect/inspect-image.js';
 export type { EntryType, Inefficiency, LayerEntry, TreeEntry } from './inspect/analyze-layers.js';
-export type { ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { HashedFile, ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { ElfOwnership } from './inspect/elf-owners.js';
+export type { OsRelease } from './inspect/os-release.js';
 export type { DistributionPath, PythonDistribution } from './inspect/python-distributions.js';
 export type { DebianPackage } from './inspect/debian-packages.js';
 export type { KnownLayer } from './inspect/registry-image.js';
@@ -138,6 +140,7 @@ export {
   type LayerReport,
   type PathChange,
   type PushReport,
+  type SbomReport,
   type SizeChange,
   type StartupReport,
 } from './report/gate-report.js';
@@ -149,6 +152,16 @@ export type {
   PathSizeChange,
 } from './report/contents-report.js';
 export type { Check, CheckStatus, CheckUnit } from './budgets/check.js';
+
+// The SBOM of every image (CycloneDX 1.6 JSON, from its contents): `RunImagesResult.sboms`, stored with a push.
+export {
+  imageSbom,
+  type CycloneDxBom,
+  type CycloneDxComponent,
+  type ImageSbomOptions,
+  type SbomFacts,
+} from './sbom/image-sbom.js';
+export { SbomValidationError, validateSbom } from './sbom/validate-sbom.js';
 export { loadGateReport, parseGateReport } from './report/load-report.js';
 export { runExit, RUN_EXIT, type RunExit } from './pipeline/run-exit.js';
 export { renderTextReport, type RenderTextOptions } from './report/render-text.js';
@@ -161,8 +174,8 @@ export {
   type RenderHtmlOptions,
 } from './report/render-html.js';
 
-// Tags and push: sha-<7> pushed and verified, its gate report stored next to it; ECR or any registry. `latest` is moved
-// only by a release.
+// Tags and push: sha-<7> pushed and verified, its SBOM and gate report stored next to it; ECR or any registry. `latest`
+// is moved only by a release.
 export { resolveTags, type ResolvedTags, type ResolveTagsOptions, type ShaSource } from './push/tags.js';
 export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
 export {

@@ -57,6 +57,7 @@ export {
   type ClosureOptionsInput,
 } from './profile/closure-options.js';
 export type { ClosureReport } from './closure/plan-closure.js';
+export type { PackageRecord } from './closure/package-records.js';
 export type { ClosurePart } from './closure/claims.js';
 export type { ClosureLibrary, LibraryVia } from './closure/elf-closure.js';
 export type { DroppedImport, DroppedModule } from './closure/stdlib.js';

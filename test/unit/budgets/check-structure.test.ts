@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type LayerEntry, type StructureConfig } from '@4pass/builder';
+import { parseConfig, type ImageFacts, type LayerEntry, type StructureConfig } from '@4pass/builder';
 import {
   checkStructure,
   findBotocoreServices,
@@ -235,5 +235,44 @@ describe('credentials', () => {
     expect(checkStructure(leaky, structureOf({ noSecrets: false })).find((c) => c.id === 'noSecrets')?.status).toBe(
       'skip',
     );
+  });
+});
+
+describe('scannerVisible', () => {
+  const base = { python: [], paths: [], pythonStdlib: [], sourcesWithoutBytecode: 0 };
+  const libc = { name: 'libc6', version: '2.36-9', sizeBytes: 1, sizeFrom: 'files' as const, fileCount: 1, layer: 0 };
+  const os = { id: 'debian', version: '12.15' };
+  const check = (contents: ImageFacts['contents']) =>
+    checkStructure(factsFixture({ contents }), structureOf({ scannerVisible: true, noSecrets: false })).find(
+      (c) => c.id === 'scannerVisible',
+    );
+
+  it('passes when every ELF file belongs to a visible package and the distribution is named', () => {
+    expect(check({ ...base, debian: [libc], os, elf: { files: 12, unowned: [] } })).toMatchObject({
+      status: 'pass',
+      actual: 0,
+      message:
+        'all 12 ELF files belong to packages a scanner sees (1 Debian packages, 0 Python distributions, debian 12.15)',
+    });
+  });
+
+  it('fails naming the ELF files no visible package owns, and Debian packages without os-release', () => {
+    const unowned = ['/usr/bin/a', '/usr/bin/b', '/usr/bin/c', '/usr/bin/d'];
+    expect(check({ ...base, debian: [libc], elf: { files: 40, unowned } })).toMatchObject({
+      status: 'fail',
+      level: 'fail',
+      actual: 5,
+      limit: 0,
+      message:
+        '4 of 40 ELF files belong to no package a scanner can see: /usr/bin/a, /usr/bin/b, /usr/bin/c (+1 more); ' +
+        '1 Debian packages but no /etc/os-release: scanners cannot match them to advisories',
+      details: unowned,
+    });
+  });
+
+  it('is off unless asked for (images FROM scratch ask by default: see the budgets stage)', () => {
+    const off = checkStructure(factsFixture({}), structureOf({ noSecrets: false }));
+    expect(off.map((c) => c.id)).not.toContain('scannerVisible');
+    expect(check(undefined)).toMatchObject({ status: 'skip', message: 'contents not read' });
   });
 });

@@ -261,10 +261,12 @@ describe('loadConfig', () => {
         healthcheckIntervalMs: 100,
       },
       paths: [],
+      sbom: { files: [] },
       budgets: { pathSizes: {} },
       structure: { absentPaths: [], presentPaths: [], noSecrets: true },
     });
     expectTypeOf<ImageConfig['pipeline']>().toEqualTypeOf<'docker' | 'worker'>();
+    expectTypeOf<ImageConfig['sbom']['files']>().toEqualTypeOf<string[]>();
     expectTypeOf<ImageConfig['buildArgs']>().toEqualTypeOf<Record<string, string>>();
     expectTypeOf<StartupConfig['timeoutMs']>().toEqualTypeOf<number>();
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -212,6 +213,112 @@ describe('closure of a Debian python3 layout (/usr/bin/python3.11, /usr/lib/pyth
     const { before: _a, ...tarReport } = result.tarReport;
     const { before: _b, ...dirReport } = result.dirReport;
     expect(tarReport).toEqual(dirReport);
+  });
+});
+
+/** A dpkg database for the Debian layout: who installed which of its files (merged /usr: lists name /lib/…). */
+const ML = 'lib/x86_64-linux-gnu';
+const DPKG: Record<string, string | { link: string }> = {
+  'var/lib/dpkg/status':
+    [
+      'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u14\n' +
+        'Conffiles:\n /etc/ld.so.conf.d/x86_64-linux-gnu.conf d4e7a7b88a71b5ffd9e2644e71a0cfab\n' +
+        'Description: GNU C Library: Shared libraries\n Contains the standard libraries.',
+      'Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1',
+      'Package: libncursesw6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 6.4-4',
+      'Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.20-1~deb12u2\n' +
+        'Conffiles:\n /etc/ssl/openssl.cnf fe1993ec22f6b8a46cb9706acd8fc68f',
+      'Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u15',
+      'Package: ca-certificates\nStatus: install ok installed\nArchitecture: all\nVersion: 20230311+deb12u1',
+      'Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1',
+    ].join('\n\n') + '\n',
+  'var/lib/dpkg/info/libc6:amd64.list': `/.\n/lib\n/${ML}\n/${ML}/libc.so.6\n/${ML}/libm.so.6\n/${ML}/libanl.so.1\n/usr/share/doc/libc6/copyright\n`,
+  'var/lib/dpkg/info/libc6:amd64.md5sums':
+    `11111111111111111111111111111111  ${ML}/libc.so.6\n22222222222222222222222222222222  ${ML}/libm.so.6\n` +
+    `33333333333333333333333333333333  ${ML}/libanl.so.1\n44444444444444444444444444444444  usr/share/doc/libc6/copyright\n`,
+  'var/lib/dpkg/info/zlib1g:amd64.list': `/${ML}/libz.so.1.2.13\n/${ML}/libz.so.1\n`,
+  'var/lib/dpkg/info/zlib1g:amd64.md5sums': `55555555555555555555555555555555  ${ML}/libz.so.1.2.13\n`,
+  'var/lib/dpkg/info/libncursesw6:amd64.list': `/${ML}/libncursesw.so.6\n/usr/share/doc/libncursesw6/copyright\n`,
+  'var/lib/dpkg/info/openssl.list': '/etc/ssl/openssl.cnf\n/usr/bin/openssl\n',
+  'var/lib/dpkg/info/base-files.list': '/etc/os-release\n/usr/lib/os-release\n/etc/debian_version\n',
+  'var/lib/dpkg/info/base-files.md5sums': '66666666666666666666666666666666  usr/lib/os-release\n',
+  // The bundle is made by its postinst from these, so no list names it.
+  'var/lib/dpkg/info/ca-certificates.list': '/usr/share/ca-certificates/mozilla/ACCVRAIZ1.crt\n',
+  'usr/share/doc/libc6/copyright': 'Files: *\nLicense: LGPL-2.1+\n',
+  'usr/share/doc/libncursesw6/copyright': 'License: X11\n',
+  'usr/lib/os-release': 'ID=debian\nVERSION_ID="12"\n',
+  'etc/os-release': { link: '../usr/lib/os-release' },
+  'etc/debian_version': '12.15\n',
+};
+
+describe('closure records for scanners (status.d, distroless style)', () => {
+  let result: Awaited<ReturnType<typeof closureBoth>>;
+  let byName: Map<string, Member>;
+  beforeAll(async () => {
+    result = await closureBoth(await fakeRootfs('dpkg', 'debian', DPKG));
+    byName = new Map(result.tarMembers.map((m) => [m.name.replace(/^\.\//, ''), m]));
+  });
+
+  it('records each package that owns a kept file, with its copyright file and the distribution, nothing else of dpkg', () => {
+    const kept = files(result.tarMembers);
+    const d = 'var/lib/dpkg/status.d';
+    expect(
+      kept.filter((p) => p.startsWith('var/') || p.startsWith('usr/share/doc') || /os-release|debian_v/.test(p)),
+    ).toEqual(
+      [
+        ...['base-files', 'ca-certificates', 'libc6', 'openssl', 'zlib1g'].flatMap((n) => [
+          `${d}/${n}`,
+          `${d}/${n}.md5sums`,
+        ]),
+        'usr/share/doc/libc6/copyright',
+        'etc/os-release',
+        'usr/lib/os-release',
+        'etc/debian_version',
+      ].sort(),
+    );
+    // libncursesw6's library was left out (with _curses): no record, no copyright.
+    expect(result.tarReport.packages).toEqual([
+      { name: 'base-files', version: '12.4+deb12u15', files: 3 },
+      { name: 'ca-certificates', version: '20230311+deb12u1', files: 1 },
+      { name: 'libc6', version: '2.36-9+deb12u14', files: 3 }, // libc, libm, copyright (/lib is a directory to dpkg)
+      { name: 'openssl', version: '3.0.20-1~deb12u2', files: 1 },
+      { name: 'zlib1g', version: '1:1.2.13.dfsg-1', files: 2 },
+    ]);
+    expect(formatClosureReport(result.tarReport)).toContain(
+      'Debian packages recorded for scanners (/var/lib/dpkg/status.d): base-files 12.4+deb12u15, ca-certificates',
+    );
+  });
+
+  it("writes each package's status paragraph (no Conffiles) and the md5sums of its kept files only", () => {
+    const d = 'var/lib/dpkg/status.d';
+    expect(byName.get(`${d}/libc6`)).toMatchObject({ type: '0', mode: 0o644 });
+    expect(byName.get(`${d}/libc6`)?.content).toBe(
+      'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u14\n' +
+        'Description: GNU C Library: Shared libraries\n Contains the standard libraries.\n',
+    );
+    // libanl.so.1 was not kept; the copyright was.
+    expect(byName.get(`${d}/libc6.md5sums`)?.content).toBe(
+      `11111111111111111111111111111111  ${ML}/libc.so.6\n22222222222222222222222222222222  ${ML}/libm.so.6\n` +
+        '44444444444444444444444444444444  usr/share/doc/libc6/copyright\n',
+    );
+    // A kept conffile gets its line from the Conffiles field.
+    expect(byName.get(`${d}/openssl.md5sums`)?.content).toBe('fe1993ec22f6b8a46cb9706acd8fc68f  etc/ssl/openssl.cnf\n');
+    // The CA bundle ca-certificates' postinst made: recorded as its, with the bundle's MD5.
+    const bundle = byName.get('etc/ssl/certs/ca-certificates.crt')?.content ?? '';
+    const md5 = createHash('md5').update(bundle).digest('hex');
+    expect(byName.get(`${d}/ca-certificates.md5sums`)?.content).toBe(`${md5}  etc/ssl/certs/ca-certificates.crt\n`);
+  });
+
+  it('writes the same records from a directory and from a tar stream, counted in what was written', () => {
+    const contents = (ms: Member[]) =>
+      ms
+        .filter((m) => m.type !== '5')
+        .map((m) => [m.name.replace(/^\.\//, ''), m.content, m.linkname])
+        .sort();
+    expect(contents(result.dirMembers)).toEqual(contents(result.tarMembers));
+    const written = result.tarMembers.filter((m) => m.type !== '5');
+    expect(result.tarReport.written.files).toBe(written.length);
+    expect(result.tarReport.written.bytes).toBe(written.reduce((a, m) => a + m.content.length, 0));
   });
 });
 

@@ -66,8 +66,10 @@ describe('artifacts stored next to an image', () => {
   });
 
   it('tags each kind by the image digest; a release record per release, with its qualifier', () => {
-    expect(Object.keys(IMAGE_ARTIFACTS)).toEqual(['report', 'release']);
+    expect(Object.keys(IMAGE_ARTIFACTS)).toEqual(['report', 'sbom', 'release']);
     expect(artifactTag('report', DIGEST)).toBe(`sha256-${HEX}.report`);
+    expect(artifactTag('sbom', DIGEST)).toBe(`sha256-${HEX}.sbom`);
+    expect(IMAGE_ARTIFACTS.sbom.artifactType).toBe('application/vnd.cyclonedx+json');
     expect(artifactTag('release', DIGEST, '20250102-030405')).toBe(`sha256-${HEX}.release-20250102-030405`);
     expect(() => artifactTag('report', 'latest')).toThrow(RangeError);
   });

@@ -185,8 +185,28 @@ describe('promoteImage refuses, and then nothing moves', () => {
       return a.tag;
     });
     expect(error.message).toMatch(/no gate report is stored for sha256:[0-9a-f]{64}: it was never gated/);
-    expect(error.checks.map((c) => `${c.id}:${c.status}`)).toEqual(['image:pass', 'report:fail']);
+    expect(error.checks.map((c) => `${c.id}:${c.status}`)).toEqual(['image:pass', 'report:fail', 'sbom:fail']);
     expect(puts).toEqual([]);
+  });
+
+  it('a gated sha whose SBOM is missing, or describes another image', async () => {
+    const gate = { name: NAME, image: 'api', sha: SHA_A, created: '2025-05-01T00:00:00Z' };
+    const missing = await refused(async (registry) => (await pushGated(registry, { ...gate, sbom: false })).tag);
+    expect(missing.error.checks.map((c) => `${c.id}:${c.status}`)).toEqual([
+      'image:pass',
+      'report:pass',
+      'report-digest:pass',
+      'report-pass:pass',
+      'sbom:fail',
+    ]);
+    expect(missing.error.message).toMatch(/no SBOM is stored for sha256:[0-9a-f]{64}: it was never gated/);
+    expect(missing.puts).toEqual([]);
+
+    const other = await refused(async (registry) => (await pushGated(registry, { ...gate, sbom: 'other' })).tag);
+    expect(other.error.checks.find((c) => c.status === 'fail')).toMatchObject({
+      id: 'sbom-content',
+      message: expect.stringMatching(/the SBOM at sha256-\w+\.sbom describes sha256:9{64}, not this image/),
+    });
   });
 
   it('a sha whose gate failed', async () => {

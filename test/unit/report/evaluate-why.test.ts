@@ -18,7 +18,11 @@ const worker = JSON.parse(fixture('reports/worker-contents.json')) as {
   contents: ContentsReport;
   pythonStdlib: string[];
 };
-const contents: ImageContents = { ...worker.contents, pythonStdlib: worker.pythonStdlib };
+const contents: ImageContents = {
+  ...worker.contents,
+  pythonStdlib: worker.pythonStdlib,
+  elf: { files: 0, unowned: [] },
+};
 
 const config = parseConfig(
   {

@@ -7,8 +7,8 @@ import { describeSecretFinding, scanSecrets } from '../secrets/scan-secrets.js';
 
 /**
  * Structure checks, like container-structure-test plus what it lacks: non-root user, HEALTHCHECK, paths absent or
- * present in the final tree, the exact set of botocore data services, and no credentials in ENV, labels, history or
- * conventional credential files.
+ * present in the final tree, the exact set of botocore data services, no credentials in ENV, labels, history or
+ * conventional credential files, and that scanners can see what the image's executables and libraries are.
  * Structure checks always fail at level `fail`.
  */
 export function checkStructure(facts: ImageFacts, structure: StructureConfig, startup?: StartupResult): Check[] {
@@ -20,6 +20,7 @@ export function checkStructure(facts: ImageFacts, structure: StructureConfig, st
   for (const p of structure.presentPaths) checks.push(pathCheck(facts, p, 'present'));
   if (structure.botocoreServices) checks.push(botocoreCheck(facts, structure.botocoreServices));
   checks.push(secretsCheck(facts, structure.noSecrets));
+  if (structure.scannerVisible) checks.push(scannerVisibleCheck(facts));
   return checks;
 }
 
@@ -245,5 +246,49 @@ function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
     unit: 'count',
     message: findings.length === 1 ? (lines[0] as string) : `${findings.length} credentials found: ${lines[0]}; …`,
     details: lines,
+  };
+}
+
+/**
+ * Every ELF file belongs to a package a scanner can see (a Debian package in dpkg's `status` or `status.d` whose file
+ * list names it, a Python distribution with METADATA whose RECORD does), and Debian packages come with the
+ * `/etc/os-release` scanners need to match them against their distribution's advisories.
+ */
+function scannerVisibleCheck(facts: ImageFacts): Check {
+  const id = 'scannerVisible';
+  const contents = facts.contents;
+  if (!contents)
+    return { ...base, id, status: 'skip', actual: null, limit: 0, unit: 'count', message: 'contents not read' };
+  const { files, unowned } = contents.elf;
+  const problems = unowned.length;
+  const noOs = contents.debian.length > 0 && !contents.os;
+  const seen = `${contents.debian.length} Debian packages, ${contents.python.length} Python distributions`;
+  if (problems === 0 && !noOs)
+    return {
+      ...base,
+      id,
+      status: 'pass',
+      actual: 0,
+      limit: 0,
+      unit: 'count',
+      message: `all ${files} ELF files belong to packages a scanner sees (${seen}${contents.os ? `, ${contents.os.id} ${contents.os.version ?? ''}`.trimEnd() : ''})`,
+    };
+  const shown = unowned.slice(0, 3).join(', ') + (problems > 3 ? ` (+${problems - 3} more)` : '');
+  const message = [
+    problems > 0 && `${problems} of ${files} ELF files belong to no package a scanner can see: ${shown}`,
+    noOs &&
+      `${contents.debian.length} Debian packages but no /etc/os-release: scanners cannot match them to advisories`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return {
+    ...base,
+    id,
+    status: 'fail',
+    actual: problems + (noOs ? 1 : 0),
+    limit: 0,
+    unit: 'count',
+    message,
+    ...(problems > 0 && { details: unowned.slice(0, 20) }),
   };
 }

@@ -13,7 +13,7 @@ export type CheckUnit = 'bytes' | 'ms' | 'count' | 'ratio' | 'percent';
 export interface Check {
   /** Stable id: `size`, `compressedSize`, `layers`, `wastedBytes`, `efficiency`, `startupMedian`, `startupP95`,
    * `pathSize:/opt/venv`, `growth`, `startup`, `nonRoot`, `healthcheck`, `absentPath:/x`, `presentPath:/x`,
-   * `botocoreServices`, `noSecrets`. */
+   * `botocoreServices`, `noSecrets`, `scannerVisible`. */
   id: string;
   status: CheckStatus;
   actual: number | string | null;

@@ -92,6 +92,18 @@ const structureSchema = z
     botocoreServices: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'is not a botocore service name')).optional(),
     /** No credentials in ENV, labels or history (on unless `false`). */
     noSecrets: z.boolean().optional(),
+    /**
+     * Every ELF file belongs to a package a scanner can see (dpkg's database, a dist-info); default on for images
+     * whose final stage is `FROM scratch`.
+     */
+    scannerVisible: z.boolean().optional(),
+  })
+  .strict();
+
+const sbomSchema = z
+  .object({
+    /** The application's own files: every regular file under these paths is listed in the SBOM with its SHA-256. */
+    files: z.array(absPath).default([]),
   })
   .strict();
 
@@ -142,6 +154,8 @@ const imageSchema = z
     startup: startupSchema.optional(),
     /** Paths whose sizes are measured (the keys of `budgets.pathSizes` are added). */
     paths: z.array(absPath).optional(),
+    /** What the image's SBOM (CycloneDX) lists besides its packages. */
+    sbom: sbomSchema.prefault({}),
     budgets: budgetsSchema.optional(),
     structure: structureSchema.optional(),
   })

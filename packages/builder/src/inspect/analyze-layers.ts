@@ -17,6 +17,8 @@ export interface LayerEntry {
   type: EntryType;
   mode: number;
   linkname?: string;
+  /** A regular file that starts with the ELF magic (an executable or shared library), seen as the layer streamed by. */
+  elf?: true;
 }
 
 /** A node of the final (stacked) file tree. */
@@ -28,6 +30,8 @@ export interface TreeEntry {
   /** Index of the layer that provides this version of the path (-1 for implicit parent directories). */
   layer: number;
   linkname?: string;
+  /** An ELF file (see {@link LayerEntry.elf}). */
+  elf?: true;
 }
 
 /** A path with bytes wasted: copies hidden by a later layer (overwritten or deleted). */
@@ -171,6 +175,7 @@ class LayerStack {
       mode: entry.mode,
       layer: index,
       ...(entry.linkname !== undefined && { linkname: entry.linkname }),
+      ...(entry.elf && { elf: true as const }),
     });
     this.link(entry.path);
   }

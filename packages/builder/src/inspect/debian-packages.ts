@@ -1,17 +1,23 @@
 import { normalizeImagePath } from '../paths/normalize-image-path.js';
 import type { TreeEntry } from './analyze-layers.js';
+import { copyrightLicenses } from './debian-copyright.js';
 import type { ReadFile } from './python-distributions.js';
 
 /**
- * The Debian packages of an image: `/var/lib/dpkg/status` (or distroless' `/var/lib/dpkg/status.d/*`) for names,
- * versions and `Installed-Size`, and `/var/lib/dpkg/info/<name>[:<arch>].list` for the files each installed, sized
- * from the final tree (so files deleted later are not counted). Pure.
+ * The Debian packages of an image: `/var/lib/dpkg/status` (or distroless' `/var/lib/dpkg/status.d/<name>`) for names,
+ * versions, source packages and `Installed-Size`; `/var/lib/dpkg/info/<name>[:<arch>].list` (or the `.md5sums` beside
+ * a `status.d` entry, as distroless images and our minimal runtime ship them) for the files each installed, sized from
+ * the final tree (so files deleted later are not counted); `/usr/share/doc/<name>/copyright` for licenses. Pure.
  */
 
 export interface DebianPackage {
   name: string;
   version: string;
   architecture?: string;
+  /** The source package as dpkg writes it (`bzip2 (1.0.8-5)`, or just `bzip2`); absent when it is the package's name. */
+  source?: string;
+  /** License names of its copyright file (Debian's short names, e.g. `GPL-2+`), when the image keeps one. */
+  licenses?: string[];
   /** Regular-file bytes of the final tree listed by the package's `.list`; `Installed-Size` × 1024 without one. */
   sizeBytes: number;
   /** Where `sizeBytes` comes from. */
@@ -27,6 +33,7 @@ interface StatusEntry {
   name: string;
   version: string;
   architecture?: string;
+  source?: string;
   installedSizeKiB?: number;
 }
 
@@ -44,10 +51,12 @@ export function parseDpkgStatus(text: string): StatusEntry[] {
     if (!name || (status !== undefined && !/\binstalled$/.test(status))) continue;
     const size = Number(fields.get('installed-size'));
     const architecture = fields.get('architecture');
+    const source = fields.get('source');
     out.push({
       name,
       version: fields.get('version') ?? '',
       ...(architecture && { architecture }),
+      ...(source && { source }),
       ...(Number.isFinite(size) && fields.has('installed-size') && { installedSizeKiB: size }),
     });
   }
@@ -56,13 +65,15 @@ export function parseDpkgStatus(text: string): StatusEntry[] {
 
 const STATUS = '/var/lib/dpkg/status';
 const STATUS_D = '/var/lib/dpkg/status.d/';
+const MD5SUMS = '.md5sums';
 
 function statusEntries(tree: ReadonlyMap<string, TreeEntry>, read: ReadFile): StatusEntry[] {
   const texts: string[] = [];
   const main = read(STATUS);
   if (main !== undefined) texts.push(main.toString());
   for (const node of tree.values()) {
-    if (node.type === 'file' && node.path.startsWith(STATUS_D)) {
+    // status.d holds one status paragraph per package, and beside it the package's `<name>.md5sums`.
+    if (node.type === 'file' && node.path.startsWith(STATUS_D) && !node.path.endsWith(MD5SUMS)) {
       const t = read(node.path);
       if (t !== undefined) texts.push(t.toString());
     }
@@ -70,17 +81,42 @@ function statusEntries(tree: ReadonlyMap<string, TreeEntry>, read: ReadFile): St
   return texts.flatMap(parseDpkgStatus);
 }
 
-function listFile(entry: StatusEntry, read: ReadFile): string[] | undefined {
-  const text =
-    read(`/var/lib/dpkg/info/${entry.name}.list`) ??
-    (entry.architecture ? read(`/var/lib/dpkg/info/${entry.name}:${entry.architecture}.list`) : undefined);
-  return text === undefined ? undefined : text.toString().split(/\r?\n/).filter(Boolean);
+/** The paths of an `md5sums` file (`<md5>  <path without the leading slash>`), made absolute. */
+export function parseMd5sums(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf('  ');
+    if (at > 0 && at + 2 < line.length) out.push(`/${line.slice(at + 2)}`);
+  }
+  return out;
+}
+
+/**
+ * The files a package installed, as dpkg names them: `info/<name>[:<arch>].list`, else the `<name>.md5sums` beside
+ * its `status.d` entry; undefined when the image keeps neither.
+ */
+export function packageFiles(entry: { name: string; architecture?: string }, read: ReadFile): string[] | undefined {
+  const names = [entry.name, ...(entry.architecture ? [`${entry.name}:${entry.architecture}`] : [])];
+  for (const name of names) {
+    const list = read(`/var/lib/dpkg/info/${name}.list`);
+    if (list !== undefined) return list.toString().split(/\r?\n/).filter(Boolean);
+  }
+  for (const name of names) {
+    const sums = read(`${STATUS_D}${name}${MD5SUMS}`);
+    if (sums !== undefined) return parseMd5sums(sums.toString());
+  }
+  return undefined;
 }
 
 /** Reads the image's Debian packages; `[]` when it has no dpkg database. Largest first. */
 export function readDebianPackages(tree: ReadonlyMap<string, TreeEntry>, read: ReadFile): DebianPackage[] {
   return statusEntries(tree, read)
-    .map((entry) => sizePackage(entry, listFile(entry, read), tree))
+    .map((entry) => {
+      const pkg = sizePackage(entry, packageFiles(entry, read), tree);
+      const copyright = read(resolveDirectoryLinks(`/usr/share/doc/${entry.name}/copyright`, tree));
+      const licenses = copyright === undefined ? [] : copyrightLicenses(copyright.toString());
+      return licenses.length ? { ...pkg, licenses } : pkg;
+    })
     .sort((a, b) => b.sizeBytes - a.sizeBytes || a.name.localeCompare(b.name));
 }
 
@@ -94,6 +130,7 @@ function sizePackage(
     name: entry.name,
     version: entry.version,
     ...(entry.architecture && { architecture: entry.architecture }),
+    ...(entry.source && { source: entry.source }),
     ...(installed !== undefined && { installedSizeBytes: installed }),
   };
   if (!list) return { ...common, sizeBytes: installed ?? 0, sizeFrom: 'installed-size', fileCount: 0, layer: -1 };

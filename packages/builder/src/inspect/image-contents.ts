@@ -1,11 +1,25 @@
 import type { TreeEntry } from './analyze-layers.js';
 import { readDebianPackages, type DebianPackage } from './debian-packages.js';
+import { elfOwnership, type ElfOwnership } from './elf-owners.js';
+import type { FileDigest } from './layer-file-contents.js';
+import { readOsRelease, type OsRelease } from './os-release.js';
 import { readPythonDistributions, type PythonDistribution, type ReadFile } from './python-distributions.js';
 
 /**
- * What an image is made of, for "why is it this big": Python distributions, Debian packages, and the biggest paths
- * of each layer. Pure: reads the final tree and the metadata files a `FileCollector` kept.
+ * What an image is made of, for "why is it this big" and for its SBOM: Python distributions, Debian packages, the
+ * distribution it says it is, its application files' digests, who owns its ELF files, and the biggest paths of each
+ * layer. Pure: reads the final tree and the metadata files a `FileCollector` kept.
  */
+
+/** A file of the image hashed as its layer was read (the application's own files: `InspectImageOptions.hashPaths`). */
+export interface HashedFile {
+  path: string;
+  /** SHA-256, hex. */
+  sha256: string;
+  sizeBytes: number;
+  /** The layer that provides this version. */
+  layer: number;
+}
 
 /** Regular-file bytes under `path` that `layer` provides in the final tree. */
 export interface LayerPathSize {
@@ -28,6 +42,12 @@ export interface ImageContents {
   botocoreServices?: number;
   /** `.py` files in site-packages with no bytecode next to them: compiled at every start (or never cached). */
   sourcesWithoutBytecode: number;
+  /** The distribution the image says it is (`/etc/os-release`); absent when it has none. */
+  os?: OsRelease;
+  /** Files hashed while the layers were read, sorted by path (absent when none were asked for). */
+  files?: HashedFile[];
+  /** ELF files, and those no package a scanner can see owns. */
+  elf: ElfOwnership;
 }
 
 export interface ReadImageContentsOptions {
@@ -35,6 +55,8 @@ export interface ReadImageContentsOptions {
   maxPaths?: number;
   /** Biggest paths kept per distribution (default 5). */
   topPaths?: number;
+  /** Digests of files of the final tree (`FileCollector.resolveHashes`), listed as `files`. */
+  hashes?: ReadonlyMap<string, FileDigest>;
 }
 
 /** Reads distributions, packages and per-layer path sizes from an image's final tree. */
@@ -44,15 +66,26 @@ export function readImageContents(
   options: ReadImageContentsOptions = {},
 ): ImageContents {
   const python = readPythonDistributions(tree, read, { topPaths: options.topPaths ?? 5 });
+  const debian = readDebianPackages(tree, read);
   const botocore = botocoreServiceCount(tree, python);
+  const os = readOsRelease(tree, read);
   return {
     python,
-    debian: readDebianPackages(tree, read),
+    debian,
     paths: layerPathSizes(tree, options.maxPaths ?? 600),
     pythonStdlib: stdlibNames(tree),
     ...(botocore !== undefined && { botocoreServices: botocore }),
     sourcesWithoutBytecode: countSourcesWithoutBytecode(tree, python),
+    ...(os && { os }),
+    ...(options.hashes && { files: hashedFiles(tree, options.hashes) }),
+    elf: elfOwnership(tree, read, debian),
   };
+}
+
+function hashedFiles(tree: ReadonlyMap<string, TreeEntry>, hashes: ReadonlyMap<string, FileDigest>): HashedFile[] {
+  return [...hashes]
+    .map(([path, d]) => ({ path, sha256: d.sha256, sizeBytes: d.size, layer: tree.get(path)?.layer ?? -1 }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Per (layer, path) bytes for every directory and file, then the largest `max` (ancestors sort before children). */

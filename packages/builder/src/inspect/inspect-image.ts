@@ -101,6 +101,11 @@ export interface InspectImageOptions {
   gzipLevel?: number;
   /** Read distributions and packages (`ImageFacts.contents`); default true. */
   contents?: boolean;
+  /**
+   * Regular files under these paths are hashed (SHA-256) as their layers stream past, and listed in `contents.files`:
+   * the application's own files, for the image's SBOM.
+   */
+  hashPaths?: readonly string[];
   /** Aborting stops reading the export (the engine's stream is destroyed) and rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -123,7 +128,7 @@ export async function inspectImage(
   // Export by id, so a tag moved meanwhile cannot give us another image's layers.
   options.signal?.throwIfAborted();
   const archive = await engine.exportImage(inspect.Id, options.signal);
-  const files = options.contents === false ? undefined : createFileCollector();
+  const files = options.contents === false ? undefined : createFileCollector({ hashPaths: options.hashPaths ?? [] });
   const stop = (): void => void archive.destroy(options.signal?.reason as Error);
   options.signal?.addEventListener('abort', stop, { once: true });
   const contents = await readDockerSave(archive, {
@@ -133,30 +138,31 @@ export async function inspectImage(
   }).finally(() => options.signal?.removeEventListener('abort', stop));
   options.signal?.throwIfAborted();
   const facts = imageFactsFrom(ref, inspect, contents, contents.layers, options.paths ?? []);
-  if (files) Object.assign(facts, withContents(facts, contents.layers, files));
+  if (files) Object.assign(facts, withContents(facts, contents.layers, files, options.hashPaths !== undefined));
   facts.inspectMs = performance.now() - started;
   return facts;
 }
 
 /**
  * The image's contents from the metadata files `files` kept while the layers were read (keyed by each layer's
- * `archivePath`), and each layer's listing by diffID.
+ * `archivePath`; with `hashed`, the digests it took listed as `contents.files`), and each layer's listing by diffID.
  */
 export function withContents(
   facts: Pick<ImageFacts, 'tree' | 'layers'>,
   archiveLayers: readonly Pick<ArchiveLayer, 'archivePath' | 'entries'>[],
   files: FileCollector,
+  hashed = false,
 ): Required<Pick<ImageFacts, 'contents' | 'knownLayers'>> {
-  const resolved = files.resolve(
-    facts.tree,
-    archiveLayers.map((l) => l.archivePath),
-  );
+  const keys = archiveLayers.map((l) => l.archivePath);
+  const resolved = files.resolve(facts.tree, keys);
+  const hashes = hashed ? files.resolveHashes(facts.tree, keys) : undefined;
   const knownLayers = new Map<string, KnownLayer>();
   archiveLayers.forEach((l, i) => {
     const diffId = facts.layers[i]?.diffId;
     if (diffId) knownLayers.set(diffId, { entries: l.entries, files: files.layerFiles(l.archivePath) });
   });
-  return { contents: readImageContents(facts.tree, (p) => resolved.get(p)), knownLayers };
+  const contents = readImageContents(facts.tree, (p) => resolved.get(p), { ...(hashes && { hashes }) });
+  return { contents, knownLayers };
 }
 
 /**

@@ -30,27 +30,53 @@ export interface PythonDistribution {
   topPaths: DistributionPath[];
   /** Top-level import names (`top_level.txt`, else derived from RECORD). */
   importNames: string[];
+  /** METADATA's `License-Expression` (PEP 639: an SPDX expression), when it has one. */
+  licenseExpression?: string;
+  /** Without an expression: METADATA's one-line `License`, else its `License ::` classifiers' names. */
+  licenses?: string[];
 }
 
 /** Reads a file of the final tree (e.g. from a `FileCollector`); undefined when not available. */
 export type ReadFile = (path: string) => Buffer | string | undefined;
 
-interface DistInfo {
+/** One `*.dist-info` read: what it says, and the absolute paths its RECORD lists. */
+export interface DistInfo {
   name: string;
   version: string;
   location: string;
   record: string[];
   importNames: string[];
+  /** Its METADATA exists: what scanners read to see the distribution. */
+  hasMetadata: boolean;
+  license: DistributionLicense;
 }
+
+/** What a METADATA says of the license (both absent when it says nothing usable). */
+type DistributionLicense = Pick<PythonDistribution, 'licenseExpression' | 'licenses'>;
 
 const DIST_INFO_DIR = /^(.*\/(?:site|dist)-packages)\/([^/]+)\.dist-info$/;
 
 /** Parses the header part of a METADATA (RFC 822 style) file. */
-export function parseMetadata(text: string): { name: string; version: string } | undefined {
+export function parseMetadata(text: string): ({ name: string; version: string } & DistributionLicense) | undefined {
   const head = text.split(/\r?\n\r?\n/, 1)[0] ?? '';
   const field = (key: string) => new RegExp(`^${key}:[ \\t]*(.+?)\\s*$`, 'mi').exec(head)?.[1];
   const name = field('Name');
-  return name ? { name, version: field('Version') ?? '' } : undefined;
+  return name ? { name, version: field('Version') ?? '', ...metadataLicense(head, field) } : undefined;
+}
+
+/**
+ * `License-Expression` (PEP 639), else a one-line `License` field (older metadata puts whole license texts there: a
+ * field continued on the next line, or longer than a name, is left out), else the `License ::` classifiers' last part.
+ */
+function metadataLicense(head: string, field: (key: string) => string | undefined): DistributionLicense {
+  const expression = field('License-Expression');
+  if (expression) return { licenseExpression: expression };
+  const license = /^License:[ \t]*(.+?)[ \t]*\r?\n(?![ \t])/im.exec(`${head}\n`)?.[1];
+  if (license && license.length <= 80 && !/^unknown$/i.test(license)) return { licenses: [license] };
+  const classifiers = [...head.matchAll(/^Classifier:[ \t]*License :: (.+?)\s*$/gim)]
+    .map((m) => (m[1] ?? '').split(' :: ').pop() ?? '')
+    .filter((n) => n && n !== 'OSI Approved');
+  return classifiers.length ? { licenses: [...new Set(classifiers)] } : {};
 }
 
 /** The paths of a RECORD (CSV: `path,hash,size`; a path may be quoted), made absolute under `location`. */
@@ -109,7 +135,18 @@ function readDistInfo(dir: string, read: ReadFile): DistInfo | undefined {
         .map((s) => s.trim().split('/').pop() ?? '')
         .filter(Boolean)
     : importNamesFromRecord(record, location);
-  return { name: meta?.name ?? dirName, version: meta?.version ?? dirVersion, location, record, importNames };
+  return {
+    name: meta?.name ?? dirName,
+    version: meta?.version ?? dirVersion,
+    location,
+    record,
+    importNames,
+    hasMetadata: meta !== undefined,
+    license: {
+      ...(meta?.licenseExpression && { licenseExpression: meta.licenseExpression }),
+      ...(meta?.licenses && { licenses: meta.licenses }),
+    },
+  };
 }
 
 /** `dir/__pycache__/x.cpython-311.opt-1.pyc` and `dir/x.pyc` → `dir/x.py`. */
@@ -160,6 +197,17 @@ function ownerOf(path: string, o: Ownership): number | undefined {
   return undefined;
 }
 
+/** Every `*.dist-info` directory of the final tree, its metadata read through `read`. */
+export function readDistInfos(tree: ReadonlyMap<string, TreeEntry>, read: ReadFile): DistInfo[] {
+  const dists: DistInfo[] = [];
+  for (const node of tree.values()) {
+    if (node.type !== 'directory' || !node.path.endsWith('.dist-info')) continue;
+    const info = readDistInfo(node.path, read);
+    if (info) dists.push(info);
+  }
+  return dists;
+}
+
 /**
  * Finds every `*.dist-info` directory of the final tree, reads its metadata through `read`, and attributes the tree's
  * regular files to the distributions. Largest first.
@@ -169,12 +217,7 @@ export function readPythonDistributions(
   read: ReadFile,
   options: { topPaths?: number } = {},
 ): PythonDistribution[] {
-  const dists: DistInfo[] = [];
-  for (const node of tree.values()) {
-    if (node.type !== 'directory' || !node.path.endsWith('.dist-info')) continue;
-    const info = readDistInfo(node.path, read);
-    if (info) dists.push(info);
-  }
+  const dists = readDistInfos(tree, read);
   if (dists.length === 0) return [];
   const o = ownership(dists);
   const files: TreeEntry[][] = dists.map(() => []);
@@ -205,6 +248,7 @@ function summarize(d: DistInfo, files: readonly TreeEntry[], topCount: number): 
     layer,
     topPaths: biggestPaths(files, d.location, topCount),
     importNames: d.importNames,
+    ...d.license,
   };
 }
 

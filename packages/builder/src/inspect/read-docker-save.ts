@@ -377,14 +377,17 @@ export function listTar(capture?: { files: FileCollector; key: string }): {
   inner.on('entry', (header, stream, next) => {
     const entry = layerEntryOf(header);
     entries.push(entry);
+    const sniff = entry.type === 'file' && entry.size >= ELF_MAGIC.length ? magicSniffer(entry) : undefined;
     if (capture?.files.wants(entry)) {
-      // A small metadata file the caller wants (dist-info, dpkg): its bytes are kept, nothing else is.
-      capture.files.capture(capture.key, entry.path, stream as unknown as AsyncIterable<Buffer>).then(
+      // A file the caller wants (dist-info, dpkg metadata; an application file to hash): only its bytes are kept.
+      const data = sniffed(stream as unknown as AsyncIterable<Buffer>, sniff);
+      capture.files.capture(capture.key, entry.path, data).then(
         () => next(),
         (e: unknown) => inner.destroy(e as Error),
       );
       return;
     }
+    if (sniff) stream.on('data', (chunk: unknown) => sniff(chunk as Buffer));
     stream.on('end', () => next());
     stream.resume();
   });
@@ -405,6 +408,25 @@ export function listTar(capture?: { files: FileCollector; key: string }): {
     },
     destroy: () => inner.destroy(),
   };
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+/** Looks at a file's first bytes as they stream past and marks the entry `elf` when they are the ELF magic. */
+function magicSniffer(entry: LayerEntry): (chunk: Buffer) => void {
+  let head = Buffer.alloc(0);
+  return (chunk) => {
+    if (head.length >= ELF_MAGIC.length) return;
+    head = Buffer.concat([head, chunk.subarray(0, ELF_MAGIC.length - head.length)]);
+    if (head.length === ELF_MAGIC.length && head.equals(ELF_MAGIC)) entry.elf = true;
+  };
+}
+
+async function* sniffed(data: AsyncIterable<Buffer>, sniff?: (chunk: Buffer) => void): AsyncIterable<Buffer> {
+  for await (const chunk of data) {
+    sniff?.(chunk);
+    yield chunk;
+  }
 }
 
 /** Feeds the layer's (possibly compressed) bytes through to `onTar` as tar bytes; returns the raw byte count. */

@@ -1,5 +1,6 @@
 import { engineLabel } from '../engine/engine.js';
 import { evaluateImage } from '../report/evaluate-image.js';
+import { sbomReport } from '../sbom/image-sbom.js';
 import type { ImageReport } from '../report/gate-report.js';
 import type { RunPlan } from './config-stage.js';
 import type { MeasuredRun, StageContext } from './schedule-images.js';
@@ -15,12 +16,17 @@ export function budgetsStage(
   at: StageContext,
 ): ImageReport {
   const { result } = run.built;
-  const report = evaluateImage(run.facts, run.image, run.startup, run.baseline ?? settings.baseline, {
+  // Images built FROM scratch are checked for what scanners see unless the config says otherwise.
+  const { structure } = run.image;
+  const scannerVisible = structure.scannerVisible ?? run.built.fromScratch;
+  const image = { ...run.image, structure: { ...structure, scannerVisible } };
+  const report = evaluateImage(run.facts, image, run.startup, run.baseline ?? settings.baseline, {
     durations: { ...run.durations },
     build: { stages: result.stages, context: result.context },
     reused: reusedMeasurements(run),
     engine: engineLabel(at.engine),
     budgets: settings.budgets,
+    ...(run.facts.sbom && { sbom: sbomReport(run.facts.sbom) }),
   });
   at.emit({ type: 'image-done', image: run.image.name, report });
   return report;

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { BuildResult } from '../buildkit/build-image.js';
+import { targetFromScratch } from '../buildkit/dockerfile-stages.js';
 import { buildWithCache } from '../buildkit/build-with-cache.js';
 import { buildWorkerImage, type WorkerBuildResult } from '../worker/build-worker-image.js';
 import type { Engine, RegistryAuth } from '../engine/engine.js';
@@ -9,6 +11,8 @@ import type { StageContext } from './schedule-images.js';
 export interface BuiltImage {
   result: BuildResult | WorkerBuildResult;
   localTags: string[];
+  /** The stage built is `FROM scratch` (the default of the `scannerVisible` structure check). */
+  fromScratch: boolean;
 }
 
 /** The build stage: BuildKit through the Engine API, or the worker pipeline (builder → optimizer → runtime). */
@@ -49,7 +53,8 @@ export async function buildStage(request: BuildRequest, at: StageContext, home?:
         });
   const cached = ` (${result.cachedSteps}/${result.totalSteps} steps cached)`;
   at.describe(`${result.imageId.slice(7, 19)}${cached}`);
-  return { result, localTags: request.localTags };
+  const dockerfile = await readFile(request.dockerfile, 'utf8').catch(() => '');
+  return { result, localTags: request.localTags, fromScratch: targetFromScratch(dockerfile, image.target) };
 }
 
 /**

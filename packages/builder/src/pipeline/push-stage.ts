@@ -8,6 +8,9 @@ import type { StageContext } from './schedule-images.js';
 import { openRegistry } from '../push/open-registry.js';
 import { imageSubject, storeArtifact } from '../push/image-artifacts.js';
 import { pushBuildCache } from '../push/registry-cache.js';
+import type { CycloneDxBom } from '../sbom/image-sbom.js';
+import { validateSbom } from '../sbom/validate-sbom.js';
+import type { ImageStageTypes } from './stage-types.js';
 
 /** A push that failed, with the tags that had reached the registry before it did (usually none). */
 export class PushStageError extends Error {
@@ -21,10 +24,11 @@ export class PushStageError extends Error {
 }
 
 /**
- * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its part of the gate report
- * stored next to it, then its build cache. `latest` is not among the tags: only a release (`promoteImage`) moves it.
- * Returns what it pushed.
- * @throws {PushStageError} carrying the tags that reached the registry before the push failed.
+ * The tag/push stage: `sha-<7>` pushed and verified from the engine that built the image, its SBOM (validated first)
+ * and its part of the gate report (which links the SBOM) stored next to it, then its build cache. `latest` is not among
+ * the tags: only a release (`promoteImage`) moves it. Returns what it pushed.
+ * @throws {PushStageError} carrying the tags that reached the registry before the push failed (none when the SBOM
+ * did not validate: nothing is pushed then).
  */
 export async function pushStage(
   image: ImageConfig,
@@ -32,16 +36,18 @@ export async function pushStage(
   report: GateReport,
   push: PushPlan,
   at: StageContext,
-): Promise<PushResult> {
+  sbom?: CycloneDxBom,
+): Promise<ImageStageTypes['pushed']> {
   const reached: PushedTag[] = [];
   try {
+    if (sbom) await validateSbom(sbom, image.name);
     const result = await pushImageTags(image, built, push, at, reached);
-    const stored = await storeImageReport(image, result.digest, report, push);
+    const evidence = await storeEvidence(image, result.digest, report, push, sbom);
     const cache = await pushCache(image, push, at);
     at.describe(
-      `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${stored}${cache}`,
+      `${result.repository}@${result.digest.slice(0, 19)} (${result.tags.map((t) => t.tag).join(', ')})${evidence.note}${cache}`,
     );
-    return result;
+    return { ...result, ...(evidence.sbom && { sbom: evidence.sbom }) };
   } catch (error) {
     throw new PushStageError(reached, { cause: error });
   }
@@ -98,18 +104,20 @@ async function pushCache(image: ImageConfig, push: PushPlan, at: StageContext): 
 }
 
 /**
- * Stores the image's gate report with the pushed image (tag `sha256-<hex>.report`): the evidence a release checks, and
- * the baseline of `--baseline-image`. The image is pushed already, so a failure here is only noted: a release of this
- * image is then refused (no report), and the next run measures the image from the registry.
+ * Stores the image's SBOM (tag `sha256-<hex>.sbom`), then its gate report (`sha256-<hex>.report`, naming the SBOM's
+ * tag and digest) with the pushed image: the evidence a release checks, and the baseline of `--baseline-image`. The
+ * image is pushed already, so a failure here is only noted: a release of this image is then refused (no SBOM or no
+ * report), and the next run measures the image from the registry.
  */
-async function storeImageReport(
+async function storeEvidence(
   image: ImageConfig,
   digest: string,
   report: GateReport,
   push: PushPlan,
-): Promise<string> {
+  sbom: CycloneDxBom | undefined,
+): Promise<{ note: string; sbom?: { tag: string; digest: string } }> {
   const mine = report.images.find((i) => i.name === image.name);
-  if (!mine) return '';
+  if (!sbom && !mine) return { note: '' };
   try {
     const { client, name } = await openRegistry({
       registry: push.registry,
@@ -118,12 +126,17 @@ async function storeImageReport(
       ...(push.env && { env: push.env }),
     });
     const subject = await imageSubject(client, name, digest);
-    if (!subject) return `, report not stored: ${name}@${digest} is not in the registry`;
-    const content = { ...report, images: [mine], errors: [] };
-    const { tag } = await storeArtifact(client, { kind: 'report', name, subject, content });
-    return `, report stored as ${tag}`;
+    if (!subject) return { note: `, evidence not stored: ${name}@${digest} is not in the registry` };
+    const stored = sbom && (await storeArtifact(client, { kind: 'sbom', name, subject, content: sbom }));
+    const notes = stored ? [`SBOM stored as ${stored.tag}`] : [];
+    if (mine) {
+      const linked = stored && mine.sbom ? { ...mine, sbom: { ...mine.sbom, stored } } : mine;
+      const content = { ...report, images: [linked], errors: [] };
+      notes.push(`report stored as ${(await storeArtifact(client, { kind: 'report', name, subject, content })).tag}`);
+    }
+    return { note: `, ${notes.join(', ')}`, ...(stored && { sbom: stored }) };
   } catch (error) {
-    return `, report not stored: ${(error as Error).message}`;
+    return { note: `, evidence not stored: ${(error as Error).message}` };
   }
 }
 

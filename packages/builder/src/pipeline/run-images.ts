@@ -36,7 +36,7 @@ export async function runImages(options: RunImagesOptions): Promise<RunImagesRes
       ...(baseline && { baseline: (image, facts) => baselineStage(image, facts, baseline) }),
       budgets: (run, at) => budgetsStage(run, budgets, at),
       report: (evaluated, errors) => reportStage(evaluated, errors, report),
-      ...(push && { push: (image, built, gate, at) => pushStage(image, built, gate, push, at) }),
+      ...(push && { push: (image, built, gate, at, facts) => pushStage(image, built, gate, push, at, facts?.sbom) }),
     },
   });
   return runResult(plan, scheduled);

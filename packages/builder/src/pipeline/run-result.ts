@@ -2,6 +2,7 @@ import type { BuildResult } from '../buildkit/build-image.js';
 import { engineLabel } from '../engine/engine.js';
 import type { PushedTag, PushResult } from '../push/push-image.js';
 import type { ResolvedTags } from '../push/tags.js';
+import type { CycloneDxBom } from '../sbom/image-sbom.js';
 import type { GateReport, PushReport } from '../report/gate-report.js';
 import type { WorkerBuildResult } from '../worker/build-worker-image.js';
 import type { RunPlan } from './config-stage.js';
@@ -10,9 +11,12 @@ import { PushStageError } from './push-stage.js';
 import type { ImageRun, Interruption, ScheduleResult } from './schedule-images.js';
 import type { ImageStageTypes } from './stage-types.js';
 
-/** One image's push: every tag with its digest, the failure (and the tags that reached the registry), or skipped. */
+/**
+ * One image's push: every tag with its digest (and where its SBOM was stored beside it), the failure (and the tags
+ * that reached the registry), or skipped.
+ */
 export type ImagePushOutcome =
-  | ({ status: 'pushed' } & PushResult)
+  | ({ status: 'pushed'; sbom?: { tag: string; digest: string } } & PushResult)
   | { status: 'failed'; message: string; error: Error; interrupted: boolean; tags: PushedTag[] }
   | { status: 'skipped'; reason: string };
 
@@ -35,6 +39,11 @@ export interface RunImagesResult {
   /** The gate: every measured image and every error. Always returned, whatever happened to the push. */
   report: GateReport;
   builds: Record<string, BuildResult | WorkerBuildResult>;
+  /**
+   * Each inspected image's SBOM (CycloneDX 1.6 JSON, from its contents), by image name. `pnpm build:images --sbom DIR`
+   * writes them; `validateSbom` checks one against the schema (a push validates before it stores).
+   */
+  sboms: Record<string, CycloneDxBom>;
   /** Per image, when pushing was asked for. A failed push stops the pushes after it; it is returned, never thrown. */
   pushes: Record<string, ImagePushOutcome>;
   images: Record<string, ImageRunRecord>;
@@ -50,6 +59,7 @@ export function runResult(plan: RunPlan, scheduled: ScheduleResult<ImageStageTyp
   const result = {
     report: withPushes(scheduled.report, pushes),
     builds: named((r) => r.built?.result),
+    sboms: named((r) => r.facts?.sbom),
     pushes,
     images: named(imageRecord),
     ...(plan.tags && { tags: plan.tags }),
@@ -76,7 +86,9 @@ function withPushes(report: GateReport, pushes: Record<string, ImagePushOutcome>
     ...report,
     images: report.images.map((image) => {
       const push = pushes[image.name];
-      return push ? { ...image, push: pushReport(push) } : image;
+      if (!push) return image;
+      const stored = push.status === 'pushed' ? push.sbom : undefined;
+      return { ...image, push: pushReport(push), ...(stored && image.sbom && { sbom: { ...image.sbom, stored } }) };
     }),
   };
 }

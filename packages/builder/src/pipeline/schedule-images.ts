@@ -80,8 +80,17 @@ export interface ImageStages<T extends StageTypes> {
   budgets(run: MeasuredRun<T>, at: StageContext): T['evaluated'] | Promise<T['evaluated']>;
   /** The gate over every evaluated image (config order) and every error: pushes run only when it passed. */
   report(evaluated: T['evaluated'][], errors: ImageError[]): T['report'];
-  /** Pushes one image, on the engine that built it, with the gate's report (whose verdict let it through). */
-  push?(image: T['image'], built: T['built'], report: T['report'], at: StageContext): Promise<T['pushed']>;
+  /**
+   * Pushes one image, on the engine that built it, with the gate's report (whose verdict let it through) and its
+   * inspection (`facts`, when it has one: the SBOM stored beside it).
+   */
+  push?(
+    image: T['image'],
+    built: T['built'],
+    report: T['report'],
+    at: StageContext,
+    facts?: T['facts'],
+  ): Promise<T['pushed']>;
 }
 
 export interface ScheduleOptions<T extends StageTypes> {
@@ -242,7 +251,7 @@ async function pushAll<T extends StageTypes>(s: Scheduler<T>, report: T['report'
       s.signal.throwIfAborted();
       run.push = {
         status: 'pushed',
-        value: await timed(s, run, 'push', (at) => push(run.image, run.built, report, at)),
+        value: await timed(s, run, 'push', (at) => push(run.image, run.built, report, at, run.facts)),
       };
     } catch (error) {
       const interrupted = s.signal.aborted;

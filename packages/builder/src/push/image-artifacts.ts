@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Evidence stored next to a pushed image: its gate report (pushed with the image) and the record of each release of
- * it. An image's labels are fixed when it is built, before it is measured or released, so each piece travels as its
+ * Evidence stored next to a pushed image: its gate report and its SBOM (pushed with the image) and the record of each
+ * release of it. An image's labels are fixed when it is built, before it is measured or released, so each piece travels as its
  * own small OCI artifact: an OCI image manifest whose config is `{}` and whose one layer is the JSON, with
  * `subject` = the image's manifest (OCI 1.1: on ECR a lifecycle policy that expires the image deletes its referring
  * artifacts with it) and the annotation `org.4pass.image.digest`. It is tagged `sha256-<hex of the image's digest>.<kind>`
@@ -19,12 +19,18 @@ export interface ArtifactKind {
   configType: string;
 }
 
-/** The kinds of evidence stored next to an image. Another kind (an SBOM) is one more entry. */
+/** The kinds of evidence stored next to an image. Another kind is one more entry. */
 export const IMAGE_ARTIFACTS = {
   report: {
     suffix: 'report',
     artifactType: 'application/vnd.4pass.gate-report.v2+json',
     configType: 'application/vnd.4pass.gate-report.config.v1+json',
+  },
+  /** The image's CycloneDX SBOM: its media type is CycloneDX's own, so SBOM tools that list referrers recognise it. */
+  sbom: {
+    suffix: 'sbom',
+    artifactType: 'application/vnd.cyclonedx+json',
+    configType: 'application/vnd.4pass.sbom.config.v1+json',
   },
   release: {
     suffix: 'release',

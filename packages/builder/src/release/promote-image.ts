@@ -55,13 +55,13 @@ export interface ReleaseStamp {
 }
 
 /**
- * Releases one gated image: reads the gate report stored next to exactly the manifest `from` names and refuses unless
- * it is there, names that image and passed; then, in the registry itself (no rebuild, no pull, no layer pushed),
+ * Releases one gated image: reads the gate report and the SBOM stored next to exactly the manifest `from` names and
+ * refuses unless both are there and name that image, and the gate passed; then, in the registry itself (no rebuild, no pull, no layer pushed),
  * tags the image `release-<from>` (kept by the lifecycle policy), points `to` at its manifest and verifies it, and
  * stores the release record next to it. When `to` already names the image nothing moves (`unchanged`). A registry that
  * fails before `to` is written leaves `to` where it was. Releasing an image older than the one at `to` is a rollback,
  * and the result says so.
- * @throws {ReleaseRefusedError} no such image, no gate report for it, a report of another image, or a failed gate.
+ * @throws {ReleaseRefusedError} no such image, no gate report or SBOM for it, one of another image, or a failed gate.
  * @throws {RegistrySettingsError} no registry configured.
  * @throws {RegistryAuthError} bad credentials.
  * @throws {RegistryServerError} 5xx answers, {RegistryTimeoutError} no answer in time, {RegistryUnavailableError} no

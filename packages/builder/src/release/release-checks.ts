@@ -1,6 +1,7 @@
 import type { ImageArtifactKind, StoredArtifact } from '../push/image-artifacts.js';
 import type { GateReport } from '../report/gate-report.js';
 import { parseGateReport } from '../report/load-report.js';
+import { SBOM_PROPERTIES, type CycloneDxBom } from '../sbom/image-sbom.js';
 
 /** One reason to release an image, or to refuse it. */
 export interface ReleaseCheck {
@@ -36,6 +37,7 @@ interface RequiredArtifact {
  */
 export const RELEASE_REQUIREMENTS: readonly RequiredArtifact[] = [
   { kind: 'report', what: 'gate report', check: checkGateReport },
+  { kind: 'sbom', what: 'SBOM', check: checkSbom },
 ];
 
 const pass = (id: string, message: string): ReleaseCheck => ({ id, status: 'pass', message });
@@ -92,4 +94,22 @@ function checkGateReport(artifact: StoredArtifact, evidence: ReleaseEvidence): R
   const errors = report.errors.map((e) => `${e.name}: ${e.message}`);
   const why = [...failed, ...errors].slice(0, 3).join('; ') || 'the report says it did not pass';
   return [...checks, fail('report-pass', `the gate failed on ${report.generatedAt}: ${why}`)];
+}
+
+/**
+ * The stored SBOM is a CycloneDX document about this image: its subject component names the image id the gate
+ * measured (the push validated it against the schema before storing it).
+ */
+function checkSbom(artifact: StoredArtifact, evidence: ReleaseEvidence): ReleaseCheck[] {
+  const bom = artifact.content as Partial<CycloneDxBom> | null;
+  if (bom?.bomFormat !== 'CycloneDX' || typeof bom.specVersion !== 'string' || !Array.isArray(bom.components)) {
+    return [fail('sbom-content', `the SBOM at ${artifact.tag} is not a CycloneDX document`)];
+  }
+  const subject = bom.metadata?.component;
+  const id = subject?.properties?.find((p) => p.name === SBOM_PROPERTIES.imageId)?.value ?? subject?.['bom-ref'];
+  if (!id || ![evidence.configDigest, evidence.digest].includes(id)) {
+    return [fail('sbom-content', `the SBOM at ${artifact.tag} describes ${id ?? 'no image'}, not this image`)];
+  }
+  const count = bom.components.length;
+  return [pass('sbom-content', `CycloneDX ${bom.specVersion} of this image (${id}), ${count} components`)];
 }

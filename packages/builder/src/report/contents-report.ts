@@ -84,12 +84,16 @@ const pythonDistributionSchema: z.ZodType<PythonDistribution> = z.object({
   layer: z.number().int(),
   topPaths: z.array(z.object({ path: z.string(), sizeBytes: bytes })),
   importNames: z.array(z.string()),
+  licenseExpression: z.string().optional(),
+  licenses: z.array(z.string()).optional(),
 });
 
 const debianPackageSchema: z.ZodType<DebianPackage> = z.object({
   name: z.string(),
   version: z.string(),
   architecture: z.string().optional(),
+  source: z.string().optional(),
+  licenses: z.array(z.string()).optional(),
   sizeBytes: bytes,
   sizeFrom: z.enum(['files', 'installed-size']),
   installedSizeBytes: bytes.optional(),

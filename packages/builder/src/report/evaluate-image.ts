@@ -17,6 +17,7 @@ import {
   type GateReport,
   type ImageError,
   type ImageReport,
+  type SbomReport,
   type StartupReport,
 } from './gate-report.js';
 
@@ -29,6 +30,8 @@ export interface EvaluateImageOptions {
   reused?: ImageReport['reused'];
   /** The engine that built and measured the image (`engineLabel`). */
   engine?: string;
+  /** The image's SBOM, summarised (`sbomReport`). */
+  sbom?: SbomReport;
   /**
    * `false` (`--no-budget`): no budget rule and no structure check runs, only the credential scan (a baked-in secret
    * is never waved through). Default true.
@@ -109,6 +112,7 @@ function imageReport(
     ...(options.build && { build: options.build }),
     ...(options.reused?.length && { reused: options.reused }),
     ...(options.engine && { engine: options.engine }),
+    ...(options.sbom && { sbom: options.sbom }),
   };
 }
 

@@ -134,6 +134,24 @@ export interface ImageReport {
   engine?: string;
   /** What the push did for this image; absent when no push was asked for. */
   push?: PushReport;
+  /** The image's SBOM (CycloneDX): what it lists, and where the push stored it. */
+  sbom?: SbomReport;
+}
+
+/** The image's SBOM in the report: its identity, what it lists, and (after a push) the artifact holding it. */
+export interface SbomReport {
+  /** `CycloneDX`. */
+  format: string;
+  specVersion: string;
+  /** The document's `serialNumber` (`urn:uuid:…`). */
+  serialNumber: string;
+  /** Components listed: all, Debian packages, Python distributions, application files. */
+  components: number;
+  debian: number;
+  python: number;
+  files: number;
+  /** Stored next to the pushed image: its tag (`sha256-<hex>.sbom`) and the artifact's manifest digest. */
+  stored?: { tag: string; digest: string };
 }
 
 export interface BuildReport {
@@ -320,6 +338,18 @@ export const imageReportSchema: z.ZodType<ImageReport> = z.object({
       ),
       message: z.string().optional(),
       interrupted: z.boolean().optional(),
+    })
+    .optional(),
+  sbom: z
+    .object({
+      format: z.string(),
+      specVersion: z.string(),
+      serialNumber: z.string(),
+      components: z.number().int().nonnegative(),
+      debian: z.number().int().nonnegative(),
+      python: z.number().int().nonnegative(),
+      files: z.number().int().nonnegative(),
+      stored: z.object({ tag: z.string(), digest: z.string() }).optional(),
     })
     .optional(),
 });

@@ -33,6 +33,8 @@ export function formatClosureReport(report: ClosureReport): string {
   const dropped = report.stdlib.dropped.map((d) => (d.reason === 'excluded' ? d.module : `${d.module} (${d.reason})`));
   out.push(`Standard library left out (${totals(report.stdlib.droppedTotals)}): ${dropped.join(', ')}`);
   for (const i of report.conditionalImports) out.push(`  imported inside a block: ${i.file}:${i.line} ${i.module}`);
+  const packages = report.packages.map((p) => `${p.name} ${p.version}`);
+  out.push(`Debian packages recorded for scanners (/var/lib/dpkg/status.d): ${packages.join(', ') || 'none'}`);
   for (const w of report.warnings) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 import type { DroppedMember } from '../archive/member-names.js';
 import type { Totals } from '../report/report.js';
 import { isWithin } from '../tree/tree-index.js';
-import { joinPath, normalizeMemberName } from '../tree/tree.js';
+import { joinPath, normalizeMemberName, parentOf } from '../tree/tree.js';
 import { selectAccounts, type Accounts } from './accounts.js';
 import { Claims, type ClosurePart } from './claims.js';
 import { ClosureError } from './closure-error.js';
@@ -11,6 +11,7 @@ import { isElf } from './elf.js';
 import { checkImports, sitePackagesOf, type CodeTree } from './import-check.js';
 import { findInterpreter, type Interpreter } from './interpreter.js';
 import { parseLdCache, type LdCacheEntry } from './ld-cache.js';
+import { recordPackages, type PackageRecord } from './package-records.js';
 import type { Rootfs } from './rootfs.js';
 import { planStdlib, type DroppedImport, type DroppedModule, type StdlibPlan } from './stdlib.js';
 import { LIMITS } from '../shared/limits.js';
@@ -37,6 +38,8 @@ export interface ClosureReport {
   };
   /** Kept files that import a dropped module inside a block (a failure only if that code runs). */
   conditionalImports: DroppedImport[];
+  /** The Debian packages that own kept files, recorded for scanners in `/var/lib/dpkg/status.d/`. */
+  packages: PackageRecord[];
   /** Members of the input tar left out because they would land outside the root (`dropUnsafeMembers`). */
   droppedMembers: DroppedMember[];
   warnings: string[];
@@ -48,6 +51,8 @@ export interface ClosurePlan {
   keep: ReadonlySet<string>;
   /** Files written with new content (/etc/passwd, /etc/group). */
   rewrites: ReadonlyMap<string, Buffer>;
+  /** Files written that the input does not have (`status.d` records), root-owned, mode 0644; also in `keep`. */
+  added: ReadonlyMap<string, Buffer>;
   /** The directory written empty with mode 1777. */
   tmp: string;
   report: ClosureReport;
@@ -209,6 +214,7 @@ interface ReportInput {
   rewrites: ReadonlyMap<string, Buffer>;
   caBundle: string | undefined;
   appImports: DroppedImport[];
+  packages: PackageRecord[];
 }
 
 function buildReport(r: ReportInput): ClosureReport {
@@ -237,6 +243,7 @@ function buildReport(r: ReportInput): ClosureReport {
       droppedTotals: totalsOf(rootfs, (p) => isWithin(p, interp.stdlib) && !claims.kept.has(p)),
     },
     conditionalImports: [...r.stdlib.conditionalImports, ...r.appImports].map((i) => ({ ...i, file: abs(i.file) })),
+    packages: r.packages,
     droppedMembers: [...rootfs.dropped],
     warnings: r.binaries.warnings,
   };
@@ -256,7 +263,8 @@ function appTrees(rootfs: Rootfs, keep: readonly string[]): string[] {
  * Compute the minimal tree of a root filesystem for its virtual environment: the interpreter and its symlinks, its
  * shared libraries and the extension modules' (ELF closure, with why each is there), the standard library minus
  * what a service never imports (checked against the imports of everything kept), the venv, the app, the CA bundle,
- * the runtime user's accounts lines and an empty /tmp. Nothing is written.
+ * the runtime user's accounts lines, an empty /tmp, and what scanners read to see the Debian packages behind the kept
+ * files (`package-records.ts`). Nothing is written.
  * @throws {ClosureError} when something the tree needs is missing, or kept code imports a dropped module
  */
 export async function planClosure(rootfs: Rootfs, options: ClosureOptions): Promise<ClosurePlan> {
@@ -280,13 +288,25 @@ export async function planClosure(rootfs: Rootfs, options: ClosureOptions): Prom
     const real = claims.keepResolved(f, 'system');
     if (real !== undefined && rootfs.index.dirs.has(real)) claims.keepTree(real, 'system');
   }
+  const records = await recordPackages(rootfs, claims);
   const keep = claims.withParents(options.omit.map(normalizeMemberName));
   keep.add('tmp');
-  const report = buildReport({ rootfs, claims, interp, stdlib, binaries, accounts, rewrites, caBundle, appImports });
-  report.written = totalsOf(
-    rootfs,
-    (p) => keep.has(p),
-    (p) => rewrites.get(p)?.length,
+  for (const p of records.files.keys()) for (let d = p; d !== '' && !keep.has(d); d = parentOf(d)) keep.add(d);
+  const report = buildReport({
+    ...{ rootfs, claims, interp, stdlib, binaries, accounts, rewrites, caBundle, appImports },
+    packages: records.packages,
+  });
+  // The status.d records are written too: system files the input did not have.
+  const added = { bytes: [...records.files.values()].reduce((a, b) => a + b.length, 0), files: records.files.size };
+  const plus = (t: Totals): Totals => ({ bytes: t.bytes + added.bytes, files: t.files + added.files });
+  report.parts.system = plus(report.parts.system);
+  report.after = plus(report.after);
+  report.written = plus(
+    totalsOf(
+      rootfs,
+      (p) => keep.has(p),
+      (p) => rewrites.get(p)?.length,
+    ),
   );
-  return { keep, rewrites, tmp: 'tmp', report };
+  return { keep, rewrites, added: records.files, tmp: 'tmp', report };
 }

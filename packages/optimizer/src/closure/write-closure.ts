@@ -31,6 +31,11 @@ function directoryHeader(name: string, mode: number): TarHeader {
   };
 }
 
+/** A file the input did not have (a `status.d` record): root-owned, 0644, mtime 0. */
+function addedHeader(name: string, content: Buffer): TarHeader {
+  return { ...directoryHeader(name, 0o644), type: 'file', size: content.length };
+}
+
 /** The header with another mtime (and no stale pax mtime record). */
 function retime(header: TarHeader, mtime: Date | undefined): TarHeader {
   if (!mtime) return header;
@@ -40,9 +45,9 @@ function retime(header: TarHeader, mtime: Date | undefined): TarHeader {
 
 /**
  * Write the minimal tree from a spooled tar: kept members byte for byte in their order (headers with mode, owner,
- * mtime, links), /etc/passwd and /etc/group with their new content, /tmp empty with mode 1777, and a header for
- * any kept directory the input only implied. A kept hard link whose target is left out (an `omit` tree) or rewritten
- * becomes a file with the target's data, so the output unpacks.
+ * mtime, links), /etc/passwd and /etc/group with their new content, /tmp empty with mode 1777, a header for any kept
+ * directory the input only implied, and last the files the plan adds. A kept hard link whose target is left out (an
+ * `omit` tree) or rewritten becomes a file with the target's data, so the output unpacks.
  */
 export async function writeClosureFromTar(
   members: readonly RootfsMember[],
@@ -60,14 +65,14 @@ export async function writeClosureFromTar(
       )
     : new Map();
   const pieces: Piece[] = [];
-  for (const d of [...plan.keep].filter((p) => !listed.has(p)).sort()) {
+  for (const d of [...plan.keep].filter((p) => !listed.has(p) && !plan.added.has(p)).sort()) {
     pieces.push({
       bytes: await encodeMember(directoryHeader(d, d === plan.tmp ? STICKY_TMP : 0o755), Buffer.alloc(0)),
     });
   }
   for (const m of members) {
     const p = m.entry.path;
-    if (p === '' || !plan.keep.has(p)) continue;
+    if (p === '' || !plan.keep.has(p) || plan.added.has(p)) continue; // an added file replaces the input's
     const content = plan.rewrites.get(p);
     const fix = fixes.get(p);
     if (content) pieces.push({ bytes: await encodeMember(m.header, content) });
@@ -79,11 +84,15 @@ export async function writeClosureFromTar(
       pieces.push({ bytes: await encodeMember(retime(m.header, directoryMtime), Buffer.alloc(0)) });
     } else copyRange(pieces, m.start, m.end);
   }
+  for (const [p, content] of [...plan.added].sort(([a], [b]) => (a < b ? -1 : 1)))
+    pieces.push({ bytes: await encodeMember(addedHeader(p, content), content) });
   await writePieces(output, fh, [...pieces, END_OF_ARCHIVE]);
 }
 
 /** The tar header of a directory entry, from lstat. */
 function headerOf(root: string, p: string, plan: ClosurePlan): Partial<Header> & { name: string } {
+  const added = plan.added.get(p);
+  if (added) return { name: p, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), size: added.length };
   const abs = path.join(root, p);
   const st = lstatSync(abs, { throwIfNoEntry: false });
   if (!st) return { name: p, type: 'directory', mode: p === plan.tmp ? STICKY_TMP : 0o755, mtime: new Date(0) };
@@ -102,7 +111,7 @@ export async function writeClosureFromDirectory(root: string, plan: ClosurePlan,
   try {
     for (const p of [...plan.keep].sort()) {
       const header = headerOf(root, p, plan);
-      const rewrite = plan.rewrites.get(p);
+      const rewrite = plan.rewrites.get(p) ?? plan.added.get(p);
       if (header.type !== 'file') pack.entry(header);
       else if (rewrite) pack.entry(header, rewrite);
       else {
