@@ -202,7 +202,7 @@ export {
   type RegistryCacheAccess,
   type RegistryCacheAccessOptions,
 } from './push/registry-cache.js';
-export { buildWithCache, type BuildCache } from './buildkit/build-with-cache.js';
+export type { BuildCache } from './buildkit/build-cache.js';
 export type { RegistryTimeouts } from './push/registry-http-client.js';
 export {
   DEFAULT_LIFECYCLE,

@@ -127,8 +127,7 @@ async function loadFromSource(options: ResolveBaseImagesOptions, refs: string[])
   return undefined;
 }
 
-/** A Dockerfile's logical lines: continuations joined, comment lines dropped. */
-export function joinContinuations(text: string): string[] {
+function joinContinuations(text: string): string[] {
   const out: string[] = [];
   let current = '';
   for (const raw of text.split(/\r?\n/)) {

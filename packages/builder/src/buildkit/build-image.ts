@@ -24,6 +24,7 @@ import {
   type ContextTransportKind,
 } from './context-transport.js';
 import type { BuildEvent } from './build-events.js';
+import { cachedBuilds, type BuildCache } from './build-cache.js';
 import { createBuildWatchdog } from './build-watchdog.js';
 import type { BuildWatchdog } from './build-watchdog.js';
 import { readBuildStream } from './read-build-stream.js';
@@ -87,6 +88,12 @@ export interface BuildOptions {
   cacheFrom?: string[];
   /** Record BuildKit's inline cache in the image (`BUILDKIT_INLINE_CACHE=1`), so a pushed copy can serve `cacheFrom`. */
   inlineCache?: boolean;
+  /**
+   * A registry build cache for the target and every stage it copies from: read from `from` (and `to`); with `to`, each
+   * such stage is built first as its own target with its inline cache, tagged `<to>:<stage>` (then pushed by the
+   * push stage).
+   */
+  cache?: BuildCache | undefined;
 }
 
 export interface BuildResult {
@@ -119,6 +126,12 @@ const DEFAULT_STALL_TIMEOUT_MS = 10 * 60 * 1000;
  * @throws EngineUnavailableError when no engine answers.
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
+  const builds = await cachedBuilds(options);
+  for (const stage of builds.slice(0, -1)) await buildOne(stage);
+  return buildOne(builds.at(-1) ?? options);
+}
+
+async function buildOne(options: BuildOptions): Promise<BuildResult> {
   const secrets = secretValues(options);
   let emitted = false;
   let failedEmitted = false;

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { BuildResult } from '../buildkit/build-image.js';
 import { targetFromScratch } from '../buildkit/dockerfile-stages.js';
-import { buildWithCache } from '../buildkit/build-with-cache.js';
+import { buildImage, type BuildResult } from '../buildkit/build-image.js';
 import { buildWorkerImage, type WorkerBuildResult } from '../worker/build-worker-image.js';
 import type { Engine, RegistryAuth } from '../engine/engine.js';
 import type { BuildRequest } from './context-stage.js';
@@ -45,7 +44,7 @@ export async function buildStage(request: BuildRequest, at: StageContext, home?:
           ...(request.measurements && { measurements: request.measurements }),
           onEvent: (event) => at.emit({ type: 'worker', image: image.name, event }),
         })
-      : await buildWithCache({
+      : await buildImage({
           ...common,
           ...(image.target && { target: image.target }),
           ...(image.cache && { cache: image.cache }),

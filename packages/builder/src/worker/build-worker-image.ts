@@ -13,9 +13,9 @@ import {
   type Profile,
 } from '@4pass/optimizer';
 import { engineLabel, type EngineContainers, type EngineIdentity, type EngineImages } from '../engine/engine.js';
-import type { BuildOptions, BuildResult } from '../buildkit/build-image.js';
+import { buildImage, type BuildOptions, type BuildResult } from '../buildkit/build-image.js';
 import type { BuildEvent } from '../buildkit/build-events.js';
-import { buildWithCache, type BuildCache } from '../buildkit/build-with-cache.js';
+import type { BuildCache } from '../buildkit/build-cache.js';
 import type { ExtraFileEntry } from '../context/context-tree.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import { ServiceUsageError, SmokeTestError } from './worker-errors.js';
@@ -44,7 +44,7 @@ export interface WorkerBuildOptions extends Omit<BuildOptions, 'target' | 'onEve
   /** Where the environment lives in the image; default `/opt/venv`. */
   venvPath?: string;
   /**
-   * A registry build cache for the target and every stage it copies from (`buildWithCache`): read from
+   * A registry build cache for the target and every stage it copies from (as `buildImage`): read from
    * `<repository>:<stage>`; with `to`, each is also tagged `<to>:<stage>` with its inline cache, to be pushed.
    */
   cache?: BuildCache;
@@ -94,7 +94,7 @@ export async function buildWorkerImage(options: WorkerBuildOptions): Promise<Wor
   const { result, reports } = await stage(
     'build',
     async () => {
-      const built = await buildWithCache({
+      const built = await buildImage({
         ...build,
         target: runtimeTarget ?? (profile.closure ? 'minimal' : 'runtime'),
         extraEntries: [...(options.extraEntries ?? []), ...(await optimizerStageFiles(profile))],

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildWithCache } from '../../../packages/builder/src/buildkit/build-with-cache.js';
+import { buildImage } from '../../../packages/builder/src/buildkit/build-image.js';
 import { recorded, replayEngine } from './replay-engine.js';
 
 const contextDir = fileURLToPath(new URL('../../fixtures/contexts/multistage', import.meta.url));
@@ -13,10 +13,10 @@ const requests = (engine: ReturnType<typeof replayEngine>) =>
     inline: r.buildArgs?.BUILDKIT_INLINE_CACHE,
   }));
 
-describe('buildWithCache', () => {
+describe('buildImage with a registry build cache', () => {
   it('writing: each stage the target copies from is built and tagged with its inline cache, then the target', async () => {
     const engine = replayEngine(recorded('cached-rebuild'), { images: [LOCAL] });
-    await buildWithCache({
+    await buildImage({
       engine,
       contextDir,
       tags: ['x:1'],
@@ -36,7 +36,7 @@ describe('buildWithCache', () => {
 
   it('reading only: one build of the target that reads every stage of every cache repository, no inline cache', async () => {
     const engine = replayEngine(recorded('cached-rebuild'), { images: [LOCAL] });
-    await buildWithCache({ engine, contextDir, cache: { from: ['reg:5000/cache'] } });
+    await buildImage({ engine, contextDir, cache: { from: ['reg:5000/cache'] } });
     expect(requests(engine)).toEqual([
       { target: undefined, tags: [], cacheFrom: ['reg:5000/cache:builder', 'reg:5000/cache:final'], inline: undefined },
     ]);
@@ -44,7 +44,7 @@ describe('buildWithCache', () => {
 
   it('no cache: a plain build', async () => {
     const engine = replayEngine(recorded('cached-rebuild'), { images: [LOCAL] });
-    await buildWithCache({ engine, contextDir, cache: { from: [] } });
+    await buildImage({ engine, contextDir, cache: { from: [] } });
     expect(requests(engine)).toEqual([{ target: undefined, tags: [], cacheFrom: undefined, inline: undefined }]);
   });
 });
