@@ -9,7 +9,7 @@
 // rounds in alternating order. Options: --runs N, --keep (keep the images).
 import { readFile } from 'node:fs/promises';
 import { argv, path } from 'zx';
-import { buildImage, buildWorkerImage, connectEngine, inspectImage, measureStartup } from '@4pass/builder';
+import { buildImage, buildWorkerImage, connectEngine, inspectImage, measureStartup } from '@4pass/builder/internal';
 
 const root = path.resolve(import.meta.dirname, '..');
 const contextDir = path.join(root, 'examples');

@@ -20,7 +20,7 @@ import {
   loadConfig,
   optimizerStageFiles,
   runImages,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { parseProfile } from '@4pass/optimizer';
 
 const median = (xs) => {

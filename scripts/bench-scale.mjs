@@ -17,7 +17,13 @@ import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { argv, path } from 'zx';
 import { createServer, connect as tcpConnect } from 'node:net';
-import { connectEngine, connectEngines, createMemoryMeasurementCache, loadConfig, runImages } from '@4pass/builder';
+import {
+  connectEngine,
+  connectEngines,
+  createMemoryMeasurementCache,
+  loadConfig,
+  runImages,
+} from '@4pass/builder/internal';
 import { startRegistry } from '../harness/registry.js';
 import { startSecondEngine } from '../harness/second-engine.js';
 

@@ -11,13 +11,16 @@ import { CompilerState, Extractor, ExtractorConfig, ExtractorLogLevel } from '@m
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const update = process.argv.includes('--update');
 
-/** One entry per `exports` subpath with types: `.` → report `<name>`, `./config` → report `<name>-config`. */
+/**
+ * One entry per `exports` subpath with types: `.` → report `<name>`, `./config` → report `<name>-config`. `./internal`
+ * (the building blocks, no stability promise) has no report.
+ */
 function entries() {
   return readdirSync(join(root, 'packages')).flatMap((dir) => {
     const folder = join(root, 'packages', dir);
     const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
     return Object.entries(manifest.exports ?? {})
-      .filter(([, target]) => typeof target === 'object' && target.types)
+      .filter(([subpath, target]) => typeof target === 'object' && target.types && subpath !== './internal')
       .map(([subpath, target]) => ({
         folder,
         types: join(folder, target.types),

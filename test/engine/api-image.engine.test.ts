@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWorkerImage } from '@4pass/builder';
+import { buildWorkerImage } from '@4pass/builder/internal';
 import type { ContainerSpec, Engine, WorkerBuildResult } from '@4pass/builder';
 import { engine as sharedEngine, removeTestContainers, runId, testLabel } from './helpers.js';
 

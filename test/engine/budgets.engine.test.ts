@@ -18,7 +18,7 @@ import {
   type ImageFacts,
   type ImageReport,
   type StartupResult,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
 

@@ -9,7 +9,7 @@ import {
   type Engine,
   type ImagesConfig,
   type RunImagesResult,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { createRegistryAuth } from '../../packages/builder/src/push/registry-auth.js';
 import { OFFICIAL_BASES, engine as localEngine, runId, testLabel } from './helpers.js';
 import { startRegistry, type TestRegistry } from '../../harness/registry.js';

@@ -9,7 +9,7 @@ import {
   type GateReport,
   type ReleaseRecord,
   type ReleaseReport,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { loadArtifact, storeArtifact, imageSubject } from '../../packages/builder/src/push/image-artifacts.js';
 import { RegistryHttpClient } from '../../packages/builder/src/push/registry-http-client.js';
 import { execa } from '../../harness/exec.js';

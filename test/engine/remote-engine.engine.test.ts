@@ -16,7 +16,7 @@ import {
   inspectImage,
   measureStartup,
   type Engine,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { pushImage } from '../../packages/builder/src/push/push-image.js';
 import { execa } from '../../harness/exec.js';
 import { FROM_PYTHON, engine as localEngine, localPythonBase, runId, testLabel } from './helpers.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StartupSetupError, buildImage, measureStartup, type StartupEvent } from '@4pass/builder';
+import { StartupSetupError, buildImage, measureStartup, type StartupEvent } from '@4pass/builder/internal';
 import { FROM_PYTHON, engine, removeTestContainers, runId, testLabel } from './helpers.js';
 
 /** The app becomes ready 300 ms after start: it writes /tmp/ready (tmpfs) and prints a ready line with its own time. */

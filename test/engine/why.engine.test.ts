@@ -13,7 +13,7 @@ import {
   type Engine,
   type ImageFacts,
   type ImageReport,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { registryImageFacts } from '../../packages/builder/src/inspect/registry-facts.js';
 import { readRegistryImage } from '../../packages/builder/src/inspect/registry-image.js';
 import { pushImage } from '../../packages/builder/src/push/push-image.js';

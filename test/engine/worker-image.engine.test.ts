@@ -12,7 +12,7 @@ import {
   type Engine,
   type WorkerBuildResult,
   type WorkerEvent,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { buildGateReport, evaluateImage } from '../../packages/builder/src/report/evaluate-image.js';
 import { resolveTreePath } from '../../packages/builder/src/inspect/resolve-tree-path.js';
 import { openHtml, screenshot } from '../browser/chromium.js';

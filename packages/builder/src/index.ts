@@ -1,15 +1,106 @@
 /**
  * @4pass/builder — build, inspect, gate and push container images through the Docker Engine API.
- * Read the whole job in pipeline/run-images.ts: config → context → build → inspect → budgets → tag/push → report.
+ * Read the whole job in pipeline/run-images.ts: config → context → build → inspect → budgets → report → push.
  *
- * The public API, chosen name by name (no `export *`): what deploy scripts, the CLI (scripts/*.mjs) and the public API
- * tests use. Everything else is internal; tests of internals import their modules directly. The surface is recorded
- * in packages/builder/api/builder.api.md (`pnpm api:check`, `pnpm api:update`).
+ * The public API, chosen name by name for deploy scripts and the CLI: run the job, release a gated image, read and
+ * render the reports, connect engines, catch typed errors. Recorded in packages/builder/api/builder.api.md
+ * (`pnpm api:check`, `pnpm api:update`). The building blocks under it (one build, one inspection, one push, the
+ * renderers' parts) are in `@4pass/builder/internal`: for the benchmarks and tests, with no promise of stability.
  */
 
+// Config: images.config.json, validated once (also the light entry @4pass/builder/config).
+// eslint-disable-next-line no-restricted-syntax -- re-exports a chosen list, not a module's accumulated names.
+export * from './config/index.js';
+
+// The whole job: config → context → build → inspect → budgets → report → push; its exit code.
+export { runImages } from './pipeline/run-images.js';
+export type { PushRequest, RunImagesOptions, RunImagesSettings } from './pipeline/run-options.js';
+export type { ImagePushOutcome, ImageRunRecord, RunImagesResult, RunInterruption } from './pipeline/run-result.js';
+export type { PipelineEvent, PipelineStage } from './pipeline/pipeline-events.js';
+export { runExit, RUN_EXIT, type RunExit } from './pipeline/run-exit.js';
+export { createPipelineRenderer, type PipelineRendererOptions } from './render/pipeline-renderer.js';
+export { type MeasurementCache, type MeasurementKey, openMeasurementCache } from './inspect/measurement-cache.js';
+export { type FileLayerSizeCache, type LayerSizeCache, openLayerSizeCache } from './inspect/layer-size-cache.js';
+
+// Engines: find and connect; `Engine` is made of small roles, each function asks for the ones it uses.
+export { connectEngine, connectEngines, type ConnectOptions } from './engine/connection.js';
+
+// One image at a time, for deploy scripts that want a step of the job: a build with live progress, its facts, a push.
+export { buildImage, type BuildOptions } from './buildkit/build-image.js';
+export { createRenderer } from './render/create-renderer.js';
+export { inspectImage, type ImageFacts, type InspectImageOptions } from './inspect/inspect-image.js';
+export { pushToRegistry, type PushToRegistryOptions } from './push/push-to-registry.js';
+export { resolveTags, type ResolveTagsOptions } from './push/tags.js';
+export {
+  type ContainerInspect,
+  type ContainerSpec,
+  type ContainerTop,
+  type Engine,
+  type EngineBuildRequest,
+  type EngineBuilds,
+  type EngineContainers,
+  type EngineIdentity,
+  type EngineImages,
+  type EngineJsonMessage,
+  type EngineRegistry,
+  type EngineSessionRequest,
+  type ImageHistoryEntry,
+  type ImageInspect,
+  type RegistryAuth,
+} from './engine/engine.js';
+
+// The gate report (JSON `--json`, schemaVersion 2), its renderers and the image's SBOM.
+export {
+  type BuildReport,
+  type GateReport,
+  gateReportSchema,
+  type ImageDiff,
+  type ImageError,
+  type ImageReport,
+  type LayerChange,
+  type LayerReport,
+  type PathChange,
+  type PushReport,
+  REPORT_SCHEMA_VERSION,
+  type SbomReport,
+  type SizeChange,
+  type StartupReport,
+} from './report/gate-report.js';
+export { type Check, type CheckStatus, type CheckUnit } from './budgets/check.js';
+export { loadGateReport, parseGateReport } from './report/load-report.js';
+export { renderTextReport, type RenderTextOptions } from './report/render-text.js';
+export { MARKDOWN_MARKER, renderMarkdownReport } from './report/render-markdown.js';
+export { renderJUnitReport } from './report/render-junit.js';
+export {
+  type HtmlImage,
+  type HtmlReportInput,
+  type RenderHtmlOptions,
+  renderHtmlReport,
+} from './report/render-html.js';
+export { validateSbom } from './sbom/validate-sbom.js';
+export { type CycloneDxBom, type CycloneDxComponent } from './sbom/image-sbom.js';
+
+// Push credentials and what ECR keeps; `latest` is moved only by a release.
+export { registryAuthFromStdin, type RegistryAuthSource } from './push/registry-auth.js';
+export {
+  type LifecyclePolicy,
+  type LifecyclePolicyOptions,
+  type LifecycleRule,
+  releaseLifecyclePolicy,
+} from './push/lifecycle-policy.js';
+
+// Release: a gated sha image promoted to latest in the registry, checked against the evidence stored beside it.
+export { releaseImages, type ReleaseImagesOptions } from './release/release-images.js';
+export { promoteImage, type PromoteImageOptions, type PromoteResult } from './release/promote-image.js';
+export {
+  releaseExitCode,
+  type ReleaseImageReport,
+  type ReleaseReport,
+  type ReleaseStatus,
+} from './release/release-report.js';
+export { RELEASE_MARKDOWN_MARKER, renderReleaseMarkdown, renderReleaseText } from './release/render-release.js';
+
 // Errors a caller catches: each has a literal `name`, structured fields and a `cause`.
-export { ConfigError } from './errors/config-error.js';
-export { RegistrySettingsError } from './config/config-errors.js';
 export { ContextError } from './context/context-errors.js';
 export {
   EngineApiVersionError,
@@ -20,16 +111,11 @@ export {
   EngineUnavailableError,
   type TlsCertificate,
 } from './engine/engine-errors.js';
-export { FourpassError } from './errors/fourpass-error.js';
-export { InvalidRepositoryError } from './references/reference-errors.js';
 export { BaseImageError, BuildCanceledError, BuildError } from './buildkit/build-errors.js';
-export { ImageArchiveError, ImageNotFoundError } from './inspect/inspect-errors.js';
+export { ImageNotFoundError } from './inspect/inspect-errors.js';
 export { StartupSetupError } from './startup/startup-errors.js';
 export { ServiceUsageError, SmokeTestError } from './worker/worker-errors.js';
-export { SecretBuildArgError } from './secrets/secret-errors.js';
-export { type SecretBuildArg } from './secrets/secret-errors.js';
-export type { SecretPattern } from './secrets/scan-secrets.js';
-export { BuildSecretError } from './secrets/secret-errors.js';
+export { BuildSecretError, type SecretBuildArg, SecretBuildArgError } from './secrets/secret-errors.js';
 export {
   DigestMismatchError,
   DirtyWorkTreeError,
@@ -43,107 +129,35 @@ export {
   TagImmutableError,
   TagResolutionError,
 } from './push/push-errors.js';
+export { ReleaseError, ReleaseRefusedError } from './release/release-errors.js';
+export { SbomValidationError } from './sbom/validate-sbom.js';
 
-// Engine: find and connect to a Docker engine; `Engine` is the small interface every function takes.
-export { connectEngine, connectEngines, type ConnectOptions } from './engine/connection.js';
-export type {
-  ContainerInspect,
-  ContainerSpec,
-  ContainerTop,
-  Engine,
-  EngineBuildRequest,
-  EngineBuilds,
-  EngineContainers,
-  EngineIdentity,
-  EngineImages,
-  EngineRegistry,
-  EngineSessionRequest,
-  EngineJsonMessage,
-  ImageHistoryEntry,
-  ImageInspect,
-  RegistryAuth,
-} from './engine/engine.js';
+// The types the signatures above name (events, results, options and report parts), exported so callers can name
+// them too. No functions here.
 
-// Config: images.config.json, validated once. The names are the light entry's (@4pass/builder/config), listed there
-// once; the full entry carries them all.
-// eslint-disable-next-line no-restricted-syntax -- re-exports a chosen list, not a module's accumulated names.
-export * from './config/index.js';
-
-// Build: one image through BuildKit, its progress as typed events, and the renderers for them.
-export { buildImage, type BuildOptions, type BuildResult } from './buildkit/build-image.js';
+// Builds and their progress
+export type { BaseImageResolution } from './buildkit/base-images.js';
+export type { BuildCache } from './buildkit/build-cache.js';
+export type { BuildEvent, StepRef } from './buildkit/build-events.js';
+export type { BuildResult } from './buildkit/build-image.js';
 export type { ContextTransfer, ContextTransportKind } from './buildkit/context-transport.js';
 export type { StageTiming } from './buildkit/stage-timings.js';
-export type { EngineApi, EngineFeature, EngineVersion } from './engine/api-version.js';
-export type { BuildEvent, BuildEventType, StepRef } from './buildkit/build-events.js';
 export type { StepSummary } from './buildkit/trace-tracker.js';
-export type { BaseImageResolution } from './buildkit/base-images.js';
 export type { ExtraDirEntry, ExtraEntry, ExtraFileEntry } from './context/context-tree.js';
-export { createRenderer, type RendererOptions, type RenderStream } from './render/create-renderer.js';
+export type { RendererOptions, RenderStream } from './render/create-renderer.js';
 export type { PlainRendererOptions } from './render/plain-renderer.js';
 export type { TtyRendererOptions } from './render/tty-renderer.js';
-export { createPipelineRenderer, type PipelineRendererOptions } from './render/pipeline-renderer.js';
+export type { WorkerBuildResult, WorkerEvent, WorkerStage } from './worker/build-worker-image.js';
 
-// Worker image: builder → @4pass/optimizer → runtime, every stage in BuildKit, with the smoke test.
-export {
-  buildWorkerImage,
-  optimizerStageFiles,
-  type WorkerBuildOptions,
-  type WorkerBuildResult,
-  type WorkerEvent,
-  type WorkerStage,
-} from './worker/build-worker-image.js';
-
-// Inspect: the facts budgets are checked on (sizes, layers, waste, compressed sizes).
-export {
-  inspectImage,
-  type HistoryFacts,
-  type ImageFacts,
-  type ImageRuntimeConfig,
-  type InspectImageOptions,
-  type LayerFacts,
-} from './inspect/inspect-image.js';
+// Measurements and the report's parts
 export type { EntryType, Inefficiency, LayerEntry, TreeEntry } from './inspect/analyze-layers.js';
-export type { HashedFile, ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { DebianPackage } from './inspect/debian-packages.js';
 export type { ElfOwnership } from './inspect/elf-owners.js';
+export type { HashedFile, ImageContents, LayerPathSize } from './inspect/image-contents.js';
+export type { HistoryFacts, ImageRuntimeConfig, LayerFacts } from './inspect/inspect-image.js';
 export type { OsRelease } from './inspect/os-release.js';
 export type { DistributionPath, PythonDistribution } from './inspect/python-distributions.js';
-export type { DebianPackage } from './inspect/debian-packages.js';
 export type { KnownLayer } from './inspect/registry-image.js';
-export { openLayerSizeCache, type FileLayerSizeCache, type LayerSizeCache } from './inspect/layer-size-cache.js';
-export {
-  createMemoryMeasurementCache,
-  openMeasurementCache,
-  type MeasurementCache,
-  type MeasurementKey,
-} from './inspect/measurement-cache.js';
-
-// Start-up: container start → ready.
-export { measureStartup, type MeasureStartupOptions, type StartupEvent } from './startup/measure-startup.js';
-export type { StartupFailure, StartupResult, StartupRun, StartupSettings } from './startup/startup-result.js';
-export type {
-  DistributionImportTime,
-  ImportProfile,
-  ImportTimeRecord,
-  ProfiledModule,
-} from './startup/import-profile.js';
-
-// The gate report (JSON `--json`, schemaVersion 2) and its renderers.
-export {
-  REPORT_SCHEMA_VERSION,
-  gateReportSchema,
-  type BuildReport,
-  type GateReport,
-  type ImageDiff,
-  type ImageError,
-  type ImageReport,
-  type LayerChange,
-  type LayerReport,
-  type PathChange,
-  type PushReport,
-  type SbomReport,
-  type SizeChange,
-  type StartupReport,
-} from './report/gate-report.js';
 export type {
   ContentsReport,
   ImportChange,
@@ -151,86 +165,35 @@ export type {
   PathGrowth,
   PathSizeChange,
 } from './report/contents-report.js';
-export type { Check, CheckStatus, CheckUnit } from './budgets/check.js';
+export type { SecretPattern } from './secrets/scan-secrets.js';
+export type { DistributionImportTime, ImportProfile, ProfiledModule } from './startup/import-profile.js';
+export type { StartupFailure, StartupRun, StartupSettings } from './startup/startup-result.js';
 
-// The SBOM of every image (CycloneDX 1.6 JSON, from its contents): `RunImagesResult.sboms`, stored with a push.
-export {
-  imageSbom,
-  type CycloneDxBom,
-  type CycloneDxComponent,
-  type ImageSbomOptions,
-  type SbomFacts,
-} from './sbom/image-sbom.js';
-export { SbomValidationError, validateSbom } from './sbom/validate-sbom.js';
-export { loadGateReport, parseGateReport } from './report/load-report.js';
-export { runExit, RUN_EXIT, type RunExit } from './pipeline/run-exit.js';
-export { renderTextReport, type RenderTextOptions } from './report/render-text.js';
-export { MARKDOWN_MARKER, renderMarkdownReport } from './report/render-markdown.js';
-export { renderJUnitReport } from './report/render-junit.js';
-export {
-  renderHtmlReport,
-  type HtmlImage,
-  type HtmlReportInput,
-  type RenderHtmlOptions,
-} from './report/render-html.js';
+// Engines
+export type { EngineApi, EngineFeature, EngineVersion } from './engine/api-version.js';
 
-// Tags and push: sha-<7> pushed and verified, its SBOM and gate report stored next to it; ECR or any registry. `latest`
-// is moved only by a release.
-export { resolveTags, type ResolvedTags, type ResolveTagsOptions, type ShaSource } from './push/tags.js';
-export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
-export {
-  DEFAULT_PUSH_TIMEOUTS,
-  type LayerCounts,
-  type PushedTag,
-  type PushEvent,
-  type PushImageOptions,
-  type PushResult,
-  type PushTimeouts,
+// Push and release
+export type {
+  LayerCounts,
+  PushedTag,
+  PushEvent,
+  PushImageOptions,
+  PushResult,
+  PushTimeouts,
 } from './push/push-image.js';
-export { registryAuthFromStdin, type RegistryAuthSource } from './push/registry-auth.js';
 export type {
   EnsureRepositoryOptions,
   EnsureRepositoryResult,
   RegistryApi,
   RetagOptions,
 } from './push/registry-api.js';
-export { DEFAULT_RETRIES, type RetryOptions } from './push/retry.js';
-export {
-  pushBuildCache,
-  registryCacheAccess,
-  type PushBuildCacheOptions,
-  type RegistryCacheAccess,
-  type RegistryCacheAccessOptions,
-} from './push/registry-cache.js';
-export type { BuildCache } from './buildkit/build-cache.js';
+export type { RegistryCacheAccess } from './push/registry-cache.js';
 export type { RegistryTimeouts } from './push/registry-http-client.js';
-export {
-  DEFAULT_LIFECYCLE,
-  releaseLifecyclePolicy,
-  type LifecyclePolicy,
-  type LifecyclePolicyOptions,
-  type LifecycleRule,
-} from './push/lifecycle-policy.js';
-
-// Release: a gated sha image promoted to latest in the registry (checked against its stored gate report, recorded).
-export { promoteImage, type PromoteImageOptions, type PromoteResult } from './release/promote-image.js';
-export { releaseImages, type ReleaseImagesOptions } from './release/release-images.js';
-export {
-  releaseExitCode,
-  type ReleaseImageReport,
-  type ReleaseReport,
-  type ReleaseStatus,
-} from './release/release-report.js';
-export { RELEASE_MARKDOWN_MARKER, renderReleaseMarkdown, renderReleaseText } from './release/render-release.js';
-export { ReleaseError, ReleaseRefusedError } from './release/release-errors.js';
-export type { ReleaseAccess } from './release/release-context.js';
+export type { RetryOptions } from './push/retry.js';
+export type { ResolvedTags, ShaSource } from './push/tags.js';
 export type { ReleaseCheck } from './release/release-checks.js';
+export type { ReleaseAccess } from './release/release-context.js';
 export type { ReleaseEvent } from './release/release-events.js';
-export type { ReleaseRecord } from './release/release-record.js';
 
-// The whole job: config → context → build → inspect → budgets → tag/push → report.
-export { runImages } from './pipeline/run-images.js';
-export type { PushRequest, RunImagesOptions, RunImagesSettings } from './pipeline/run-options.js';
-export type { ImagePushOutcome, ImageRunRecord, RunImagesResult, RunInterruption } from './pipeline/run-result.js';
-export type { PipelineEvent, PipelineStage } from './pipeline/pipeline-events.js';
+// The run
 export type { Interruption } from './pipeline/schedule-images.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type StartupResult } from '@4pass/builder';
+import { parseConfig, type StartupResult } from '@4pass/builder/internal';
 import {
   evaluateBudgets,
   evaluateGrowth,

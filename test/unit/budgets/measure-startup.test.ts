@@ -5,7 +5,7 @@ import {
   type ContainerInspect,
   type ContainerSpec,
   type ImageInspect,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { fakeContainers, fakeImages } from '../fakes/engine-fakes.js';
 import { median, percentile } from '../../../packages/builder/src/startup/measure-startup.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryMeasurementCache, openMeasurementCache } from '@4pass/builder';
+import { createMemoryMeasurementCache, openMeasurementCache } from '@4pass/builder/internal';
 import { restoreFacts, storeFacts } from '../../../packages/builder/src/inspect/facts-json.js';
 import type { ImageFacts } from '../../../packages/builder/src/inspect/inspect-image.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ImageArchiveError, openLayerSizeCache } from '@4pass/builder';
+import { ImageArchiveError, openLayerSizeCache } from '@4pass/builder/internal';
 import { imageFactsFrom } from '../../../packages/builder/src/inspect/inspect-image.js';
 import { GzipSizeEstimator, readDockerSave } from '../../../packages/builder/src/inspect/read-docker-save.js';
 import { chunked, dockerSaveOf, tarOf } from './docker-save-fixtures.js';

@@ -13,7 +13,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pushToRegistry, RegistrySettingsError, resolveRegistryHost, type PushEvent } from '@4pass/builder';
+import { pushToRegistry, RegistrySettingsError, resolveRegistryHost, type PushEvent } from '@4pass/builder/internal';
 import { DIGEST_A, ecrTokenResponse, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';
 
 const ECR_HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';

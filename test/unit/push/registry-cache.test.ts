@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RegistryCacheError, registryCacheAccess } from '@4pass/builder';
+import { RegistryCacheError, registryCacheAccess } from '@4pass/builder/internal';
 import { pushBuildCache } from '../../../packages/builder/src/push/registry-cache.js';
 import { createRegistryAuth } from '../../../packages/builder/src/push/registry-auth.js';
 import { DIGEST_A, ecrTokenResponse, fakeEngine, fakeRegistryFetch, pushStream } from './fakes.js';

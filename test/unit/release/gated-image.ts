@@ -1,4 +1,4 @@
-import { imageSbom, parseConfig, type CycloneDxBom, type GateReport } from '@4pass/builder';
+import { imageSbom, parseConfig, type CycloneDxBom, type GateReport } from '@4pass/builder/internal';
 import { imageSubject, storeArtifact } from '../../../packages/builder/src/push/image-artifacts.js';
 import { buildGateReport, evaluateImage } from '../../../packages/builder/src/report/evaluate-image.js';
 import { factsFixture } from '../budgets/facts-fixture.js';

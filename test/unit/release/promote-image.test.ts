@@ -6,7 +6,7 @@ import {
   type PromoteImageOptions,
   type ReleaseEvent,
   type ReleaseRecord,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { imageSubject, loadArtifact, storeArtifact } from '../../../packages/builder/src/push/image-artifacts.js';
 import { gateReport, pushGated } from './gated-image.js';
 import { memoryRegistry, memoryRegistryFetch, type MemoryRegistry } from './memory-registry.js';

@@ -8,7 +8,7 @@ import {
   type ContentsReport,
   type ImageContents,
   type StartupResult,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { buildGateReport, evaluateImage } from '../../../packages/builder/src/report/evaluate-image.js';
 import { parseImportTime } from '../../../packages/builder/src/startup/import-profile.js';
 import { factsFixture } from '../budgets/facts-fixture.js';

@@ -11,7 +11,7 @@ import {
   renderTextReport,
   type GateReport,
   type StartupResult,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { buildGateReport, evaluateImage } from '../../../packages/builder/src/report/evaluate-image.js';
 import { xmlEscape } from '../../../packages/builder/src/report/render-junit.js';
 import { factsFixture } from '../budgets/facts-fixture.js';

@@ -1,4 +1,4 @@
-import { imageSbom, SbomValidationError, validateSbom, type CycloneDxBom } from '@4pass/builder';
+import { imageSbom, SbomValidationError, validateSbom, type CycloneDxBom } from '@4pass/builder/internal';
 import { describe, expect, it } from 'vitest';
 import { debianPurl, pythonPurl, sbomReport } from '../../../packages/builder/src/sbom/image-sbom.js';
 import { minimalImageContents } from '../inspect/minimal-image-fixture.js';

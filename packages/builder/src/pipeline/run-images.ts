@@ -17,7 +17,7 @@ import { startupRuns } from './startup-stage.js';
  * What overlaps with what (inspection during the next build, start-up on a quiet engine, pushes after the gate) is
  * decided by `scheduleImages`. Per-image failures are recorded in `report.errors` and the other images go on; a push
  * failure stops the pushes after it and is returned in `pushes`; an abort is returned in `interrupted`.
- * @throws {RangeError} an unknown image in `only`. Pushing only: {RegistrySettingsError} no registry (or ECR without a
+ * @throws {UnknownImageError} an unknown image in `only`; {RangeError} no engine. Pushing only: {RegistrySettingsError} no registry (or ECR without a
  *   region), {InvalidRepositoryError} a bad repository name, {DirtyWorkTreeError} a dirty work tree without
  *   `allowDirty` — all before anything is built.
  */

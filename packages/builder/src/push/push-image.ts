@@ -38,7 +38,7 @@ export type PushEvent =
   /** The engine's push stream has been silent for `silentMs`; said every 10 s until it moves or its deadline passes. */
   | { type: 'waiting'; tag: string; waitingFor: string; silentMs: number };
 
-/** Deadlines of a push. Defaults: {@link DEFAULT_PUSH_TIMEOUTS}. */
+/** Deadlines of a push. Defaults: `DEFAULT_PUSH_TIMEOUTS`. */
 export interface PushTimeouts extends RegistryTimeouts {
   /** Longest silence of the engine's push stream (default 60 s): a stalled upload or manifest PUT fails (and is retried). */
   streamIdleMs?: number;
@@ -81,7 +81,7 @@ export interface PushImageOptions {
   onEvent?: (event: PushEvent) => void;
   /** Transient-failure retries (default `{ max: 3, baseDelayMs: 1000 }`). Auth failures are never retried. */
   retries?: RetryOptions;
-  /** Deadlines of the engine's push stream and the registry API calls ({@link DEFAULT_PUSH_TIMEOUTS}). */
+  /** Deadlines of the engine's push stream and the registry API calls (`DEFAULT_PUSH_TIMEOUTS`). */
   timeouts?: PushTimeouts;
   /** Scheme of the registry API for the digest check (default http for loopback hosts, https otherwise). */
   scheme?: 'http' | 'https';
@@ -126,7 +126,7 @@ export interface PushResult {
  * `PutImage`, elsewhere by copying the manifest under the tag (no local `latest`, so concurrent runs cannot swap it),
  * and not at all when a tag already points there. A re-push of an unchanged image pushes and moves nothing.
  * Transient failures are retried with bounded exponential backoff; every network wait has a deadline
- * ({@link DEFAULT_PUSH_TIMEOUTS}); an abort stops at the next step. No credential appears in any event, error or result.
+ * (`DEFAULT_PUSH_TIMEOUTS`); an abort stops at the next step. No credential appears in any event, error or result.
  * @throws {RegistryAuthError} bad credentials (at once).
  * @throws {RegistryServerError} 5xx answers, {RegistryTimeoutError} no answer in time, {RegistryUnavailableError} no
  *   connection — each after the retries.

@@ -3,7 +3,7 @@ import { RegistryServerError, RegistryTimeoutError, RegistryUnavailableError } f
 
 /**
  * Bounded exponential backoff for transient registry failures. Auth failures are never retried.
- * Defaults ({@link DEFAULT_RETRIES}): 3 retries after the first attempt, waiting 1 s, 2 s, 4 s (doubling, capped at
+ * Defaults (`DEFAULT_RETRIES`): 3 retries after the first attempt, waiting 1 s, 2 s, 4 s (doubling, capped at
  * 15 s): at most 4 attempts and 7 s of waiting on top of the attempts' own deadlines.
  */
 export interface RetryOptions {
