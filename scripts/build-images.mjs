@@ -3,7 +3,7 @@
 // @4pass/builder's runImages, renders its events and report, sets the exit code.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { minimist } from 'zx';
+import { parseCommandLine } from './command-line.mjs';
 // Only the config module at first: flags, the config file and the push settings are checked (exit 2) before the
 // library with its engine and AWS adapters is even loaded, so a usage error answers at once.
 import {
@@ -14,7 +14,7 @@ import {
   withCacheOverrides,
 } from '@4pass/builder/config';
 
-const EXIT = { ok: 0, usage: 2 };
+const EXIT = { usage: 2 };
 const HELP = `Usage: pnpm build:images [options]
 
 Builds every image of images.config.json through the Docker Engine API (BuildKit), measures it (size, compressed
@@ -73,24 +73,13 @@ const VALUE_FLAGS = [
   'cache-to',
 ];
 const BOOLEAN_FLAGS = ['budget', 'cache', 'remeasure', 'push', 'password-stdin', 'allow-dirty', 'help'];
-const known = new Set(['_', 'h', ...VALUE_FLAGS, ...BOOLEAN_FLAGS]);
-const args = minimist(process.argv.slice(3), {
-  string: VALUE_FLAGS,
-  boolean: BOOLEAN_FLAGS,
-  alias: { h: 'help' },
-  default: { budget: true, cache: true },
+const { args, fail } = parseCommandLine({
+  command: 'build:images',
+  help: HELP,
+  valueFlags: VALUE_FLAGS,
+  booleanFlags: BOOLEAN_FLAGS,
+  defaults: { budget: true, cache: true },
 });
-const fail = (code, message) => {
-  process.stderr.write(`build:images: ${message}\n`);
-  process.exit(code);
-};
-if (args.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(EXIT.ok);
-}
-const unknownFlags = Object.keys(args).filter((k) => !known.has(k));
-if (unknownFlags.length || args._.length)
-  fail(EXIT.usage, `unknown option ${[...unknownFlags.map((f) => `--${f}`), ...args._].join(', ')} (see --help)`);
 if (args.progress && !['auto', 'plain', 'tty'].includes(args.progress))
   fail(EXIT.usage, `--progress must be auto, plain or tty`);
 if (args.registry !== undefined && !args.push && !args['baseline-image'])
@@ -101,8 +90,6 @@ try {
 } catch (error) {
   fail(EXIT.usage, error.message);
 }
-for (const flag of VALUE_FLAGS)
-  if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
 
 const log = (s) => process.stderr.write(`${s}\n`);
 

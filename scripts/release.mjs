@@ -2,7 +2,7 @@
 // pnpm release — promotes a gated sha image to latest in the registry. Thin: parses flags, calls @4pass/builder's
 // releaseImages, renders its events and report, sets the exit code (releaseExitCode).
 import { appendFile, writeFile } from 'node:fs/promises';
-import { minimist } from 'zx';
+import { parseCommandLine } from './command-line.mjs';
 // Only the config module at first: flags, the config file and the registry settings are checked (exit 2) before the
 // library with its AWS adapter is even loaded.
 import { DEFAULT_CONFIG_FILE, loadConfig, resolveRegistryDestination } from '@4pass/builder/config';
@@ -32,21 +32,12 @@ Exit codes: 0 released (or already released) · 1 refused: nothing moved · 2 ba
 
 const VALUE_FLAGS = ['from', 'only', 'registry', 'config', 'json', 'markdown'];
 const BOOLEAN_FLAGS = ['password-stdin', 'help'];
-const known = new Set(['_', 'h', ...VALUE_FLAGS, ...BOOLEAN_FLAGS]);
-const args = minimist(process.argv.slice(3), { string: VALUE_FLAGS, boolean: BOOLEAN_FLAGS, alias: { h: 'help' } });
-const fail = (code, message) => {
-  process.stderr.write(`release: ${message}\n`);
-  process.exit(code);
-};
-if (args.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(EXIT.ok);
-}
-const unknownFlags = Object.keys(args).filter((k) => !known.has(k));
-if (unknownFlags.length || args._.length)
-  fail(EXIT.usage, `unknown option ${[...unknownFlags.map((f) => `--${f}`), ...args._].join(', ')} (see --help)`);
-for (const flag of VALUE_FLAGS)
-  if ([args[flag]].flat().includes('')) fail(EXIT.usage, `--${flag} needs a value (see --help)`);
+const { args, fail } = parseCommandLine({
+  command: 'release',
+  help: HELP,
+  valueFlags: VALUE_FLAGS,
+  booleanFlags: BOOLEAN_FLAGS,
+});
 for (const flag of VALUE_FLAGS.filter((f) => f !== 'only'))
   if (Array.isArray(args[flag])) fail(EXIT.usage, `--${flag} may be given once`);
 if (args.from === undefined) fail(EXIT.usage, '--from sha-<7> is required (see --help)');
