@@ -1,4 +1,4 @@
-import type { StructureConfig } from '../config/config-schema.js';
+import type { StructureConfig } from '../config/config-types.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import { resolveTreePath } from '../inspect/resolve-tree-path.js';
 import type { StartupResult } from '../startup/startup-result.js';

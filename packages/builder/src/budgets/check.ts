@@ -1,4 +1,4 @@
-import type { RuleLevel } from '../config/config-schema.js';
+import type { RuleLevel } from '../config/rule-schema.js';
 
 /** Outcome of one rule: `skip` when switched off or not measurable. */
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';

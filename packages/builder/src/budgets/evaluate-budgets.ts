@@ -1,4 +1,5 @@
-import type { Budgets, GrowthRule, Rule } from '../config/config-schema.js';
+import type { Budgets } from '../config/config-types.js';
+import type { GrowthRule, Rule } from '../config/rule-schema.js';
 import { formatBytes, formatBytesDelta, formatDuration, formatRatio } from '../units/format-units.js';
 import type { StartupResult } from '../startup/startup-result.js';
 import type { Check, CheckUnit } from './check.js';

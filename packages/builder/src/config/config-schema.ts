@@ -2,12 +2,19 @@ import { z } from 'zod';
 import { TAG_PATTERN } from '../references/tag-pattern.js';
 import { absPath, growthRule, regexString, rule, valueOf } from './rule-schema.js';
 
-export type { GrowthRule, Rule, RuleLevel } from './rule-schema.js';
+import type {
+  Budgets,
+  EngineConfig,
+  ImageConfig,
+  ImagesConfig,
+  StartupConfig,
+  StructureConfig,
+} from './config-types.js';
 
 /**
- * The zod schema of `images.config.json` and, derived from it, every config type. Each section is validated where it
- * is written (units parsed, paths normalised); the final transform merges `defaults` into each image and applies the
- * defaults of absent keys. A new key is one line in its section here (plus one in `*_DEFAULTS` when it has a default).
+ * The zod schema of `images.config.json`, typed against the declared config types (config-types.ts). Each section is
+ * validated where it is written (units parsed, paths normalised); the final transform merges `defaults` into each image
+ * and applies the defaults of absent keys. A new key is one line in its section here (plus one in `*_DEFAULTS` when it has a default).
  * Checks across sections (duplicate names, a `ready` probe, files on disk) are in check-config.ts.
  */
 
@@ -187,7 +194,7 @@ const registrySchema = z
   .strict();
 
 /** One engine of the pool: images are spread over the engines, each built and measured on one. */
-const engineSchema = z
+const engineSchema: z.ZodType<EngineConfig> = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"'),
     /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host`. */
@@ -198,8 +205,6 @@ const engineSchema = z
     tlsVerify: z.boolean().optional(),
   })
   .strict();
-
-export type EngineConfig = z.output<typeof engineSchema>;
 
 /** A build secret's source: exactly one of an environment variable or a file (relative like `context`). */
 const secretSourceSchema = z.union(
@@ -235,7 +240,7 @@ type ImageInput = z.output<typeof imageSchema>;
 type Defaults = z.output<typeof defaultsSchema>;
 
 /** The schema of `images.config.json`: validates as written, then merges `defaults` into every image. */
-export const imagesConfigSchema = z
+export const imagesConfigSchema: z.ZodType<Omit<ImagesConfig, 'file'>> = z
   .object({
     $schema: z.string().optional(),
     registry: registrySchema.optional(),
@@ -259,8 +264,8 @@ export const imagesConfigSchema = z
 function resolveImage(
   { budgets: ownBudgets, startup: ownStartup, structure: ownStructure, ...image }: ImageInput,
   defaults: Defaults,
-) {
-  const budgets = {
+): ImageConfig {
+  const budgets: Budgets = {
     ...defaults.budgets,
     ...ownBudgets,
     pathSizes: { ...defaults.budgets?.pathSizes, ...ownBudgets?.pathSizes },
@@ -279,7 +284,7 @@ function resolveImage(
 type StartupInput = z.output<typeof startupSchema>;
 
 /** Image settings override the defaults' (env is merged); absent keys get their defaults. No `ready`: no startup. */
-function resolveStartup(defaults: StartupInput | undefined, own: StartupInput | undefined) {
+function resolveStartup(defaults: StartupInput | undefined, own: StartupInput | undefined): StartupConfig | undefined {
   if (!defaults && !own) return undefined;
   const { ready, timeout, healthcheckInterval, ...rest } = { ...defaults, ...own };
   if (!ready) return undefined; // reported by checkConfig
@@ -296,7 +301,7 @@ function resolveStartup(defaults: StartupInput | undefined, own: StartupInput | 
 type StructureInput = z.output<typeof structureSchema>;
 
 /** Scalars: the image's win. Path lists add up (the defaults' apply to every image). */
-function resolveStructure(defaults: StructureInput = {}, own: StructureInput = {}) {
+function resolveStructure(defaults: StructureInput = {}, own: StructureInput = {}): StructureConfig {
   const { nonRoot, botocoreServices, ...rest } = { ...defaults, ...own };
   return {
     ...rest,
@@ -311,27 +316,3 @@ function resolveStructure(defaults: StructureInput = {}, own: StructureInput = {
 function unique<T>(xs: T[]): T[] {
   return [...new Set(xs)];
 }
-
-/** The whole `images.config.json`, defaults merged and paths resolved. */
-export type ImagesConfig = z.output<typeof imagesConfigSchema> & {
-  /** Absolute path of the file it was read from (or the name given to `parseConfig`). */
-  file: string;
-};
-/** One image of the config: paths absolute, defaults merged, units parsed. */
-export type ImageConfig = ImagesConfig['images'][number];
-/** Budgets of one image. A missing key means "not configured" (no check); a rule with `enabled: false` gives `skip`. */
-export type Budgets = ImageConfig['budgets'];
-/** Startup measurement settings (defaults applied). */
-export type StartupConfig = NonNullable<ImageConfig['startup']>;
-/** How the startup measurement decides the container is ready. */
-export type ReadyProbe = StartupConfig['ready'];
-/** Structure checks (see budgets/check-structure.ts). */
-export type StructureConfig = ImageConfig['structure'];
-/** Build secrets by id: each from an environment variable or a file (absolute once loaded). */
-export type SecretsConfig = ImagesConfig['secrets'];
-/** Bounds of network waits (ms) and retries; absent keys take the documented defaults. */
-export type NetworkConfig = ImagesConfig['network'];
-/** Where images are pushed. */
-export type RegistryConfig = NonNullable<ImagesConfig['registry']>;
-/** `images.config.json` as written (before defaults are merged). */
-export type ImagesConfigInput = z.input<typeof imagesConfigSchema>;

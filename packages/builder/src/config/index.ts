@@ -16,22 +16,19 @@ export {
   type LoadConfigOptions,
   type ParseConfigOptions,
 } from './load-config.js';
-export {
-  imagesConfigSchema,
-  type Budgets,
-  type GrowthRule,
-  type ImageConfig,
-  type ImagesConfig,
-  type ImagesConfigInput,
-  type NetworkConfig,
-  type ReadyProbe,
-  type RegistryConfig,
-  type Rule,
-  type RuleLevel,
-  type SecretsConfig,
-  type StartupConfig,
-  type StructureConfig,
-} from './config-schema.js';
+export type {
+  Budgets,
+  EngineConfig,
+  ImageConfig,
+  ImagesConfig,
+  NetworkConfig,
+  ReadyProbe,
+  RegistryConfig,
+  SecretsConfig,
+  StartupConfig,
+  StructureConfig,
+} from './config-types.js';
+export type { GrowthRule, Rule, RuleLevel } from './rule-schema.js';
 export type { ConfigIssue } from './check-config.js';
 export type { GrowthLimit } from '../units/parse-units.js';
 export { resolveRegistryDestination, type RegistryDestination, type RegistrySettings } from './registry-settings.js';

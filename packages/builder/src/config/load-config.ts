@@ -4,7 +4,8 @@ import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/config-error.js';
 import { checkConfig, checkConfigFiles, type ConfigIssue } from './check-config.js';
-import { imagesConfigSchema, type ImageConfig, type ImagesConfig } from './config-schema.js';
+import { imagesConfigSchema } from './config-schema.js';
+import type { ImageConfig, ImagesConfig } from './config-types.js';
 
 /** The file `pnpm build:images` reads by default, at the repository root. */
 export const DEFAULT_CONFIG_FILE = 'images.config.json';

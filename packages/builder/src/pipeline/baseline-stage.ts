@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import { registryImageFacts } from '../inspect/registry-facts.js';
 import { openRegistry } from '../push/open-registry.js';

@@ -1,5 +1,5 @@
 import type { GateReport } from '../report/gate-report.js';
-import type { ImageConfig, ImagesConfig, NetworkConfig } from '../config/config-schema.js';
+import type { ImageConfig, ImagesConfig, NetworkConfig } from '../config/config-types.js';
 import type { Engine } from '../engine/engine.js';
 import { createMemoryLayerSizeCache, type LayerSizeCache } from '../inspect/layer-size-cache.js';
 import { createMemoryMeasurementCache, type MeasurementCache } from '../inspect/measurement-cache.js';

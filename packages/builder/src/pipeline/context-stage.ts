@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import type { RegistryCacheAccess } from '../push/registry-cache.js';
 import type { ResolvedTags } from '../push/tags.js';

@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import { engineLabel } from '../engine/engine.js';
 import { restoreFacts, storeFacts, type StoredFacts } from '../inspect/facts-json.js';
 import { inspectImage, type ImageFacts } from '../inspect/inspect-image.js';

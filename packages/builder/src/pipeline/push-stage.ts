@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import { pushToRegistry } from '../push/push-to-registry.js';
 import type { PushedTag, PushEvent, PushResult } from '../push/push-image.js';
 import type { GateReport } from '../report/gate-report.js';

@@ -1,4 +1,4 @@
-import type { ImagesConfig } from '../config/config-schema.js';
+import type { ImagesConfig } from '../config/config-types.js';
 import type { Engine } from '../engine/engine.js';
 import type { LayerSizeCache } from '../inspect/layer-size-cache.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';

@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import type { PushResult } from '../push/push-image.js';
 import type { CycloneDxBom } from '../sbom/image-sbom.js';

@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import { engineLabel } from '../engine/engine.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';
 import { measureStartup } from '../startup/measure-startup.js';

@@ -1,4 +1,4 @@
-import type { ImageConfig, ImagesConfig } from '../config/config-schema.js';
+import type { ImageConfig, ImagesConfig } from '../config/config-types.js';
 import { resolveRegistryDestination } from '../config/registry-settings.js';
 import { RegistrySettingsError } from '../config/config-errors.js';
 import { repositoryName, selectImages } from '../pipeline/config-stage.js';

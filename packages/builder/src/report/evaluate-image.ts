@@ -3,7 +3,7 @@ import { explainChecks } from './explain-checks.js';
 import type { Check } from '../budgets/check.js';
 import { evaluateBudgets } from '../budgets/evaluate-budgets.js';
 import { redactSecrets, secretEnvValues } from '../secrets/scan-secrets.js';
-import type { ImageConfig } from '../config/config-schema.js';
+import type { ImageConfig } from '../config/config-types.js';
 import { formatDuration } from '../units/format-units.js';
 import { importNameOwners, type ImageContents } from '../inspect/image-contents.js';
 import type { ImageFacts } from '../inspect/inspect-image.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ReadyProbe } from '../config/config-schema.js';
+import type { ReadyProbe } from '../config/config-types.js';
 import { formatDuration } from '../units/format-units.js';
 import type { ContainerSpec, EngineContainers } from '../engine/engine.js';
 import { redactSecrets } from '../secrets/scan-secrets.js';

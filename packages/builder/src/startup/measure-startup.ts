@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ReadyProbe } from '../config/config-schema.js';
+import type { ReadyProbe } from '../config/config-types.js';
 import type { ContainerSpec, EngineContainers, EngineImages, ImageInspect } from '../engine/engine.js';
 
 /** What a start-up measurement asks of an engine: its containers, and the image's settings. */

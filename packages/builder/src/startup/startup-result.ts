@@ -1,5 +1,5 @@
 import type { ImportTimeRecord } from './import-profile.js';
-import type { ReadyProbe } from '../config/config-schema.js';
+import type { ReadyProbe } from '../config/config-types.js';
 
 /** One start of the container. */
 export interface StartupRun {
