@@ -239,8 +239,7 @@ const secretsSchema = z.record(
 type ImageInput = z.output<typeof imageSchema>;
 type Defaults = z.output<typeof defaultsSchema>;
 
-/** The schema of `images.config.json`: validates as written, then merges `defaults` into every image. */
-export const imagesConfigSchema: z.ZodType<Omit<ImagesConfig, 'file'>> = z
+const configSchema = z
   .object({
     $schema: z.string().optional(),
     registry: registrySchema.optional(),
@@ -260,6 +259,21 @@ export const imagesConfigSchema: z.ZodType<Omit<ImagesConfig, 'file'>> = z
     network,
     images: images.map((image) => resolveImage(image, defaults)),
   }));
+
+/** True only when A and B are the same type (each assignable to the other, optional keys included). */
+type Same<A, B> = [A] extends [B]
+  ? [B] extends [A]
+    ? keyof A extends keyof B
+      ? keyof B extends keyof A
+        ? true
+        : false
+      : false
+    : false
+  : false;
+/** The schema's output fits the declared type both ways (its top-level keys exactly): they cannot drift apart unseen. */
+const sameShape: Same<z.output<typeof configSchema>, Omit<ImagesConfig, 'file'>> = true;
+/** The schema of `images.config.json`: validates as written, then merges `defaults` into every image. */
+export const imagesConfigSchema: z.ZodType<Omit<ImagesConfig, 'file'>> = sameShape && configSchema;
 
 function resolveImage(
   { budgets: ownBudgets, startup: ownStartup, structure: ownStructure, ...image }: ImageInput,
