@@ -11,7 +11,7 @@ import {
   type Engine,
   type GateReport,
   type ImageFacts,
-} from '@4pass/builder';
+} from '@4pass/builder/internal';
 import { readDockerSave } from '../../packages/builder/src/inspect/read-docker-save.js';
 import { dockerSaveOf } from '../unit/inspect/docker-save-fixtures.js';
 import {

@@ -32,18 +32,18 @@ import {
   buildImage,
   connectEngine,
   createRenderer,
-  inspectImage,
-  pushToRegistry,
-  resolveTags,
+  promoteImage,
   runImages,
+  validateSbom,
   type BuildResult,
   type GateReport,
 } from '@4pass/builder';
+import { buildWorkerImage } from '@4pass/builder/internal';
 import { loadConfig, type ImagesConfig } from '@4pass/builder/config';
 import { RULE_NAMES, type OptimizeReport } from '@4pass/optimizer';
 
-// What the README's deploy script uses, from the installed types and both entries (not called here).
-const api = [createRenderer, inspectImage, pushToRegistry, resolveTags, runImages, loadConfig];
+// What the README's deploy script uses, from the installed types and every entry (not called here).
+const api = [createRenderer, promoteImage, runImages, validateSbom, loadConfig, buildWorkerImage];
 const shapes: [GateReport['pass'], ImagesConfig['images']] | undefined = undefined;
 
 const [tag, runId] = process.argv.slice(2);
@@ -128,9 +128,10 @@ describe('pnpm pack', () => {
       const tarball = tarballs[name] as string;
       const files = await tarList(tarball);
       const manifest = await packedManifest(tarball);
-      const entry = manifest.exports['.'];
-      expect(files).toContain(`package/${entry?.types.replace('./', '')}`);
-      expect(files).toContain(`package/${entry?.default.replace('./', '')}`);
+      for (const entry of Object.values(manifest.exports)) {
+        expect(files).toContain(`package/${entry.types.replace('./', '')}`);
+        expect(files).toContain(`package/${entry.default.replace('./', '')}`);
+      }
       for (const bin of Object.values(manifest.bin ?? {})) expect(files).toContain(`package/${bin.replace('./', '')}`);
       for (const listed of manifest.files.filter((f) => !f.startsWith('!')))
         expect(

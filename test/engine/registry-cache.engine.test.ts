@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectEngine,
   loadConfig,
-  registryCacheAccess,
   runImages,
   type BuildResult,
   type Engine,
@@ -104,13 +103,8 @@ describe('a registry build cache (inline cache, every stage)', () => {
 
   it('is read by a FRESH engine: every RUN step of every target comes back CACHED', async () => {
     const fresh: Engine = await connectEngine({ env: second().tlsEnv });
-    const env = { REGISTRY_USERNAME: 'AWS', REGISTRY_PASSWORD: token };
-    const result = await runImages({
-      engine: fresh,
-      config: withCache(false),
-      budgets: false,
-      cacheAccess: registryCacheAccess({ env }),
-    });
+    const env = { ...process.env, REGISTRY_USERNAME: 'AWS', REGISTRY_PASSWORD: token };
+    const result = await runImages({ engine: fresh, config: withCache(false), budgets: false, env });
     expect(result.report.errors).toEqual([]);
     for (const image of ['api', 'worker']) {
       const runs = buildsOf(result, image).flatMap((b) => b.steps.filter((s) => / RUN /.test(s.name)));

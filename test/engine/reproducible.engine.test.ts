@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, resolveTags, type Engine } from '@4pass/builder';
+import { buildImage, resolveTags, type Engine } from '@4pass/builder/internal';
 import { engine as sharedEngine, localPythonBase, runId, testLabel } from './helpers.js';
 
 const PYTHON_BASE = await localPythonBase();

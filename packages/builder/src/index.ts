@@ -25,12 +25,9 @@ export { type FileLayerSizeCache, type LayerSizeCache, openLayerSizeCache } from
 // Engines: find and connect; `Engine` is made of small roles, each function asks for the ones it uses.
 export { connectEngine, connectEngines, type ConnectOptions } from './engine/connection.js';
 
-// One image at a time, for deploy scripts that want a step of the job: a build with live progress, its facts, a push.
+// One build with live progress, for deploy scripts that build outside the gate (a push always goes through it).
 export { buildImage, type BuildOptions } from './buildkit/build-image.js';
 export { createRenderer } from './render/create-renderer.js';
-export { inspectImage, type ImageFacts, type InspectImageOptions } from './inspect/inspect-image.js';
-export { pushToRegistry, type PushToRegistryOptions } from './push/push-to-registry.js';
-export { resolveTags, type ResolveTagsOptions } from './push/tags.js';
 export {
   type ContainerInspect,
   type ContainerSpec,
@@ -132,68 +129,60 @@ export {
 export { ReleaseError, ReleaseRefusedError } from './release/release-errors.js';
 export { SbomValidationError } from './sbom/validate-sbom.js';
 
-// The types the signatures above name (events, results, options and report parts), exported so callers can name
-// them too. No functions here.
-
-// Builds and their progress
-export type { BaseImageResolution } from './buildkit/base-images.js';
 export type { BuildCache } from './buildkit/build-cache.js';
-export type { BuildEvent, StepRef } from './buildkit/build-events.js';
+export type { BuildEvent } from './buildkit/build-events.js';
 export type { BuildResult } from './buildkit/build-image.js';
-export type { ContextTransfer, ContextTransportKind } from './buildkit/context-transport.js';
-export type { StageTiming } from './buildkit/stage-timings.js';
-export type { StepSummary } from './buildkit/trace-tracker.js';
-export type { ExtraDirEntry, ExtraEntry, ExtraFileEntry } from './context/context-tree.js';
-export type { RendererOptions, RenderStream } from './render/create-renderer.js';
-export type { PlainRendererOptions } from './render/plain-renderer.js';
-export type { TtyRendererOptions } from './render/tty-renderer.js';
-export type { WorkerBuildResult, WorkerEvent, WorkerStage } from './worker/build-worker-image.js';
-
-// Measurements and the report's parts
-export type { EntryType, Inefficiency, LayerEntry, TreeEntry } from './inspect/analyze-layers.js';
-export type { DebianPackage } from './inspect/debian-packages.js';
-export type { ElfOwnership } from './inspect/elf-owners.js';
-export type { HashedFile, ImageContents, LayerPathSize } from './inspect/image-contents.js';
-export type { HistoryFacts, ImageRuntimeConfig, LayerFacts } from './inspect/inspect-image.js';
-export type { OsRelease } from './inspect/os-release.js';
-export type { DistributionPath, PythonDistribution } from './inspect/python-distributions.js';
-export type { KnownLayer } from './inspect/registry-image.js';
-export type {
-  ContentsReport,
-  ImportChange,
-  PackageChange,
-  PathGrowth,
-  PathSizeChange,
-} from './report/contents-report.js';
-export type { SecretPattern } from './secrets/scan-secrets.js';
-export type { DistributionImportTime, ImportProfile, ProfiledModule } from './startup/import-profile.js';
-export type { StartupFailure, StartupRun, StartupSettings } from './startup/startup-result.js';
-
-// Engines
-export type { EngineApi, EngineFeature, EngineVersion } from './engine/api-version.js';
-
-// Push and release
-export type {
-  LayerCounts,
-  PushedTag,
-  PushEvent,
-  PushImageOptions,
-  PushResult,
-  PushTimeouts,
-} from './push/push-image.js';
-export type {
-  EnsureRepositoryOptions,
-  EnsureRepositoryResult,
-  RegistryApi,
-  RetagOptions,
-} from './push/registry-api.js';
-export type { RegistryCacheAccess } from './push/registry-cache.js';
-export type { RegistryTimeouts } from './push/registry-http-client.js';
-export type { RetryOptions } from './push/retry.js';
-export type { ResolvedTags, ShaSource } from './push/tags.js';
-export type { ReleaseCheck } from './release/release-checks.js';
-export type { ReleaseAccess } from './release/release-context.js';
-export type { ReleaseEvent } from './release/release-events.js';
-
-// The run
+export type { ContentsReport } from './report/contents-report.js';
+export type { ContextTransportKind } from './buildkit/context-transport.js';
+export type { EngineApi } from './engine/api-version.js';
+export type { EngineVersion } from './engine/api-version.js';
+export type { ExtraEntry } from './context/context-tree.js';
+export type { ImportChange } from './report/contents-report.js';
+export type { ImportProfile } from './startup/import-profile.js';
 export type { Interruption } from './pipeline/schedule-images.js';
+export type { PackageChange } from './report/contents-report.js';
+export type { PathGrowth } from './report/contents-report.js';
+export type { PushEvent } from './push/push-image.js';
+export type { PushImageOptions } from './push/push-image.js';
+export type { PushResult } from './push/push-image.js';
+export type { PushedTag } from './push/push-image.js';
+export type { RegistryCacheAccess } from './push/registry-cache.js';
+export type { ReleaseAccess } from './release/release-context.js';
+export type { ReleaseCheck } from './release/release-checks.js';
+export type { RenderStream } from './render/create-renderer.js';
+export type { RendererOptions } from './render/create-renderer.js';
+export type { ResolvedTags } from './push/tags.js';
+export type { SecretPattern } from './secrets/scan-secrets.js';
+export type { StartupFailure } from './startup/startup-result.js';
+export type { StartupRun } from './startup/startup-result.js';
+export type { StartupSettings } from './startup/startup-result.js';
+export type { WorkerBuildResult } from './worker/build-worker-image.js';
+export type { WorkerEvent } from './worker/build-worker-image.js';
+export type { BaseImageResolution } from './buildkit/base-images.js';
+export type { ContextTransfer } from './buildkit/context-transport.js';
+export type { DebianPackage } from './inspect/debian-packages.js';
+export type { DistributionImportTime } from './startup/import-profile.js';
+export type { EngineFeature } from './engine/api-version.js';
+export type { EnsureRepositoryOptions } from './push/registry-api.js';
+export type { EnsureRepositoryResult } from './push/registry-api.js';
+export type { ExtraDirEntry } from './context/context-tree.js';
+export type { ExtraFileEntry } from './context/context-tree.js';
+export type { LayerCounts } from './push/push-image.js';
+export type { LayerPathSize } from './inspect/image-contents.js';
+export type { PathSizeChange } from './report/contents-report.js';
+export type { PlainRendererOptions } from './render/plain-renderer.js';
+export type { ProfiledModule } from './startup/import-profile.js';
+export type { PushTimeouts } from './push/push-image.js';
+export type { PythonDistribution } from './inspect/python-distributions.js';
+export type { RegistryApi } from './push/registry-api.js';
+export type { RegistryTimeouts } from './push/registry-http-client.js';
+export type { ReleaseEvent } from './release/release-events.js';
+export type { RetryOptions } from './push/retry.js';
+export type { ShaSource } from './push/tags.js';
+export type { StageTiming } from './buildkit/stage-timings.js';
+export type { StepRef } from './buildkit/build-events.js';
+export type { StepSummary } from './buildkit/trace-tracker.js';
+export type { TtyRendererOptions } from './render/tty-renderer.js';
+export type { WorkerStage } from './worker/build-worker-image.js';
+export type { DistributionPath } from './inspect/python-distributions.js';
+export type { RetagOptions } from './push/registry-api.js';

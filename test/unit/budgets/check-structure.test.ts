@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type ImageFacts, type LayerEntry, type StructureConfig } from '@4pass/builder';
+import { parseConfig, type ImageFacts, type LayerEntry, type StructureConfig } from '@4pass/builder/internal';
 import {
   checkStructure,
   findBotocoreServices,

@@ -1,4 +1,4 @@
-import { type ImageFacts } from '@4pass/builder';
+import { type ImageFacts } from '@4pass/builder/internal';
 import { analyzeLayers, type LayerEntry } from '../../../packages/builder/src/inspect/analyze-layers.js';
 
 const file = (path: string, size: number): LayerEntry => ({ path, size, type: 'file', mode: 0o644 });

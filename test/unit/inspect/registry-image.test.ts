@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { type KnownLayer } from '@4pass/builder';
+import { type KnownLayer } from '@4pass/builder/internal';
 import { analyzeLayers } from '../../../packages/builder/src/inspect/analyze-layers.js';
 import { readImageContents } from '../../../packages/builder/src/inspect/image-contents.js';
 import { registryImageFacts } from '../../../packages/builder/src/inspect/registry-facts.js';

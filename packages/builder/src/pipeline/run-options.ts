@@ -3,7 +3,6 @@ import type { Engine } from '../engine/engine.js';
 import type { LayerSizeCache } from '../inspect/layer-size-cache.js';
 import type { MeasurementCache } from '../inspect/measurement-cache.js';
 import type { RegistryAuthSource } from '../push/registry-auth.js';
-import type { RegistryCacheAccess } from '../push/registry-cache.js';
 import type { RegistrySettings } from '../config/registry-settings.js';
 import type { GateReport } from '../report/gate-report.js';
 import type { PipelineEvent } from './pipeline-events.js';
@@ -46,12 +45,6 @@ export interface RunImagesSettings {
    */
   measurements?: MeasurementCache;
   remeasure?: boolean;
-  /**
-   * How the images' registry build caches (`cache` in the config) are reached. Default: the push's credentials for
-   * its own registry, an ECR token for ECR hosts, else `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` (push `env`, else
-   * the process's). A cache it has no credentials for is read anonymously (with a warning) or, pushing, fails.
-   */
-  cacheAccess?: RegistryCacheAccess;
   /** Images built at the same time on one engine (default 1). */
   perEngine?: number;
   /** Where build secrets configured as `{ "env": NAME }` are read (default `process.env`). */
