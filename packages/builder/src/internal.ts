@@ -30,7 +30,7 @@ export type { StartupResult } from './startup/startup-result.js';
 export type { ImportTimeRecord } from './startup/import-profile.js';
 export { imageSbom, type ImageSbomOptions, type SbomFacts } from './sbom/image-sbom.js';
 export { resolveTags, type ResolveTagsOptions } from './push/tags.js';
-export { pushToRegistry, resolveRegistryHost, type PushToRegistryOptions } from './push/push-to-registry.js';
+export { pushToRegistry, type PushToRegistryOptions } from './push/push-to-registry.js';
 export { DEFAULT_PUSH_TIMEOUTS, type PushImageOptions, type PushTimeouts } from './push/push-image.js';
 export { DEFAULT_RETRIES } from './push/retry.js';
 export {

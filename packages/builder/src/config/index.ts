@@ -31,4 +31,9 @@ export type {
 export type { GrowthRule, Rule, RuleLevel } from './rule-schema.js';
 export type { ConfigIssue } from './check-config.js';
 export type { GrowthLimit } from '../units/parse-units.js';
-export { resolveRegistryDestination, type RegistryDestination, type RegistrySettings } from './registry-settings.js';
+export {
+  resolveRegistryDestination,
+  resolveRegistryHost,
+  type RegistryDestination,
+  type RegistrySettings,
+} from './registry-settings.js';

@@ -57,3 +57,18 @@ export function resolveRegistryDestination(
 export function ecrHost(accountId: string, region: string): string {
   return `${accountId}.dkr.ecr.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
 }
+
+/**
+ * The registry host for `settings` when it is known without any call: `host`, else the ECR host from `accountId` +
+ * `region` (the region may come from `AWS_REGION`).
+ * @throws {RegistrySettingsError} when no registry is configured, or only an ECR region (the host then comes from the
+ *   authorization token at push time).
+ */
+export function resolveRegistryHost(settings?: RegistrySettings, env: NodeJS.ProcessEnv = process.env): string {
+  const { host } = resolveRegistryDestination(settings, env);
+  if (host) return host;
+  throw new RegistrySettingsError(
+    'the ECR registry host is only known from the authorization token (registry has a region but no accountId): ' +
+      'pass --registry HOST or set registry.accountId',
+  );
+}

@@ -7,21 +7,6 @@ import { resolveRegistryDestination, type RegistrySettings } from '../config/reg
 import { parseRegistryHost, type RegistryTarget } from '../references/registry-host.js';
 
 /**
- * The registry host for `settings` when it is known without any call: `host`, else the ECR host from `accountId` +
- * `region` (the region may come from `AWS_REGION`).
- * @throws {RegistrySettingsError} when no registry is configured, or only an ECR region (the host then comes from the
- *   authorization token at push time).
- */
-export function resolveRegistryHost(settings?: RegistrySettings, env: NodeJS.ProcessEnv = process.env): string {
-  const { host } = resolveRegistryDestination(settings, env);
-  if (host) return host;
-  throw new RegistrySettingsError(
-    'the ECR registry host is only known from the authorization token (registry has a region but no accountId): ' +
-      'pass --registry HOST or set registry.accountId',
-  );
-}
-
-/**
  * `pushImage`'s options with the registry resolved here: a repository `name` plus `registry` settings instead of a full
  * `host[:port]/name`. Defaults: the ECR control plane (`createEcrRegistry`) and ECR tokens for ECR registries, else
  * `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`; pass `registryAuthFromStdin(host)` for `--password-stdin`.
