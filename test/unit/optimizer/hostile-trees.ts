@@ -4,7 +4,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -158,22 +159,40 @@ export async function runTs(
   args: readonly string[],
   opts: { uid?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ChildResult> {
-  const node = [process.execPath, '--import', 'tsx', entry, ...args];
-  const [file, ...argv] =
-    opts.uid === undefined
-      ? node
-      : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', ...node];
+  if (opts.uid === undefined) return run([process.execPath, '--import', 'tsx', entry, ...args], REPO, opts.env);
+  // Another user may not reach this checkout (a home directory, a private temporary one): it runs the entry bundled
+  // into a directory anyone can read, and starts there.
+  const dir = await mkdtemp(path.join(tmpdir(), '4pass-bundle-'));
   try {
-    const r = await execFileAsync(file as string, argv, {
-      cwd: REPO,
-      env: { ...process.env, ...opts.env },
-      maxBuffer: 1 << 26,
-    });
+    const bundle = await bundleForAnyone(entry, dir);
+    const as = ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--'];
+    return await run([...as, process.execPath, bundle, ...args], dir, opts.env);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(command: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
+  const [file, ...argv] = command;
+  try {
+    const r = await execFileAsync(file as string, argv, { cwd, env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/** `entry` bundled by the optimizer's esbuild into one file in `dir`, which every user may read. */
+async function bundleForAnyone(entry: string, dir: string): Promise<string> {
+  await chmod(dir, 0o755);
+  const out = path.join(dir, `${path.basename(entry, '.ts')}.mjs`);
+  const esbuild = path.join(REPO, 'packages/optimizer/node_modules/.bin/esbuild');
+  const requireShim = 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);';
+  const options = ['--bundle', '--platform=node', '--format=esm', `--banner:js=${requireShim}`, '--log-level=warning'];
+  await execFileAsync(esbuild, [entry, ...options, `--outfile=${out}`]);
+  await chmod(out, 0o644);
+  return out;
 }
 
 /** The outcome of one optimizer call made by `bounded-child.ts`, with the child's peak resident memory. */
