@@ -173,7 +173,10 @@ describe('image facts from the engine', () => {
       const f = tag === goodTag ? facts.good! : facts.bad!;
       const inspect = await e.inspectImage(tag);
       expect(f.imageId).toBe(inspect?.Id);
-      expect(f.sizeBytes).toBe(inspect?.Size);
+      // Ours is the content's (files + symlink targets, the same on every engine and store: issue 18). Engine
+      // 20.10's Size counts the symlink targets of an imported layer but not of a BuildKit-made one, so the two may
+      // differ by the symlinks of the image's own layers (a venv's: tens of bytes), never by a file.
+      expect(Math.abs(f.sizeBytes - (inspect?.Size ?? 0))).toBeLessThan(1000);
       expect(f.layers.map((l) => l.diffId)).toEqual(inspect?.RootFS.Layers);
       // base layer gzip size measured once, reused from the cache for the second image
       expect(f.compressedSizeBytes).toBeGreaterThan(20_000_000);

@@ -27,8 +27,10 @@ export async function removeTestContainers(e: Engine): Promise<void> {
   await Promise.all(containers.map((c) => e.removeContainer(c.id)));
 }
 
-/** The Python base as the local engine has it: the official name when present (a CI runner), else the stand-in. */
-export async function localPythonBase(): Promise<string> {
-  const official = 'python:3.11-slim';
+/** A base as the local engine has it: the official name when present (a CI runner), else the stand-in. */
+export async function localBase(official: keyof typeof OFFICIAL_BASES): Promise<string> {
   return (await (await engine()).inspectImage(official)) ? official : OFFICIAL_BASES[official];
 }
+
+/** The Python base as the local engine has it. */
+export const localPythonBase = (): Promise<string> => localBase('python:3.11-slim');

@@ -20,7 +20,7 @@ const tag = `4pass-test/package:${runId}`;
 interface PackedManifest {
   name: string;
   files: string[];
-  exports: Record<string, { types: string; default: string }>;
+  exports: Record<string, string | { types: string; default: string }>;
   bin?: Record<string, string>;
   dependencies: Record<string, string>;
 }
@@ -129,8 +129,8 @@ describe('pnpm pack', () => {
       const files = await tarList(tarball);
       const manifest = await packedManifest(tarball);
       for (const entry of Object.values(manifest.exports)) {
-        expect(files).toContain(`package/${entry.types.replace('./', '')}`);
-        expect(files).toContain(`package/${entry.default.replace('./', '')}`);
+        const targets = typeof entry === 'string' ? [entry] : [entry.types, entry.default];
+        for (const target of targets) expect(files).toContain(`package/${target.replace('./', '')}`);
       }
       for (const bin of Object.values(manifest.bin ?? {})) expect(files).toContain(`package/${bin.replace('./', '')}`);
       for (const listed of manifest.files.filter((f) => !f.startsWith('!')))

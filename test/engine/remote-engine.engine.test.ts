@@ -19,7 +19,7 @@ import {
 } from '@4pass/builder/internal';
 import { pushImage } from '../../packages/builder/src/push/push-image.js';
 import { execa } from '../../harness/exec.js';
-import { FROM_PYTHON, engine as localEngine, localPythonBase, runId, testLabel } from './helpers.js';
+import { FROM_PYTHON, engine as localEngine, localBase, localPythonBase, runId, testLabel } from './helpers.js';
 import { startRegistry, type TestRegistry } from '../../harness/registry.js';
 import { startSecondEngine, type SecondEngine } from '../../harness/second-engine.js';
 import { startSshServer, type SshServer } from './ssh-server.js';
@@ -64,7 +64,9 @@ beforeAll(async () => {
   remote = await startSecondEngine();
   sshd = await startSshServer({ dir: remote.dir, dockerHost: `unix://${remote.socketPath}` });
   registry = await startRegistry({ password: token });
-  await provideImages(await connectEngine({ env: remote.tlsEnv }), [PYTHON_BASE]);
+  // The worker's optimizer stages run on the Node base, its runtime on the Python one.
+  const bases = [PYTHON_BASE, await localBase('node:20-slim')];
+  await provideImages(await connectEngine({ env: remote.tlsEnv }), bases);
 });
 
 afterAll(async () => {
@@ -219,7 +221,11 @@ describe('a remote engine over ssh:// (sshd on 127.0.0.1, docker system dial-std
       sourceDir: join(examples, 'worker'),
       smoke: false, // the TLS gate above ran it; the start-up runs below drive containers over ssh
     });
-    expect(result.stages.map((s) => s.stage)).toEqual(['scan', 'builder', 'export', 'optimize', 'runtime']);
+    // One build on the remote engine: the client only scans the source; the optimizer runs there as build stages.
+    expect(result.workerStages.map((s) => s.stage)).toEqual(['scan', 'build']);
+    expect(new Set(result.stages.map((s) => s.stage))).toEqual(
+      new Set(['builder', 'optimizer', 'compile-venv', 'compile-app', 'runtime']),
+    );
     const facts = await inspectImage(engine, result.imageId, { paths: ['/opt/venv'] });
     expect(facts.paths['/opt/venv']).toBeGreaterThan(1_000_000);
     const startup = await measureStartup(engine, result.imageId, {
