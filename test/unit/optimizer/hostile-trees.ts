@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/plan/apply-plan.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -213,4 +214,16 @@ export async function runBounded(args: readonly string[]): Promise<BoundedOutcom
   } catch {
     throw new Error(`the child failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
   }
+}
+
+/** File-system changes that fail with EIO once `n` have been made: a run stopped at any point. */
+export function failingAfter(n: number): ApplyOps {
+  let left = n;
+  const gate =
+    <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
+    async (...a: A): Promise<void> => {
+      if (left-- <= 0) throw Object.assign(new Error('injected failure'), { code: 'EIO' });
+      await fn(...a);
+    };
+  return { unlink: gate(FS_OPS.unlink), rmdir: gate(FS_OPS.rmdir), replace: gate(FS_OPS.replace) };
 }

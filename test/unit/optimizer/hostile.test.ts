@@ -17,7 +17,7 @@ import {
   optimizeDirectory,
   parseProfile,
 } from '@4pass/optimizer';
-import { applyPlan, FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/plan/apply-plan.js';
+import { applyPlan } from '../../../packages/optimizer/src/plan/apply-plan.js';
 import { planDirectory } from '../../../packages/optimizer/src/optimize/optimize-directory.js';
 import {
   CLI,
@@ -25,6 +25,7 @@ import {
   botocoreDist,
   distInfo,
   endpointsJson,
+  failingAfter,
   fingerprint,
   gzipBomb,
   immutable,
@@ -333,18 +334,6 @@ describe('half-done runs that cannot be finished', () => {
     }
   });
 });
-
-/** File-system changes that fail with EIO once `n` have been made: a run stopped at any point. */
-function failingAfter(n: number): ApplyOps {
-  let left = n;
-  const gate =
-    <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
-    async (...a: A): Promise<void> => {
-      if (left-- <= 0) throw Object.assign(new Error('injected failure'), { code: 'EIO' });
-      await fn(...a);
-    };
-  return { unlink: gate(FS_OPS.unlink), rmdir: gate(FS_OPS.rmdir), replace: gate(FS_OPS.replace) };
-}
 
 describe('bombs', () => {
   const MB256 = 256;

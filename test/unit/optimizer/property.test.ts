@@ -11,9 +11,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, defaultProfile, optimizeDirectory } from '@4pass/optimizer';
-import { applyPlan, FS_OPS, type ApplyOps } from '../../../packages/optimizer/src/plan/apply-plan.js';
+import { applyPlan } from '../../../packages/optimizer/src/plan/apply-plan.js';
 import { planDirectory } from '../../../packages/optimizer/src/optimize/optimize-directory.js';
-import { SP, fingerprint, writeVenv, type FakeDist } from './hostile-trees.js';
+import { SP, failingAfter, fingerprint, writeVenv, type FakeDist } from './hostile-trees.js';
 import { run } from './wheels.js';
 
 const NAMES = ['pip', 'setuptools', 'wheel', 'keeper', 'alpha', 'beta'] as const;
@@ -123,17 +123,6 @@ function keptListed(root: string, kept: readonly string[]): Map<string, string> 
     }
   }
   return out;
-}
-
-function failingAfter(n: number): ApplyOps {
-  let left = n;
-  const gate =
-    <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
-    async (...a: A): Promise<void> => {
-      if (left-- <= 0) throw Object.assign(new Error('injected failure'), { code: 'EIO' });
-      await fn(...a);
-    };
-  return { unlink: gate(FS_OPS.unlink), rmdir: gate(FS_OPS.rmdir), replace: gate(FS_OPS.replace) };
 }
 
 const VENV_OWN = ['pyvenv.cfg', 'bin/python', 'bin/activate', 'include', 'lib64'];

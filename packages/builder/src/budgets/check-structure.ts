@@ -26,6 +26,17 @@ export function checkStructure(facts: ImageFacts, structure: StructureConfig, st
 
 const base = { level: 'fail' as const };
 
+/** A check that counts problems (none allowed): pass at 0, fail above, skip when it could not look. */
+function countCheck(
+  id: string,
+  status: 'pass' | 'fail' | 'skip',
+  actual: number | null,
+  message: string,
+  details?: string[],
+): Check {
+  return { ...base, id, status, actual, limit: 0, unit: 'count', message, ...(details && { details }) };
+}
+
 /** `""`, `root`, `0`, `0:0`, `root:root` → root. */
 export function isRootUser(user: string): boolean {
   const name = user.split(':')[0]?.trim() ?? '';
@@ -217,8 +228,7 @@ function botocoreCheck(facts: ImageFacts, expected: readonly string[]): Check {
 
 function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
   const id = 'noSecrets';
-  if (!enabled)
-    return { ...base, id, status: 'skip', actual: null, limit: 0, unit: 'count', message: 'credential scan off' };
+  if (!enabled) return countCheck(id, 'skip', null, 'credential scan off');
   const files = [...facts.tree.values()].filter((n) => n.type === 'file').map((n) => n.path);
   const findings = scanSecrets({
     env: facts.config.env,
@@ -227,26 +237,10 @@ function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
     files,
   });
   if (findings.length === 0)
-    return {
-      ...base,
-      id,
-      status: 'pass',
-      actual: 0,
-      limit: 0,
-      unit: 'count',
-      message: 'no credentials in ENV, labels, history or credential files',
-    };
+    return countCheck(id, 'pass', 0, 'no credentials in ENV, labels, history or credential files');
   const lines = findings.map(describeSecretFinding);
-  return {
-    ...base,
-    id,
-    status: 'fail',
-    actual: findings.length,
-    limit: 0,
-    unit: 'count',
-    message: findings.length === 1 ? (lines[0] as string) : `${findings.length} credentials found: ${lines[0]}; …`,
-    details: lines,
-  };
+  const message = findings.length === 1 ? (lines[0] as string) : `${findings.length} credentials found: ${lines[0]}; …`;
+  return countCheck(id, 'fail', findings.length, message, lines);
 }
 
 /**
@@ -257,22 +251,15 @@ function secretsCheck(facts: ImageFacts, enabled: boolean): Check {
 function scannerVisibleCheck(facts: ImageFacts): Check {
   const id = 'scannerVisible';
   const contents = facts.contents;
-  if (!contents)
-    return { ...base, id, status: 'skip', actual: null, limit: 0, unit: 'count', message: 'contents not read' };
+  if (!contents) return countCheck(id, 'skip', null, 'contents not read');
   const { files, unowned } = contents.elf;
   const problems = unowned.length;
   const noOs = contents.debian.length > 0 && !contents.os;
   const seen = `${contents.debian.length} Debian packages, ${contents.python.length} Python distributions`;
-  if (problems === 0 && !noOs)
-    return {
-      ...base,
-      id,
-      status: 'pass',
-      actual: 0,
-      limit: 0,
-      unit: 'count',
-      message: `all ${files} ELF files belong to packages a scanner sees (${seen}${contents.os ? `, ${contents.os.id} ${contents.os.version ?? ''}`.trimEnd() : ''})`,
-    };
+  if (problems === 0 && !noOs) {
+    const os = contents.os ? `, ${contents.os.id} ${contents.os.version ?? ''}`.trimEnd() : '';
+    return countCheck(id, 'pass', 0, `all ${files} ELF files belong to packages a scanner sees (${seen}${os})`);
+  }
   const shown = unowned.slice(0, 3).join(', ') + (problems > 3 ? ` (+${problems - 3} more)` : '');
   const message = [
     problems > 0 && `${problems} of ${files} ELF files belong to no package a scanner can see: ${shown}`,
@@ -281,14 +268,5 @@ function scannerVisibleCheck(facts: ImageFacts): Check {
   ]
     .filter(Boolean)
     .join('; ');
-  return {
-    ...base,
-    id,
-    status: 'fail',
-    actual: problems + (noOs ? 1 : 0),
-    limit: 0,
-    unit: 'count',
-    message,
-    ...(problems > 0 && { details: unowned.slice(0, 20) }),
-  };
+  return countCheck(id, 'fail', problems + (noOs ? 1 : 0), message, problems > 0 ? unowned.slice(0, 20) : undefined);
 }
