@@ -13,6 +13,8 @@ import { memoryRegistry, memoryRegistryFetch, type MemoryRegistry } from './memo
 
 const NAME = '4pass/api';
 const SHA_A = 'a1'.repeat(20);
+/** The api image at SHA_A, gated (pass) with its report and SBOM unless a test says otherwise. */
+const GATED_A = { name: NAME, image: 'api', sha: SHA_A, created: '2025-05-01T00:00:00Z' } as const;
 const SHA_B = 'b2'.repeat(20);
 const NOW = new Date('2025-06-01T10:20:30Z');
 
@@ -175,13 +177,7 @@ describe('promoteImage refuses, and then nothing moves', () => {
 
   it('a sha that was never gated (no report next to it)', async () => {
     const { error, puts } = await refused(async (registry) => {
-      const a = await pushGated(registry, {
-        name: NAME,
-        image: 'api',
-        sha: SHA_A,
-        created: '2025-05-01T00:00:00Z',
-        report: false,
-      });
+      const a = await pushGated(registry, { ...GATED_A, report: false });
       return a.tag;
     });
     expect(error.message).toMatch(/no gate report is stored for sha256:[0-9a-f]{64}: it was never gated/);
@@ -190,8 +186,7 @@ describe('promoteImage refuses, and then nothing moves', () => {
   });
 
   it('a gated sha whose SBOM is missing, or describes another image', async () => {
-    const gate = { name: NAME, image: 'api', sha: SHA_A, created: '2025-05-01T00:00:00Z' };
-    const missing = await refused(async (registry) => (await pushGated(registry, { ...gate, sbom: false })).tag);
+    const missing = await refused(async (registry) => (await pushGated(registry, { ...GATED_A, sbom: false })).tag);
     expect(missing.error.checks.map((c) => `${c.id}:${c.status}`)).toEqual([
       'image:pass',
       'report:pass',
@@ -202,7 +197,7 @@ describe('promoteImage refuses, and then nothing moves', () => {
     expect(missing.error.message).toMatch(/no SBOM is stored for sha256:[0-9a-f]{64}: it was never gated/);
     expect(missing.puts).toEqual([]);
 
-    const other = await refused(async (registry) => (await pushGated(registry, { ...gate, sbom: 'other' })).tag);
+    const other = await refused(async (registry) => (await pushGated(registry, { ...GATED_A, sbom: 'other' })).tag);
     expect(other.error.checks.find((c) => c.status === 'fail')).toMatchObject({
       id: 'sbom-content',
       message: expect.stringMatching(/the SBOM at sha256-\w+\.sbom describes sha256:9{64}, not this image/),
@@ -211,13 +206,7 @@ describe('promoteImage refuses, and then nothing moves', () => {
 
   it('a sha whose gate failed', async () => {
     const { error, puts } = await refused(async (registry) => {
-      const a = await pushGated(registry, {
-        name: NAME,
-        image: 'api',
-        sha: SHA_A,
-        created: '2025-05-01T00:00:00Z',
-        report: 'fail',
-      });
+      const a = await pushGated(registry, { ...GATED_A, report: 'fail' });
       return a.tag;
     });
     expect(error.message).toMatch(/the gate failed on 2025-05-01T00:00:00.000Z: size=[\d.]+ MB > budget=1 MB/);
@@ -226,13 +215,7 @@ describe('promoteImage refuses, and then nothing moves', () => {
 
   it("a report stored under the image's tag that names another image, or measured another image", async () => {
     const { error } = await refused(async (registry) => {
-      const a = await pushGated(registry, {
-        name: NAME,
-        image: 'api',
-        sha: SHA_A,
-        created: '2025-05-01T00:00:00Z',
-        report: false,
-      });
+      const a = await pushGated(registry, { ...GATED_A, report: false });
       const b = await pushGated(registry, { name: NAME, image: 'api', sha: SHA_B, created: '2025-05-01T00:00:00Z' });
       // B's report artifact copied under A's report tag: it names B.
       const bReport = registry.tags.get(`${NAME}:sha256-${b.digest.slice(7)}.report`)!;
@@ -245,13 +228,7 @@ describe('promoteImage refuses, and then nothing moves', () => {
     });
 
     const other = await refused(async (registry) => {
-      const a = await pushGated(registry, {
-        name: NAME,
-        image: 'api',
-        sha: SHA_A,
-        created: '2025-05-01T00:00:00Z',
-        report: false,
-      });
+      const a = await pushGated(registry, { ...GATED_A, report: false });
       const subject = (await imageSubject(registry, NAME, a.digest))!;
       const content = gateReport('api', `sha256:${'9'.repeat(64)}`);
       await storeArtifact(registry, { kind: 'report', name: NAME, subject, content });
